@@ -1,0 +1,45 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { Codec } from './codec.js';
+import { validate } from './standard-schema.js';
+
+/** Options of {@link json}. */
+export interface JsonOptions {
+  /**
+   * Revive ISO-8601 date-time strings (`2024-05-01T12:00:00Z`, with or without fraction and offset) as
+   * `Date` objects before validation, as Faust's `isodates` does. Schemas that coerce dates themselves
+   * (zod's `z.coerce.date()`) do not need it.
+   */
+  readonly isodates?: boolean;
+}
+
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+
+function reviveDates(_key: string, value: unknown): unknown {
+  return typeof value === 'string' && ISO_DATE_TIME.test(value) ? new Date(value) : value;
+}
+
+/**
+ * JSON values, validated by any Standard Schema validator (zod, valibot, arktype…) so that the topic's
+ * message type comes from the schema. Without a schema, values are `unknown` (or the type you name).
+ *
+ * @example
+ * ```ts
+ * const Order = z.object({ user: z.string(), quantity: z.number(), executedAt: z.coerce.date() });
+ * const orders = app.topic('orders', { value: json(Order) }); // Topic<z.infer<typeof Order>>
+ * ```
+ */
+export function json<S extends StandardSchemaV1>(
+  schema: S,
+  options?: JsonOptions,
+): Codec<StandardSchemaV1.InferOutput<S>>;
+export function json<T = unknown>(schema?: undefined, options?: JsonOptions): Codec<T>;
+export function json(schema?: StandardSchemaV1, options: JsonOptions = {}): Codec<unknown> {
+  const reviver = options.isodates ? reviveDates : undefined;
+  return {
+    name: 'json',
+    encode: (value) => Buffer.from(JSON.stringify(value)),
+    decode: schema
+      ? (bytes) => validate(schema, JSON.parse(bytes.toString('utf8'), reviver))
+      : (bytes) => JSON.parse(bytes.toString('utf8'), reviver) as unknown,
+  };
+}

@@ -1,0 +1,277 @@
+import type { Subscriber } from 'rxjs';
+import { tap } from 'rxjs';
+import type { Codec } from '../codecs/codec.js';
+import { json } from '../codecs/json.js';
+import { string } from '../codecs/string.js';
+import { resolveTransport } from '../transports/resolve-transport.js';
+import type { Transport } from '../transports/transport.js';
+import { Agent, type AgentHost, type AgentOptions, type Pipeline } from './agent.js';
+import { AgentFailedError, ConfigurationError } from './errors.js';
+import { type Logger, defaultLogger } from './logger.js';
+import type { Message } from './message.js';
+import { Topic, type TopicHost, type TopicOptions } from './topic.js';
+
+/** Options of {@link createApp}. */
+export interface AppOptions {
+  /** Names the app: the default consumer groups are `<id>.<agent name>`. */
+  readonly id: string;
+  /** `memory://` (default: the embedded broker), `memory://<name>`, or `kafka://host:port[,host:port…]`. */
+  readonly broker?: string;
+  /** A transport to use instead of `broker` (tests, other clients). */
+  readonly transport?: Transport;
+  /** Where rivulet logs (default: pino to stdout at `RIVULET_LOG_LEVEL`, or `info`). */
+  readonly logger?: Logger;
+  /** Defaults for every agent of the app; each agent's own options win. */
+  readonly agentDefaults?: AgentOptions;
+  /** How long `stop()` waits for in-flight messages to settle, in ms (default 30 000). */
+  readonly shutdownTimeoutMs?: number;
+}
+
+/** Options of {@link App.run}. */
+export interface RunOptions {
+  /** Stop gracefully on SIGINT and SIGTERM (default true). A second signal exits at once. */
+  readonly handleSignals?: boolean;
+}
+
+/**
+ * A rivulet application: its topics, its agents and the broker connection they share.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ id: 'feed', broker: process.env.KAFKA_URL ?? 'memory://' });
+ * const activities = app.topic('feed_activities', { value: json(Activity) });
+ * app.agent('save', activities, (activity$) => activity$.pipe(bufferTime(50), toRedis(redis, zaddActivity)));
+ * await app.run();
+ * ```
+ */
+export class App implements TopicHost {
+  readonly id: string;
+  readonly logger: Logger;
+  readonly #options: AppOptions;
+  readonly #topics = new Map<string, Topic<unknown, unknown>>();
+  readonly #agents: Agent<unknown, unknown>[] = [];
+  readonly #ensured = new Map<string, Promise<void>>();
+  #connecting: Promise<Transport> | undefined;
+  #started = false;
+  #stopping: Promise<void> | undefined;
+  #failure: AgentFailedError | undefined;
+  #stopped: Promise<void>;
+  #markStopped!: () => void;
+
+  /** @internal Use {@link createApp}. */
+  constructor(options: AppOptions) {
+    if (!options.id) throw new ConfigurationError('createApp needs an id');
+    this.id = options.id;
+    this.#options = options;
+    this.logger = options.logger ?? defaultLogger(options.id);
+    this.#stopped = new Promise((resolve) => (this.#markStopped = resolve));
+  }
+
+  /** The agents declared so far. */
+  get agents(): readonly Agent<unknown, unknown>[] {
+    return this.#agents;
+  }
+
+  /** The error that made the app stop, if an agent failed. */
+  get failure(): AgentFailedError | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Declares a topic. Declaring the same name twice returns the first declaration.
+   *
+   * @example
+   * ```ts
+   * const orders = app.topic('orders', { value: json(Order), partitions: 6 });
+   * ```
+   */
+  topic<T = unknown, K = string>(name: string, options: TopicOptions<T, K> = {}): Topic<T, K> {
+    const existing = this.#topics.get(name);
+    if (existing) return existing as Topic<T, K>;
+    const topic = new Topic<T, K>(
+      this,
+      name,
+      options.value ?? (json() as Codec<T>),
+      options.key ?? (string() as Codec<K>),
+      options,
+    );
+    this.#topics.set(name, topic as Topic<unknown, unknown>);
+    return topic;
+  }
+
+  /**
+   * Declares an agent: `pipeline` runs over the topic's messages in the consumer group
+   * `<app id>.<name>`, under rivulet's processing contract (see the README).
+   *
+   * @example
+   * ```ts
+   * app.agent('confirm-orders', orders, (order$) => order$.pipe(toHttp(emailer, confirmation)), {
+   *   maxInFlight: 1000,
+   *   errors: { retries: 5, onFailure: 'dead-letter' },
+   * });
+   * ```
+   */
+  agent<T, K>(
+    name: string,
+    topic: Topic<T, K>,
+    pipeline: Pipeline<T, K>,
+    options: AgentOptions = {},
+  ): Agent<T, K> {
+    if (this.#agents.some((agent) => agent.name === name)) {
+      throw new ConfigurationError(`Agent ${name} is declared twice`);
+    }
+    const agent = new Agent<T, K>(this.#agentHost(), name, topic, pipeline, {
+      ...this.#options.agentDefaults,
+      ...options,
+    });
+    this.#agents.push(agent as unknown as Agent<unknown, unknown>);
+    if (this.#started) void agent.start();
+    return agent;
+  }
+
+  /**
+   * Connects, creates the declared topics and starts every agent.
+   *
+   * @example
+   * ```ts
+   * await app.start();
+   * ```
+   */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    await this.transport();
+    await Promise.all(this.#agents.map((agent) => agent.start()));
+  }
+
+  /**
+   * Stops gracefully: agents stop fetching, in-flight messages settle (within `shutdownTimeoutMs`),
+   * offsets are committed, and the broker connection closes. Safe to call more than once.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => void app.stop());
+   * ```
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    const timeoutMs = this.#options.shutdownTimeoutMs ?? 30_000;
+    try {
+      await Promise.all(this.#agents.map((agent) => agent.stop(timeoutMs)));
+      const transport = await this.#connecting?.catch(() => undefined);
+      await transport?.close();
+    } finally {
+      this.#markStopped();
+    }
+  }
+
+  /**
+   * Starts the app and resolves when it has stopped: after `stop()`, or SIGINT/SIGTERM. Rejects with
+   * {@link AgentFailedError} when an agent failed (the app then stops the others gracefully).
+   *
+   * @example
+   * ```ts
+   * await app.run(); // Ctrl-C stops it cleanly
+   * ```
+   */
+  async run(options: RunOptions = {}): Promise<void> {
+    const signals: NodeJS.Signals[] = options.handleSignals === false ? [] : ['SIGINT', 'SIGTERM'];
+    let received = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (++received > 1) process.exit(130);
+      this.logger.info({ signal }, 'stopping (again to exit at once)');
+      void this.stop();
+    };
+    for (const signal of signals) process.on(signal, onSignal);
+    try {
+      await this.start();
+      await this.#stopped;
+      await this.#stopping;
+    } finally {
+      for (const signal of signals) process.off(signal, onSignal);
+    }
+    if (this.#failure) throw this.#failure;
+  }
+
+  /**
+   * The connected transport (connecting on first use).
+   *
+   * @example
+   * ```ts
+   * const ends = await (await app.transport()).endOffsets('orders');
+   * ```
+   */
+  transport(): Promise<Transport> {
+    this.#connecting ??= (async () => {
+      const transport =
+        this.#options.transport ?? (await resolveTransport(this.#options.broker ?? 'memory://', this.id));
+      await transport.connect();
+      await transport.ensureTopics([...this.#topics.values()].map(topicSpec));
+      for (const name of this.#topics.keys()) this.#ensured.set(name, Promise.resolve());
+      this.logger.debug({ transport: transport.description }, 'connected');
+      return transport;
+    })();
+    return this.#connecting;
+  }
+
+  /** @internal */
+  async transportFor(topic: Topic<unknown, unknown>): Promise<Transport> {
+    const transport = await this.transport();
+    let ensured = this.#ensured.get(topic.name);
+    if (!ensured) {
+      ensured = transport.ensureTopics([topicSpec(topic)]);
+      this.#ensured.set(topic.name, ensured);
+    }
+    await ensured;
+    return transport;
+  }
+
+  /** @internal A direct subscription to a topic runs as a small agent that settles after `next`. */
+  subscribeDirect<T, K>(topic: Topic<T, K>, subscriber: Subscriber<Message<T, K | null>>): () => void {
+    const host = this.#agentHost((_agent, error) => subscriber.error(error));
+    const agent = new Agent<T, K>(
+      host,
+      `${topic.name}.subscriber`,
+      topic,
+      (message$) => message$.pipe(tap((message) => subscriber.next(message))),
+      { ...this.#options.agentDefaults, group: this.id },
+    );
+    agent.start().catch((error: unknown) => subscriber.error(error));
+    return () => void agent.stop(this.#options.shutdownTimeoutMs ?? 30_000);
+  }
+
+  #agentHost(onFailed?: (agent: Agent<unknown, unknown>, error: AgentFailedError) => void): AgentHost {
+    return {
+      appId: this.id,
+      logger: this.logger,
+      transport: () => this.transport(),
+      onAgentFailed:
+        onFailed ??
+        ((_agent, error) => {
+          this.#failure ??= error;
+          void this.stop();
+        }),
+    };
+  }
+}
+
+function topicSpec(topic: Topic<unknown, unknown>) {
+  const { partitions, replicationFactor, config } = topic.options;
+  return { name: topic.name, partitions, replicationFactor, config };
+}
+
+/**
+ * Creates an app. Nothing connects until `start()`, `run()` or the first `send()`.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ id: 'orders', broker: process.env.KAFKA_URL ?? 'memory://' });
+ * ```
+ */
+export function createApp(options: AppOptions): App {
+  return new App(options);
+}

@@ -1,0 +1,151 @@
+/**
+ * Base class of every error rivulet raises. `retriable` tells the agent's error policy whether trying the
+ * same record again may help.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof RivuletError && !error.retriable) console.error('permanent failure', error);
+ * ```
+ */
+export class RivuletError extends Error {
+  /** Whether retrying the same work may succeed. */
+  readonly retriable: boolean = true;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Where a record sits: named in errors and dead-letter headers. */
+export interface RecordPosition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/**
+ * A record's bytes could not be decoded or did not pass the topic's schema. Never retried: the record
+ * goes to the agent's terminal policy (dead-letter by default).
+ *
+ * @example
+ * ```ts
+ * if (error instanceof DecodeError) console.log(error.topic, error.partition, error.offset, error.issues);
+ * ```
+ */
+export class DecodeError extends RivuletError {
+  override readonly retriable = false;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** Which part failed: the key or the value. */
+  readonly part: 'key' | 'value';
+  /** Schema issues, when a schema rejected the value. */
+  readonly issues: readonly SchemaIssue[];
+
+  constructor(position: RecordPosition, part: 'key' | 'value', cause: unknown) {
+    const issues = cause instanceof ValidationError ? cause.issues : [];
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `Cannot decode the ${part} of ${position.topic}[${position.partition}]@${position.offset}: ${reason}`,
+      { cause },
+    );
+    this.topic = position.topic;
+    this.partition = position.partition;
+    this.offset = position.offset;
+    this.part = part;
+    this.issues = issues;
+  }
+}
+
+/** One problem a schema found, in Standard Schema's shape. */
+export interface SchemaIssue {
+  readonly message: string;
+  readonly path?: readonly (PropertyKey | { readonly key: PropertyKey })[] | undefined;
+}
+
+/**
+ * A value did not pass its Standard Schema validator.
+ *
+ * @example
+ * ```ts
+ * try { codec.decode(bytes); } catch (error) { if (error instanceof ValidationError) console.log(error.issues); }
+ * ```
+ */
+export class ValidationError extends RivuletError {
+  override readonly retriable = false;
+
+  constructor(readonly issues: readonly SchemaIssue[]) {
+    super(issues.map(formatIssue).join('; ') || 'invalid value');
+  }
+}
+
+function formatIssue(issue: SchemaIssue): string {
+  const path = (issue.path ?? [])
+    .map((segment) => (typeof segment === 'object' ? segment.key : segment))
+    .map(String)
+    .join('.');
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+/**
+ * An agent stopped because a record exhausted its error policy with `onFailure: 'stop'`, or because its
+ * pipeline itself errored. Offsets are not committed past the record that failed.
+ *
+ * @example
+ * ```ts
+ * app.run().catch((error) => { if (error instanceof AgentFailedError) process.exitCode = 1; });
+ * ```
+ */
+export class AgentFailedError extends RivuletError {
+  constructor(
+    readonly agent: string,
+    readonly position: RecordPosition | undefined,
+    cause: unknown,
+  ) {
+    const where = position ? ` at ${position.topic}[${position.partition}]@${position.offset}` : '';
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`Agent ${agent} failed${where}: ${reason}`, { cause });
+  }
+}
+
+/**
+ * `app.stop()` ran out of time before every in-flight message settled. What settled was committed; the
+ * rest will be delivered again.
+ *
+ * @example
+ * ```ts
+ * await app.stop({ timeoutMs: 5000 }).catch((error) => error instanceof ShutdownTimeoutError);
+ * ```
+ */
+export class ShutdownTimeoutError extends RivuletError {
+  constructor(
+    readonly agent: string,
+    readonly unsettled: number,
+  ) {
+    super(`Agent ${agent} stopped with ${unsettled} message(s) unsettled; they will be delivered again`);
+  }
+}
+
+/**
+ * A broker URL or transport setting that rivulet cannot use.
+ *
+ * @example
+ * ```ts
+ * createApp({ id: 'x', broker: 'amqp://localhost' }); // throws ConfigurationError
+ * ```
+ */
+export class ConfigurationError extends RivuletError {
+  override readonly retriable = false;
+}
+
+/**
+ * A commit was refused because the partition now belongs to another consumer of the group. Harmless:
+ * the new owner starts from the last committed offset.
+ *
+ * @example
+ * ```ts
+ * consumer.commit(offsets).catch((error) => { if (!(error instanceof RebalanceInProgressError)) throw error; });
+ * ```
+ */
+export class RebalanceInProgressError extends RivuletError {}

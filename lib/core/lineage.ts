@@ -1,0 +1,68 @@
+/**
+ * Acknowledgement lineage: how rivulet knows when a consumed record is done.
+ *
+ * Every record an agent consumes gets one {@link Lineage}. Messages derived from it (by `mapValue`,
+ * `mergeMapValue`, batching…) carry the same lineage, and fan-out holds extra references. When the last
+ * reference is released the record is settled; a failure anywhere hands the record to the agent's error
+ * policy once. This module is internal: operators and sinks use the message-level helpers in `ack.ts`.
+ *
+ * @internal
+ */
+
+/** Receives the outcome of a lineage. Implemented by the agent runner (and by the test harness). */
+export interface LineageOwner {
+  onSettled(lineage: Lineage): void;
+  onFailed(lineage: Lineage, error: unknown): void;
+}
+
+/** One consumed record's acknowledgement state, for one processing attempt. */
+export class Lineage {
+  /** Messages (or pending fan-outs) that still hold this lineage. */
+  refs = 1;
+  /** Settled or failed: later releases and failures are ignored. */
+  done = false;
+
+  constructor(
+    readonly owner: LineageOwner,
+    readonly token: unknown,
+  ) {}
+
+  retain(): void {
+    if (!this.done) this.refs++;
+  }
+
+  release(): void {
+    if (this.done) return;
+    if (--this.refs <= 0) {
+      this.done = true;
+      this.owner.onSettled(this);
+    }
+  }
+
+  fail(error: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.owner.onFailed(this, error);
+  }
+}
+
+/** What a message carries: nothing (a message built by hand), one lineage, or several (an aggregate). */
+export type LineageRef = Lineage | readonly Lineage[] | undefined;
+
+/** Combines the lineages of several messages into one reference (used for aggregates). */
+export function joinLineages(refs: readonly LineageRef[]): LineageRef {
+  const all: Lineage[] = [];
+  for (const ref of refs) {
+    if (ref === undefined) continue;
+    if (ref instanceof Lineage) all.push(ref);
+    else all.push(...ref);
+  }
+  return all.length === 0 ? undefined : all.length === 1 ? all[0] : all;
+}
+
+/** Applies `action` to each lineage of a reference. */
+export function eachLineage(ref: LineageRef, action: (lineage: Lineage) => void): void {
+  if (ref === undefined) return;
+  if (ref instanceof Lineage) action(ref);
+  else for (const lineage of ref) action(lineage);
+}

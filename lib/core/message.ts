@@ -1,0 +1,115 @@
+import { type LineageRef } from './lineage.js';
+
+/** Internal slot holding a message's acknowledgement lineage. Not part of the public API. @internal */
+export const LINEAGE: unique symbol = Symbol('rivulet.lineage');
+
+/** Message headers, decoded as UTF-8 strings. */
+export type MessageHeaders = Readonly<Record<string, string>>;
+
+/** The fields of a {@link Message}, for {@link createMessage}. */
+export interface MessageInit<T, K = string | null> {
+  readonly topic?: string;
+  readonly partition?: number;
+  readonly offset?: number;
+  readonly key?: K;
+  readonly value: T;
+  readonly headers?: MessageHeaders;
+  readonly timestamp?: number;
+}
+
+const NO_HEADERS: MessageHeaders = Object.freeze({});
+
+/**
+ * One record of a topic, decoded: the value (typed by the topic's codec), its key, headers, and where it
+ * came from. Immutable: operators such as `mapValue` derive new messages that keep the original's
+ * acknowledgement lineage, so rivulet can tell when the record is done.
+ *
+ * @example
+ * ```ts
+ * orders.pipe(mapValue((order, message) => ({ ...order, partition: message.partition })));
+ * ```
+ */
+export class Message<T = unknown, K = string | null> {
+  /** @internal */
+  readonly [LINEAGE]: LineageRef;
+
+  /** @internal Use {@link createMessage}; rivulet builds messages as it consumes them. */
+  constructor(
+    /** Topic the record was read from. */
+    readonly topic: string,
+    /** Partition of that topic. */
+    readonly partition: number,
+    /** Offset of the record in its partition. */
+    readonly offset: number,
+    /** Decoded key (`null` when the record had none). */
+    readonly key: K,
+    /** Decoded value. */
+    readonly value: T,
+    /** Record headers. */
+    readonly headers: MessageHeaders,
+    /** Record timestamp, in milliseconds since the epoch. */
+    readonly timestamp: number,
+    lineage: LineageRef,
+  ) {
+    this[LINEAGE] = lineage;
+  }
+
+  /**
+   * A copy of this message with another value and the same lineage: the new message stands for the
+   * same record. Operators use it; in a pipeline prefer `mapValue`.
+   *
+   * @example
+   * ```ts
+   * const upper = message.withValue(message.value.toUpperCase());
+   * ```
+   */
+  withValue<U>(value: U): Message<U, K> {
+    return new Message(
+      this.topic,
+      this.partition,
+      this.offset,
+      this.key,
+      value,
+      this.headers,
+      this.timestamp,
+      this[LINEAGE],
+    );
+  }
+}
+
+/**
+ * Builds a message by hand, with no lineage: settling it does nothing. Useful in tests and for values
+ * that do not come from a topic.
+ *
+ * @example
+ * ```ts
+ * const message = createMessage({ topic: 'orders', offset: 7, key: 'u1', value: { qty: 3 } });
+ * ```
+ */
+export function createMessage<T, K = string | null>(
+  init: MessageInit<T, K>,
+  lineage?: LineageRef,
+): Message<T, K> {
+  return new Message<T, K>(
+    init.topic ?? '',
+    init.partition ?? 0,
+    init.offset ?? 0,
+    (init.key ?? null) as K,
+    init.value,
+    init.headers ?? NO_HEADERS,
+    init.timestamp ?? 0,
+    lineage,
+  );
+}
+
+/**
+ * Tells a {@link Message} from any other value.
+ *
+ * @example
+ * ```ts
+ * if (isMessage(value)) console.log(value.offset);
+ * ```
+ */
+export function isMessage(value: unknown): value is Message<unknown, unknown> {
+  return value instanceof Message;
+}

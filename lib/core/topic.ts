@@ -1,0 +1,105 @@
+import { Observable, type Subscriber } from 'rxjs';
+import type { Codec } from '../codecs/codec.js';
+import type { ProducerRecord, RecordMetadata, Transport } from '../transports/transport.js';
+import type { Message, MessageHeaders } from './message.js';
+
+/** How a topic is declared with `app.topic()`. */
+export interface TopicOptions<T, K> {
+  /** Codec of values (default `json()`, values typed `unknown`). */
+  readonly value?: Codec<T>;
+  /** Codec of keys (default `string()`). */
+  readonly key?: Codec<K>;
+  /** Partitions to create the topic with when it does not exist (default: the broker's default). */
+  readonly partitions?: number;
+  /** Replication factor when the topic is created (Kafka only; default: the broker's default). */
+  readonly replicationFactor?: number;
+  /** Topic configuration when created (Kafka only), e.g. `{ 'retention.ms': '86400000' }`. */
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+/** Extra fields of a record to send. */
+export interface SendOptions<K> {
+  readonly key?: K | null;
+  readonly headers?: MessageHeaders;
+  /** Write to this partition instead of the one the key hashes to. */
+  readonly partition?: number;
+  readonly timestamp?: number;
+}
+
+/** A record to send with {@link Topic.sendMany}. */
+export interface OutgoingRecord<T, K> extends SendOptions<K> {
+  readonly value: T;
+}
+
+/** What a topic needs from its app. @internal */
+export interface TopicHost {
+  transportFor(topic: Topic<unknown, unknown>): Promise<Transport>;
+  subscribeDirect<T, K>(topic: Topic<T, K>, subscriber: Subscriber<Message<T, K | null>>): () => void;
+}
+
+/**
+ * A Kafka topic with typed keys and values. It *is* an `Observable` of its messages: subscribing reads
+ * the topic in the app's consumer group, and each message is settled (and its offset committed) once the
+ * subscriber's `next` has returned. For asynchronous work, give the topic to `app.agent()` instead.
+ *
+ * @example
+ * ```ts
+ * const orders = app.topic('orders', { value: json(Order), partitions: 6 });
+ * await orders.send({ user: 'u1', symbol: 'ACME', quantity: 10 }, { key: 'u1' });
+ * orders.pipe(map((m) => m.value.symbol)).subscribe(console.log);
+ * ```
+ */
+export class Topic<T = unknown, K = string> extends Observable<Message<T, K | null>> {
+  /** @internal Use `app.topic()`. */
+  constructor(
+    private readonly host: TopicHost,
+    /** Topic name. */
+    readonly name: string,
+    /** Codec of values. */
+    readonly valueCodec: Codec<T>,
+    /** Codec of keys. */
+    readonly keyCodec: Codec<K>,
+    /** Options the topic was declared with. */
+    readonly options: TopicOptions<T, K>,
+  ) {
+    super((subscriber) => host.subscribeDirect(this, subscriber));
+  }
+
+  /**
+   * Encodes and produces one record. Resolves when the broker has it.
+   *
+   * @example
+   * ```ts
+   * const { partition, offset } = await activities.send(activity, { key: activity.user });
+   * ```
+   */
+  async send(value: T, options: SendOptions<K> = {}): Promise<RecordMetadata> {
+    const [metadata] = await this.sendMany([{ ...options, value }]);
+    return metadata!;
+  }
+
+  /**
+   * Encodes and produces several records in one request.
+   *
+   * @example
+   * ```ts
+   * await orders.sendMany(generated.map((order) => ({ key: order.user, value: order })));
+   * ```
+   */
+  async sendMany(records: readonly OutgoingRecord<T, K>[]): Promise<RecordMetadata[]> {
+    const transport = await this.host.transportFor(this as Topic<unknown, unknown>);
+    return transport.produce(records.map((record) => this.encode(record)));
+  }
+
+  /** The record the transport produces for a value. @internal */
+  encode(record: OutgoingRecord<T, K>): ProducerRecord {
+    return {
+      topic: this.name,
+      key: record.key === undefined || record.key === null ? null : this.keyCodec.encode(record.key),
+      value: this.valueCodec.encode(record.value),
+      ...(record.headers ? { headers: record.headers } : {}),
+      ...(record.partition !== undefined ? { partition: record.partition } : {}),
+      ...(record.timestamp !== undefined ? { timestamp: record.timestamp } : {}),
+    };
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * rivulet: stream processing on Apache Kafka as a TypeScript library, built on RxJS.
+ * @module
+ */
+export { createApp, App, type AppOptions, type RunOptions } from './core/app.js';
+export {
+  Agent,
+  type AgentOptions,
+  type AgentStats,
+  type AgentState,
+  type PartitionStats,
+  type Pipeline,
+} from './core/agent.js';
+export { Topic, type TopicOptions, type SendOptions, type OutgoingRecord } from './core/topic.js';
+export { Message, createMessage, isMessage, type MessageHeaders, type MessageInit } from './core/message.js';
+export { settleMessage, failMessage, forkMessage, combineMessages } from './core/ack.js';
+export { type ErrorPolicy, type Backoff, backoffDelay, isRetriable } from './core/error-policy.js';
+export { DEAD_LETTER_HEADERS } from './core/dead-letter.js';
+export {
+  RivuletError,
+  DecodeError,
+  ValidationError,
+  AgentFailedError,
+  ShutdownTimeoutError,
+  ConfigurationError,
+  RebalanceInProgressError,
+  type RecordPosition,
+  type SchemaIssue,
+} from './core/errors.js';
+export { type Logger, defaultLogger, silentLogger } from './core/logger.js';
+export { type Codec, type CodecType } from './codecs/codec.js';
+export { json, type JsonOptions } from './codecs/json.js';
+export { string } from './codecs/string.js';
+export { raw } from './codecs/raw.js';
+export { validate } from './codecs/standard-schema.js';
+export { mapValue } from './operators/map-value.js';
+export { filterValue } from './operators/filter-value.js';
+export { mergeMapValue } from './operators/merge-map-value.js';
+export { sink, type SinkInput, type SinkOptions, type SinkRetry } from './sinks/sink.js';
+export { SinkError } from './sinks/sink-error.js';
+export { sinkEvents, type SinkEvent } from './sinks/sink-events.js';
+export { toTopic, type ToTopicOptions } from './sinks/to-topic.js';
+export type * from './transports/transport.js';
+export { MemoryBroker } from './transports/memory/memory-broker.js';
+export {
+  MemoryTransport,
+  memoryBroker,
+  type MemoryTransportOptions,
+} from './transports/memory/memory-transport.js';
+export { murmur2, partitionForKey } from './transports/partitioner.js';
+export { resolveTransport } from './transports/resolve-transport.js';

@@ -1,0 +1,34 @@
+import { Observable, type OperatorFunction } from 'rxjs';
+import { failMessage } from '../core/ack.js';
+import type { Message } from '../core/message.js';
+
+/**
+ * Maps each message's value, keeping the message (key, headers, position) and its acknowledgement
+ * lineage. If `project` throws, the message goes to the agent's error policy and the stream goes on.
+ *
+ * @example
+ * ```ts
+ * order$.pipe(mapValue((order) => ({ ...order, total: order.quantity * order.price })));
+ * ```
+ */
+export function mapValue<T, U, K>(
+  project: (value: T, message: Message<T, K>) => U,
+): OperatorFunction<Message<T, K>, Message<U, K>> {
+  return (source) =>
+    new Observable<Message<U, K>>((subscriber) =>
+      source.subscribe({
+        next(message) {
+          let value: U;
+          try {
+            value = project(message.value, message);
+          } catch (error) {
+            failMessage(message, error);
+            return;
+          }
+          subscriber.next(message.withValue(value));
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      }),
+    );
+}

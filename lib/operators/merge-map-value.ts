@@ -1,0 +1,46 @@
+import { Observable, type ObservableInput, type OperatorFunction, from, mergeMap } from 'rxjs';
+import { failMessage, forkMessage, settleMessage } from '../core/ack.js';
+import type { Message } from '../core/message.js';
+
+/**
+ * Runs an asynchronous step per message, at most `concurrency` at once (default 16), and emits one
+ * message per value the step yields, each keeping the original's lineage: the record is settled when
+ * the step has completed and every emitted message is settled. A step that yields nothing settles the
+ * message; a step that errors sends it to the agent's error policy. Completion order may differ from
+ * arrival order: commits still only cover the contiguous settled prefix.
+ *
+ * @example
+ * ```ts
+ * order$.pipe(mergeMapValue((order) => fetchPrice(order.symbol), { concurrency: 32 }));
+ * ```
+ */
+export function mergeMapValue<T, U, K>(
+  project: (value: T, message: Message<T, K>) => ObservableInput<U>,
+  options: { readonly concurrency?: number } = {},
+): OperatorFunction<Message<T, K>, Message<U, K>> {
+  return mergeMap(
+    (message) =>
+      new Observable<Message<U, K>>((subscriber) => {
+        let step: Observable<U>;
+        try {
+          step = from(project(message.value, message));
+        } catch (error) {
+          failMessage(message, error);
+          subscriber.complete();
+          return;
+        }
+        return step.subscribe({
+          next: (value) => subscriber.next(forkMessage(message, value)),
+          error: (error: unknown) => {
+            failMessage(message, error);
+            subscriber.complete();
+          },
+          complete: () => {
+            settleMessage(message);
+            subscriber.complete();
+          },
+        });
+      }),
+    options.concurrency ?? 16,
+  );
+}

@@ -1,0 +1,6 @@
+/**
+ * Testing helpers: `rivulet/testing`.
+ * @module
+ */
+export { testPipeline, testMessage, type PipelineRun, type TestFailure } from './test-pipeline.js';
+export { waitFor, waitForCommitted, WaitTimeoutError } from './wait-for.js';

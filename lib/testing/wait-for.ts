@@ -1,0 +1,68 @@
+import type { App } from '../core/app.js';
+
+/** Thrown by {@link waitFor} when the condition did not hold in time. */
+export class WaitTimeoutError extends Error {
+  constructor(description: string, timeoutMs: number) {
+    super(`Timed out after ${timeoutMs} ms waiting for ${description}`);
+    this.name = 'WaitTimeoutError';
+  }
+}
+
+/**
+ * Polls `condition` until it returns true (or a promise of true), for asynchronous tests.
+ *
+ * @example
+ * ```ts
+ * await waitFor(() => written.length === 100, { timeoutMs: 5000, description: '100 writes' });
+ * ```
+ */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  options: { readonly timeoutMs?: number; readonly intervalMs?: number; readonly description?: string } = {},
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new WaitTimeoutError(options.description ?? 'a condition', timeoutMs);
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 10));
+  }
+}
+
+/**
+ * Resolves when every agent of the app has committed up to the end of its topic: all that was produced
+ * so far is processed and settled.
+ *
+ * @example
+ * ```ts
+ * await orders.sendMany(batch);
+ * await waitForCommitted(app);
+ * ```
+ */
+export async function waitForCommitted(
+  app: App,
+  options: { readonly timeoutMs?: number } = {},
+): Promise<void> {
+  const transport = await app.transport();
+  await waitFor(
+    async () => {
+      for (const agent of app.agents) {
+        const [ends, committed] = await Promise.all([
+          transport.endOffsets(agent.topic.name),
+          transport.committedOffsets(agent.group, agent.topic.name),
+        ]);
+        for (const end of ends) {
+          if (end.offset === 0) continue;
+          const done = committed.find((c) => c.partition === end.partition);
+          if (!done || done.offset < end.offset) return false;
+        }
+      }
+      return true;
+    },
+    {
+      timeoutMs: options.timeoutMs ?? 30_000,
+      intervalMs: 20,
+      description: 'every agent to commit to the end',
+    },
+  );
+}

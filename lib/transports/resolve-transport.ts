@@ -1,0 +1,31 @@
+import { ConfigurationError } from '../core/errors.js';
+import { MemoryTransport, memoryBroker } from './memory/memory-transport.js';
+import type { Transport } from './transport.js';
+
+/**
+ * The transport for a broker URL: `memory://` or `memory://<name>` (an in-process broker shared by the
+ * apps that name it) and `kafka://host:port[,host:port…]`.
+ *
+ * @example
+ * ```ts
+ * const transport = await resolveTransport('memory://tests', 'my-app');
+ * ```
+ */
+export async function resolveTransport(url: string, clientId: string): Promise<Transport> {
+  const match = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(url);
+  if (!match)
+    throw new ConfigurationError(`Not a broker URL: ${redact(url)} (try memory:// or kafka://host:port)`);
+  const [, scheme, rest] = match;
+  switch (scheme!.toLowerCase()) {
+    case 'memory':
+      return new MemoryTransport(memoryBroker(rest || 'default'));
+    default:
+      void clientId;
+      throw new ConfigurationError(`Unsupported broker scheme ${scheme}:// (use memory:// or kafka://)`);
+  }
+}
+
+/** A URL without its credentials, for messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
