@@ -5,27 +5,22 @@ import {
   Subscription,
   asyncScheduler,
   defer,
-  retry,
-  throwError,
-  timer,
 } from 'rxjs';
 import { failMessage } from '../core/ack.js';
-import { type Backoff, backoffDelay, isRetriable } from '../core/error-policy.js';
 import type { Message } from '../core/message.js';
+import { type RetryPolicy, retryWithBackoff } from './retry-backoff.js';
 import { SinkError } from './sink-error.js';
 import { emitSinkEvent } from './sink-events.js';
 
 /** What a sink accepts and emits: a message, or a batch of messages (from `bufferTime`, `bufferCount`…). */
 export type SinkInput<T = unknown, K = unknown> = Message<T, K> | readonly Message<T, K>[];
 
-/** How a sink retries a failed write before giving the messages to the agent's error policy. */
-export interface SinkRetry {
-  /** Retries of one write (default 3). */
-  readonly retries?: number;
-  readonly backoff?: Backoff;
-  /** Whether an error is worth retrying (default: unless it says `retriable: false`). */
-  readonly retriable?: (error: unknown) => boolean;
-}
+/**
+ * How a sink retries a failed write before giving the messages to the agent's error policy: `retries`
+ * of one write (default 3), `backoff`, and which errors are `retriable`. A delay is never shorter than
+ * the error's `retryAfterMs` (e.g. from an HTTP `Retry-After`).
+ */
+export type SinkRetry = RetryPolicy;
 
 /** Options of {@link sink}. */
 export interface SinkOptions {
@@ -61,9 +56,6 @@ export function sink<T, K>(
 ): <I extends SinkInput<T, K>>(source: Observable<I>) => Observable<I> {
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const maxBatchSize = Math.max(1, options.maxBatchSize ?? 500);
-  const retries = options.retry?.retries ?? 3;
-  const backoff = options.retry?.backoff ?? {};
-  const retriable = options.retry?.retriable ?? isRetriable;
   const scheduler = options.scheduler ?? asyncScheduler;
 
   return <I extends SinkInput<T, K>>(source: Observable<I>) =>
@@ -106,15 +98,7 @@ export function sink<T, K>(
             attempts++;
             return write(batch);
           })
-            .pipe(
-              retry({
-                count: retries,
-                delay: (error: unknown, retryCount) =>
-                  retriable(error)
-                    ? timer(backoffDelay(backoff, retryCount), scheduler)
-                    : throwError(() => error),
-              }),
-            )
+            .pipe(retryWithBackoff(options.retry, scheduler))
             .subscribe({ error: (error: unknown) => done(error), complete: () => done() });
           writes.add(subscription);
         }
