@@ -1,0 +1,74 @@
+import { Registry } from 'prom-client';
+import type { Observable } from 'rxjs';
+import { type Logger, silentLogger } from '../core/logger.js';
+import { type SinkEvent, sinkEvents } from '../sinks/sink-events.js';
+import { registerAgentMetrics } from './agent-metrics.js';
+import { LagCache } from './lag-cache.js';
+import type { MonitoredApp } from './monitored-app.js';
+import { registerSinkMetrics } from './sink-metrics.js';
+
+/** Options of {@link appMetrics}. */
+export interface AppMetricsOptions {
+  /** Where to register (default: a fresh `Registry` for this app, not prom-client's global one). */
+  readonly registry?: Registry;
+  /** How long a commit-lag answer from the broker is reused, in ms (default 1000). */
+  readonly lagTtlMs?: number;
+  /** Clock of the lag cache (default `Date.now`), for tests. */
+  readonly now?: () => number;
+  /** Sink writes to count (default: {@link sinkEvents}, every sink of this process). */
+  readonly sinkEvents?: Observable<SinkEvent>;
+  /** Where to warn when lag cannot be read (default: the app's logger, if it has one). */
+  readonly logger?: Logger;
+}
+
+/** Prometheus metrics of an app, from {@link appMetrics}. */
+export interface AppMetrics {
+  readonly registry: Registry;
+  /** The Content-Type of {@link AppMetrics.metrics}' text. */
+  readonly contentType: string;
+  /** The Prometheus text exposition of every metric in the registry. */
+  metrics(): Promise<string>;
+  /** Stops counting sink writes and removes these metrics from the registry. Safe to call twice. */
+  close(): void;
+}
+
+/**
+ * Prometheus metrics (prom-client) of an app. Per agent (labels `agent`, `topic`):
+ * `rivulet_agent_messages_{received,settled,retried,dead_lettered}_total`, `rivulet_agent_pauses_total`,
+ * `rivulet_agent_in_flight`, `rivulet_agent_window`, `rivulet_agent_running`, and per partition
+ * `rivulet_agent_committed_offset` and `rivulet_agent_commit_lag` (end − committed, asked of the broker
+ * at most once per `lagTtlMs`). Per sink (label `sink`): `rivulet_sink_writes_total`,
+ * `rivulet_sink_write_failures_total`, `rivulet_sink_messages_total` and the histogram
+ * `rivulet_sink_write_duration_seconds`. Sink metrics count every sink of the process.
+ *
+ * @example
+ * ```ts
+ * const metrics = appMetrics(app);
+ * http.createServer(async (_req, res) => res.end(await metrics.metrics())).listen(9464);
+ * ```
+ */
+export function appMetrics(
+  app: MonitoredApp & { readonly logger?: Logger },
+  options: AppMetricsOptions = {},
+): AppMetrics {
+  const registry = options.registry ?? new Registry();
+  const lag = new LagCache(() => app.transport(), {
+    ...(options.lagTtlMs !== undefined ? { ttlMs: options.lagTtlMs } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const logger = options.logger ?? app.logger ?? silentLogger;
+  const agentNames = registerAgentMetrics(app, registry, lag, logger);
+  const sinks = registerSinkMetrics(registry, options.sinkEvents ?? sinkEvents);
+  let closed = false;
+  return {
+    registry,
+    contentType: registry.contentType,
+    metrics: () => registry.metrics(),
+    close() {
+      if (closed) return;
+      closed = true;
+      sinks.subscription.unsubscribe();
+      for (const name of [...agentNames, ...sinks.names]) registry.removeSingleMetric(name);
+    },
+  };
+}
