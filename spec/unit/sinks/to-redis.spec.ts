@@ -1,0 +1,171 @@
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import { type Observable, bufferTime } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { type Message, SinkError } from '../../../lib/index.js';
+import {
+  RedisCommandError,
+  RedisExecAbortedError,
+  type RedisExecResult,
+  toRedis,
+} from '../../../lib/redis.js';
+import { testPipeline } from '../../../lib/testing/index.js';
+
+const marbles = () =>
+  new TestScheduler((actual, expected) => {
+    expect(actual).to.deep.equal(expected);
+  });
+
+interface Activity {
+  readonly user: string;
+  readonly message: string;
+  readonly at: number;
+}
+
+/** A fake ioredis client: records each pipeline's ZADDs, answers exec() with the next scripted reply. */
+function fakeRedis(exec: (commands: string[][]) => Observable<RedisExecResult>) {
+  const pipelines: string[][][] = [];
+  const client = {
+    pipeline() {
+      const commands: string[][] = [];
+      pipelines.push(commands);
+      const pipeline = {
+        zadd(key: string, score: number, member: string) {
+          commands.push(['zadd', key, String(score), member]);
+          return pipeline;
+        },
+        exec: () => exec(commands),
+      };
+      return pipeline;
+    },
+  };
+  return { client, pipelines };
+}
+
+const activities = { a: act('ann', 'hi', 1), b: act('bob', 'yo', 2), c: act('ann', 'ok', 3) };
+function act(user: string, message: string, at: number): Activity {
+  return { user, message, at };
+}
+const ok = (commands: string[][]): RedisExecResult => commands.map(() => [null, 1] as const);
+
+describe('toRedis', () => {
+  it('writes a bufferTime batch in one pipeline and settles it after exec succeeded', () => {
+    marbles().run(({ cold, expectObservable, flush }) => {
+      const redis = fakeRedis((commands) => cold('--(r|)', { r: ok(commands) }));
+      const run = testPipeline(
+        (activity$: Observable<Message<Activity, string | null>>) =>
+          activity$.pipe(
+            bufferTime(3),
+            toRedis(redis.client, ({ value: a }, tx) => tx.zadd(a.user, a.at, a.message)),
+          ),
+        cold('ab-----c-----|', activities),
+      );
+      // the window [0,3) holds a and b, written by 5; c's window [6,9) is written by 11
+      expectObservable(run.settled).toBe('-----(ab)--c-|', { a: 0, b: 1, c: 2 });
+      flush();
+      expect(redis.pipelines).to.deep.equal([
+        [
+          ['zadd', 'ann', '1', 'hi'],
+          ['zadd', 'bob', '2', 'yo'],
+        ],
+        [['zadd', 'ann', '3', 'ok']],
+      ]);
+    });
+  });
+
+  it('checks every exec() tuple: one failed command fails the whole batch, which settles nothing', () => {
+    marbles().run(({ cold, expectObservable, flush }) => {
+      const wrongType = Object.assign(new Error('WRONGTYPE Operation against a key'), {
+        name: 'ReplyError',
+        command: { name: 'zadd', args: [] },
+      });
+      const redis = fakeRedis(() =>
+        cold('-(r|)', {
+          r: [
+            [null, 1],
+            [wrongType, null],
+          ],
+        }),
+      );
+      const run = testPipeline(
+        (activity$: Observable<Message<Activity, string | null>>) =>
+          activity$.pipe(
+            bufferTime(2),
+            toRedis(redis.client, ({ value: a }, tx) => tx.zadd(a.user, a.at, a.message)),
+          ),
+        cold('ab|', activities),
+      );
+      const error = new SinkError('redis', 1, new RedisCommandError(1, wrongType));
+      expectObservable(run.settled).toBe('---|');
+      expectObservable(run.failed).toBe('---(ab|)', {
+        a: { partition: 0, offset: 0, error },
+        b: { partition: 0, offset: 1, error },
+      });
+      flush();
+      // a refused command is not retried: one pipeline only
+      expect(redis.pipelines).to.have.length(1);
+    });
+  });
+
+  it('retries a failed exec with backoff in virtual time, then settles', () => {
+    marbles().run(({ cold, expectObservable, flush }) => {
+      let calls = 0;
+      const redis = fakeRedis((commands) =>
+        ++calls < 3
+          ? cold('-#', undefined, new Error('Connection is closed.'))
+          : cold('-(r|)', { r: ok(commands) }),
+      );
+      const run = testPipeline(
+        toRedis<ReturnType<typeof redis.client.pipeline>, Message<Activity, string | null>>(
+          redis.client,
+          ({ value: a }, tx) => tx.zadd(a.user, a.at, a.message),
+          { retry: { retries: 5, backoff: { initialDelayMs: 10, jitter: false } } },
+        ),
+        cold('a|', activities),
+      );
+      // attempt 1 fails at 1; attempt 2 starts at 11, fails at 12; attempt 3 starts at 32, succeeds at 33
+      expectObservable(run.settled).toBe('33ms (a|)', { a: 0 });
+      flush();
+      expect(calls).to.equal(3);
+      expect(redis.pipelines).to.have.length(3);
+    });
+  });
+
+  it('treats an aborted transaction (exec() → null) as a failed write', () => {
+    marbles().run(({ cold, expectObservable }) => {
+      const redis = fakeRedis(() => cold('-(r|)', { r: null }));
+      const run = testPipeline(
+        toRedis<ReturnType<typeof redis.client.pipeline>, Message<Activity, string | null>>(
+          redis.client,
+          ({ value: a }, tx) => tx.zadd(a.user, a.at, a.message),
+          { retry: { retries: 0 } },
+        ),
+        cold('a|', activities),
+      );
+      expectObservable(run.settled).toBe('-|');
+      expectObservable(run.failed).toBe('-(a|)', {
+        a: { partition: 0, offset: 0, error: new SinkError('redis', 1, new RedisExecAbortedError()) },
+      });
+    });
+  });
+
+  it('RedisCommandError: refused commands are permanent, transient replies and connection errors retriable', () => {
+    const reply = (text: string) => Object.assign(new Error(text), { name: 'ReplyError' });
+    expect(new RedisCommandError(0, reply('WRONGTYPE no')).retriable).to.equal(false);
+    expect(new RedisCommandError(0, reply('ERR syntax error')).retriable).to.equal(false);
+    expect(new RedisCommandError(0, reply('LOADING Redis is loading')).retriable).to.equal(true);
+    expect(new RedisCommandError(0, new Error('Connection is closed.')).retriable).to.equal(true);
+    expect(
+      new RedisCommandError(2, Object.assign(reply('x'), { command: { name: 'zadd' } })).message,
+    ).to.equal('Redis command #2 (zadd) failed: x');
+  });
+
+  it('types: accepts an ioredis client and infers the pipeline type (compile-time check)', () => {
+    const typed = (redis: Redis) => (activity$: Observable<Message<Activity, string | null>>) =>
+      activity$.pipe(
+        bufferTime(50),
+        toRedis(redis, ({ value: a }, tx) => tx.zadd(a.user, a.at, a.message)),
+      );
+    expect(typed).to.be.a('function');
+  });
+});
