@@ -1,0 +1,73 @@
+import type { Logger, Transport, TopicPartitionOffset } from '../../lib/index.js';
+
+/** Records what a test's sink has handled (written, filtered out on purpose or dead-lettered). */
+export class Handled {
+  readonly #done = new Map<string, Set<number>>();
+
+  add(topic: string, partition: number, offset: number): void {
+    const key = `${topic}/${partition}`;
+    let set = this.#done.get(key);
+    if (!set) this.#done.set(key, (set = new Set()));
+    set.add(offset);
+  }
+
+  has(topic: string, partition: number, offset: number): boolean {
+    return this.#done.get(`${topic}/${partition}`)?.has(offset) ?? false;
+  }
+}
+
+/**
+ * Wraps a transport so that every commit is checked at the moment it is made: each offset below it
+ * must have been handled. Violations are collected (a commit that passes an unsettled offset).
+ */
+export function auditCommits(
+  inner: Transport,
+  handled: Handled,
+): { transport: Transport; violations: string[]; commits: TopicPartitionOffset[] } {
+  const violations: string[] = [];
+  const commits: TopicPartitionOffset[] = [];
+  const lowest = new Map<string, number>();
+  const transport: Transport = {
+    description: inner.description,
+    connect: () => inner.connect(),
+    close: () => inner.close(),
+    ensureTopics: (topics) => inner.ensureTopics(topics),
+    produce: (records) => inner.produce(records),
+    committedOffsets: (group, topic) => inner.committedOffsets(group, topic),
+    endOffsets: (topic) => inner.endOffsets(topic),
+    consume: (options, handlers) => consume(options, handlers),
+  };
+  const consume: Transport['consume'] = async (options, handlers) => {
+    const consumer = await inner.consume(options, handlers);
+    return {
+      ...consumer,
+      commit: async (offsets) => {
+        for (const { topic, partition, offset } of offsets) {
+          const key = `${topic}/${partition}`;
+          for (let o = lowest.get(key) ?? 0; o < offset; o++) {
+            if (!handled.has(topic, partition, o))
+              violations.push(`${key}: committed ${offset} before ${o} was handled`);
+          }
+          commits.push({ topic, partition, offset });
+        }
+        await consumer.commit(offsets);
+        for (const { topic, partition, offset } of offsets) {
+          const key = `${topic}/${partition}`;
+          lowest.set(key, Math.max(lowest.get(key) ?? 0, offset));
+        }
+      },
+    };
+  };
+  return { transport, violations, commits };
+}
+
+/** A logger that keeps what was logged, for assertions. */
+export function capturingLogger(): Logger & { lines: { level: string; fields: object; message?: string }[] } {
+  const lines: { level: string; fields: object; message?: string }[] = [];
+  const at =
+    (level: string) =>
+    (fields: object, message?: string): void => {
+      lines.push({ level, fields, message });
+    };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}

@@ -1,0 +1,50 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { PartitionTracker } from '../../../lib/core/partition-tracker.js';
+
+const record = (offset: number) => ({ offset, key: null, value: null, headers: {}, timestamp: 0 });
+
+describe('PartitionTracker', () => {
+  it('commits nothing before the first record', () => {
+    expect(new PartitionTracker('t', 0).committable).to.equal(undefined);
+  });
+
+  it('for any settle order, the committable offset is the lowest unsettled offset (or the next one)', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.nat({ max: 10_000 }), { minLength: 1, maxLength: 300 }),
+        fc.func(fc.boolean()),
+        fc.infiniteStream(fc.nat()),
+        (rawOffsets, settleIt, picks) => {
+          const offsets = [...rawOffsets].sort((a, b) => a - b); // gaps allowed, as after compaction
+          const tracker = new PartitionTracker('t', 0);
+          const entries = offsets.map((offset) => tracker.add(record(offset), 0, undefined));
+          const pending = entries.filter((_, i) => settleIt(i));
+          const iterator = picks[Symbol.iterator]();
+          while (pending.length > 0) {
+            const [entry] = pending.splice(iterator.next().value % pending.length, 1);
+            tracker.settle(entry!);
+            const unsettled = entries.filter((e) => !e.settled).map((e) => e.offset);
+            const expected = unsettled.length > 0 ? Math.min(...unsettled) : offsets[offsets.length - 1]! + 1;
+            expect(tracker.committable).to.equal(expected);
+            expect(tracker.window).to.equal(countWindow(entries));
+          }
+        },
+      ),
+    );
+  });
+
+  it('settling twice counts once', () => {
+    const tracker = new PartitionTracker('t', 0);
+    const a = tracker.add(record(0), 0, undefined);
+    tracker.add(record(1), 0, undefined);
+    expect(tracker.settle(a)).to.equal(1);
+    expect(tracker.settle(a)).to.equal(0);
+    expect(tracker.unsettled).to.equal(1);
+  });
+});
+
+function countWindow(entries: readonly { settled: boolean }[]): number {
+  const first = entries.findIndex((e) => !e.settled);
+  return first < 0 ? 0 : entries.length - first;
+}
