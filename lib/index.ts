@@ -49,3 +49,5 @@ export {
 } from './transports/memory/memory-transport.js';
 export { murmur2, partitionForKey } from './transports/partitioner.js';
 export { resolveTransport } from './transports/resolve-transport.js';
+export { KafkaTransport } from './transports/kafka/kafka-transport.js';
+export { type KafkaTransportOptions, parseKafkaUrl } from './transports/kafka/kafka-options.js';

@@ -19,8 +19,12 @@ export async function resolveTransport(url: string, clientId: string): Promise<T
   switch (scheme!.toLowerCase()) {
     case 'memory':
       return new MemoryTransport(memoryBroker(rest || 'default'));
+    case 'kafka': {
+      // Loaded on demand: memory:// users never load kafkajs.
+      const { KafkaTransport } = await import('./kafka/kafka-transport.js');
+      return KafkaTransport.fromUrl(url, clientId);
+    }
     default:
-      void clientId;
       throw new ConfigurationError(`Unsupported broker scheme ${scheme}:// (use memory:// or kafka://)`);
   }
 }

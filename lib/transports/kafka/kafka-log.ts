@@ -1,0 +1,51 @@
+import { type LogEntry, type logCreator, logLevel } from 'kafkajs';
+import type { Logger } from '../../core/logger.js';
+
+const SECRET_FIELD = /pass(word|phrase)?|secret|token|credential|authori[sz]ation|sasl|^key$|^cert$|^pfx$/i;
+const MASK = '***';
+
+/**
+ * A kafkajs `logCreator` that sends kafkajs's log lines to a rivulet {@link Logger}: ERROR → error,
+ * WARN → warn, INFO (and DEBUG when `debug` is set) → debug. Fields whose names look secret (password,
+ * sasl, token…) are masked, and so is every occurrence of the given secret strings, wherever it appears.
+ *
+ * @example
+ * ```ts
+ * new Kafka({ brokers, logCreator: kafkaLogCreator(app.logger, ['s3cret']), logLevel: logLevel.INFO });
+ * ```
+ */
+export function kafkaLogCreator(logger: Logger, secrets: readonly string[] = []): logCreator {
+  const mask = (text: string): string => {
+    let masked = text;
+    for (const secret of secrets) masked = masked.split(secret).join(MASK);
+    return masked;
+  };
+  return () =>
+    ({ namespace, level, log }: LogEntry) => {
+      const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
+      const fields = { client: 'kafkajs', namespace, ...(redact(extra, mask, 0) as object) };
+      const text = mask(String(message));
+      if (level === logLevel.ERROR) logger.error(fields, text);
+      else if (level === logLevel.WARN) logger.warn(fields, text);
+      else logger.debug(fields, text);
+    };
+}
+
+/** The kafkajs log level that makes {@link kafkaLogCreator} see what it forwards. */
+export function kafkaLogLevel(debug: boolean): logLevel {
+  return debug ? logLevel.DEBUG : logLevel.INFO;
+}
+
+function redact(value: unknown, mask: (text: string) => string, depth: number): unknown {
+  if (typeof value === 'string') return mask(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > 4) return '[…]';
+  if (Buffer.isBuffer(value)) return `<${value.length} bytes>`;
+  if (value instanceof Error) return { name: value.name, message: mask(value.message) };
+  if (Array.isArray(value)) return value.map((item) => redact(item, mask, depth + 1));
+  const copy: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(value)) {
+    copy[name] = SECRET_FIELD.test(name) ? MASK : redact(field, mask, depth + 1);
+  }
+  return copy;
+}
