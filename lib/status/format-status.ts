@@ -1,0 +1,60 @@
+import type { AgentState, PartitionStats } from '../core/agent.js';
+
+/** One agent's row of the status line. */
+export interface AgentStatus {
+  readonly name: string;
+  readonly state: AgentState;
+  /** Messages settled per second over the last interval. */
+  readonly rate: number;
+  readonly inFlight: number;
+  readonly partitions: readonly PartitionStats[];
+  /** Total commit lag of the agent's group, or `undefined` when unknown. */
+  readonly lag: number | undefined;
+}
+
+/** Up to this many partitions, committed offsets are listed one by one; beyond, summed. */
+const LISTED_PARTITIONS = 4;
+
+/**
+ * Committed offsets of an agent, as the status line shows them: `p0@12 p1@7` (`-` before the first
+ * commit), or `12 partitions, 1234 total` when there are many.
+ *
+ * @example
+ * ```ts
+ * formatCommitted(agent.stats().partitions); // 'p0@12 p1@7'
+ * ```
+ */
+export function formatCommitted(partitions: readonly PartitionStats[]): string {
+  if (partitions.length === 0) return '-';
+  const sorted = [...partitions].sort((a, b) => a.partition - b.partition);
+  if (sorted.length > LISTED_PARTITIONS) {
+    const total = sorted.reduce((sum, p) => sum + Math.max(0, p.committed), 0);
+    return `${sorted.length} partitions, ${total} total`;
+  }
+  return sorted.map((p) => `p${p.partition}@${p.committed < 0 ? '-' : p.committed}`).join(' ');
+}
+
+/**
+ * The status block: one aligned line per agent with msg/s, in flight, committed offsets and lag, and
+ * the state when the agent is not running. Ends with a newline.
+ *
+ * @example
+ * ```ts
+ * formatStatus([{ name: 'save', state: 'running', rate: 120, inFlight: 3, partitions: [], lag: 0 }]);
+ * // 'save     120.0 msg/s  in flight     3  committed -  lag 0\n'
+ * ```
+ */
+export function formatStatus(rows: readonly AgentStatus[]): string {
+  const width = Math.max(0, ...rows.map((row) => row.name.length));
+  return rows
+    .map((row) => {
+      const state = row.state === 'running' ? '' : `  (${row.state})`;
+      return (
+        `${row.name.padEnd(width)}  ${row.rate.toFixed(1).padStart(8)} msg/s` +
+        `  in flight ${String(row.inFlight).padStart(5)}` +
+        `  committed ${formatCommitted(row.partitions)}` +
+        `  lag ${row.lag ?? '?'}${state}\n`
+      );
+    })
+    .join('');
+}
