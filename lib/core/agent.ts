@@ -120,7 +120,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
   #outputDone = false;
   #pendingDeadLetters = 0;
   #drained: (() => void) | undefined;
-  #capacity: (() => void) | undefined;
+  #capacity: (() => void)[] = [];
   #commitTimer: NodeJS.Timeout | undefined;
   #committing: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
@@ -374,7 +374,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     if (left > 0) {
       this.#window -= left;
       this.#scheduleCommit();
-      if (this.#capacity !== undefined && this.#window < this.#resumeBelow) this.#wakeCapacity();
+      if (this.#capacity.length > 0 && this.#window < this.#resumeBelow) this.#wakeCapacity();
     }
     if (this.#state === 'stopping') this.#checkDrained();
   }
@@ -467,18 +467,16 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     this.#pauses++;
     const partitions = [...this.#assigned.values()];
     this.#consumer?.pause(partitions);
-    return new Promise<void>((resolve) => {
-      this.#capacity = () => {
-        if (this.#state === 'running') this.#consumer?.resume([...this.#assigned.values()]);
-        resolve();
-      };
-    });
+    return new Promise<void>((resolve) => this.#capacity.push(resolve));
   }
 
+  /** Resumes every batch waiting for room (several when the transport delivers partitions concurrently). */
   #wakeCapacity(): void {
-    const wake = this.#capacity;
-    this.#capacity = undefined;
-    wake?.();
+    if (this.#capacity.length === 0) return;
+    const waiting = this.#capacity;
+    this.#capacity = [];
+    if (this.#state === 'running') this.#consumer?.resume([...this.#assigned.values()]);
+    for (const resolve of waiting) resolve();
   }
 
   #checkDrained(): void {
