@@ -1,14 +1,9 @@
 import { expect } from 'chai';
 import { map } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
 import type { Message } from '../../../lib/index.js';
 import { RedisCommandError, lookupRedis } from '../../../lib/redis.js';
 import { testPipeline } from '../../../lib/testing/index.js';
-
-const marbles = () =>
-  new TestScheduler((actual, expected) => {
-    expect(actual).to.deep.equal(expected);
-  });
+import { marbles } from '../../support/marbles.js';
 
 type Key = Message<string, string | null>;
 

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { type Observable, bufferTime } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
 import { type Message, SinkError } from '../../../lib/index.js';
 import {
   RedisCommandError,
@@ -10,11 +9,7 @@ import {
   toRedis,
 } from '../../../lib/redis.js';
 import { testPipeline } from '../../../lib/testing/index.js';
-
-const marbles = () =>
-  new TestScheduler((actual, expected) => {
-    expect(actual).to.deep.equal(expected);
-  });
+import { marbles } from '../../support/marbles.js';
 
 interface Activity {
   readonly user: string;
