@@ -1,0 +1,48 @@
+/**
+ * `npm start`: the three sample apps on the embedded broker (or on Kafka when KAFKA_URL is set), each
+ * fed by a data generator, with a live status line per agent and a summary at the end. Exits by itself
+ * once everything generated is processed and committed; Ctrl-C stops earlier, gracefully.
+ *
+ *   KAFKA_URL=kafka://127.0.0.1:19092  REDIS_URL=redis://127.0.0.1:16379  EMAIL_URL=http://…  INFLUX_URL=http://…
+ *   SAMPLE_ACTIVITIES=20000 SAMPLE_ORDERS=5000
+ */
+process.env.RIVULET_LOG_LEVEL ??= 'warn'; // keep the terminal for the status line
+
+const { setupSamples } = await import('./setup.js');
+const { statusLine } = await import('../lib/status/status-line.js');
+const { summary } = await import('../lib/status/summary.js');
+const { waitForCommitted } = await import('../lib/testing/index.js');
+
+const activities = Number(process.env.SAMPLE_ACTIVITIES ?? 20_000);
+const orders = Number(process.env.SAMPLE_ORDERS ?? 5_000);
+const samples = await setupSamples(process.env);
+for (const line of samples.describe()) console.log(line);
+
+const apps = samples.apps;
+const monitored = { agents: apps.flatMap((app) => app.agents), transport: () => apps[0]!.transport() };
+const started = Date.now();
+let stopping: Promise<void> | undefined;
+const stop = () => (stopping ??= Promise.all(apps.map((app) => app.stop())).then(() => undefined));
+process.once('SIGINT', () => {
+  console.log('\nCtrl-C: stopping gracefully (in-flight messages settle and are committed)…');
+  void stop();
+});
+
+await Promise.all(apps.map((app) => app.start()));
+const status = statusLine(monitored, { intervalMs: 500 });
+await samples.generate(activities, orders);
+await Promise.race([
+  Promise.all(apps.map((app) => waitForCommitted(app, { timeoutMs: 600_000 }))),
+  new Promise((resolve) => process.once('SIGINT', resolve)),
+]);
+await stop();
+status.stop();
+console.log(`\nsummary after ${((Date.now() - started) / 1000).toFixed(1)} s:`);
+process.stdout.write(summary(monitored, { elapsedMs: Date.now() - started }));
+for (const line of await samples.results()) console.log(line);
+await samples.close();
+const failed = apps.find((app) => app.failure);
+if (failed) {
+  console.error(failed.failure);
+  process.exitCode = 1;
+}
