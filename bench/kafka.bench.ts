@@ -1,0 +1,112 @@
+/**
+ * `npm run bench:kafka`: consumption throughput on a real Kafka (scripts/services.sh, or
+ * RIVULET_KAFKA_BROKERS). Produces BENCH_COUNT (default 1,000,000) records of about 200 bytes to a fresh
+ * topic with several partitions, then reads them all twice in the same run: (a) a raw kafkajs `eachBatch`
+ * consumer that only counts, (b) a rivulet agent `mapValue → settle` with the string codec, and reports
+ * msg/s for both and their ratio. Each consumer uses its own fresh group and reads from the beginning.
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { KafkaTransport, createApp, mapValue, silentLogger, string } from '../lib/index.js';
+import { waitFor, waitForCommitted } from '../lib/testing/index.js';
+import { machine } from './machine.js';
+
+const COUNT = Number(process.env.BENCH_COUNT ?? 1_000_000);
+const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6);
+const BROKERS = (process.env.RIVULET_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
+const suffix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+const TOPIC = `bench-kafka-${suffix}`;
+
+async function produce(transport: KafkaTransport): Promise<number> {
+  await transport.ensureTopics([{ name: TOPIC, partitions: PARTITIONS }]);
+  const padding = 'x'.repeat(160);
+  const started = Date.now();
+  const chunk = 10_000;
+  const inFlight: Promise<unknown>[] = [];
+  for (let start = 0; start < COUNT; start += chunk) {
+    const records = Array.from({ length: Math.min(chunk, COUNT - start) }, (_, i) => ({
+      topic: TOPIC,
+      partition: (start + i) % PARTITIONS,
+      key: null,
+      value: Buffer.from(`{"id":${String(start + i).padStart(9, '0')},"pad":"${padding}"}`),
+    }));
+    inFlight.push(transport.produce(records));
+    if (inFlight.length >= 4) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  return COUNT / ((Date.now() - started) / 1000);
+}
+
+async function raw(): Promise<number> {
+  const kafka = new Kafka({ brokers: BROKERS, clientId: 'bench-raw', logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `bench-raw-${suffix}`, maxWaitTimeInMs: 500 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
+  let count = 0;
+  let bytes = 0;
+  let started = 0;
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset }) => {
+      if (started === 0) started = Date.now();
+      for (const message of batch.messages) bytes += message.value?.length ?? 0;
+      count += batch.messages.length;
+      resolveOffset(batch.lastOffset());
+    },
+  });
+  await waitFor(() => count >= COUNT, { timeoutMs: 600_000, intervalMs: 5, description: 'raw consumer' });
+  const rate = COUNT / ((Date.now() - started) / 1000);
+  await consumer.disconnect();
+  if (bytes === 0) throw new Error('no bytes read');
+  return rate;
+}
+
+async function rivulet(): Promise<number> {
+  const app = createApp({
+    id: `bench-rivulet-${suffix}`,
+    transport: new KafkaTransport({ brokers: BROKERS, clientId: 'bench-rivulet', logger: silentLogger }),
+    logger: silentLogger,
+  });
+  const topic = app.topic(TOPIC, { value: string() });
+  let started = 0;
+  let length = 0;
+  const agent = app.agent('read', topic, (message$) =>
+    message$.pipe(
+      mapValue((value) => {
+        if (started === 0) started = Date.now();
+        length += value.length;
+        return value;
+      }),
+    ),
+  );
+  await app.start();
+  await waitFor(() => agent.stats().settled >= COUNT, {
+    timeoutMs: 600_000,
+    intervalMs: 5,
+    description: 'rivulet agent',
+  });
+  const rate = COUNT / ((Date.now() - started) / 1000);
+  await waitForCommitted(app, { timeoutMs: 60_000 });
+  await app.stop();
+  if (length === 0) throw new Error('no values read');
+  return rate;
+}
+
+const fmt = (rate: number): string => `${Math.round(rate).toLocaleString('en-US')} msg/s`;
+
+console.log(`machine: ${machine()}`);
+console.log(
+  `topic ${TOPIC}: ${COUNT.toLocaleString('en-US')} records of ~200 bytes in ${PARTITIONS} partitions`,
+);
+const transport = new KafkaTransport({ brokers: BROKERS, clientId: 'bench-producer', logger: silentLogger });
+console.log(`produce (rivulet transport, idempotent): ${fmt(await produce(transport))}`);
+await transport.close();
+const order = process.env.BENCH_ORDER === 'rivulet-first' ? ['rivulet', 'raw'] : ['raw', 'rivulet'];
+const rates: Record<string, number> = {};
+for (const name of order) {
+  rates[name] = name === 'raw' ? await raw() : await rivulet();
+  console.log(
+    `${name === 'raw' ? 'raw kafkajs eachBatch' : 'rivulet agent (mapValue → settle)'}: ${fmt(rates[name]!)}`,
+  );
+}
+console.log(`ratio rivulet / raw: ${(rates.rivulet! / rates.raw!).toFixed(2)}`);
