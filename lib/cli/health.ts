@@ -1,5 +1,5 @@
 import type { AgentState } from '../core/agent.js';
-import type { WorkerApp } from './load-app.js';
+import type { MonitoredApp } from '../metrics/monitored-app.js';
 
 /** The body of `/healthz`. */
 export interface HealthReport {
@@ -20,7 +20,11 @@ export interface HealthReport {
  * response.writeHead(report.status === 'ok' ? 200 : 503).end(JSON.stringify(report));
  * ```
  */
-export function health(app: Pick<WorkerApp, 'id' | 'agents' | 'failure'>): HealthReport {
+export function health(app: {
+  readonly id: string;
+  readonly agents: MonitoredApp['agents'];
+  readonly failure?: Error | undefined;
+}): HealthReport {
   const agents = app.agents.map((agent) => {
     const { name, topic, state } = agent.stats();
     return { name, topic, state };

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { VirtualTimeScheduler } from 'rxjs';
 import type { AgentStats, PartitionStats, Transport } from '../../../lib/index.js';
+import { agentStats } from '../../support/agent-stats.js';
 import { statusLine } from '../../../lib/status/status-line.js';
 import { summary } from '../../../lib/status/summary.js';
 
@@ -9,20 +10,7 @@ class ScriptedAgent {
   current: AgentStats;
 
   constructor(name: string, topic: string) {
-    this.current = {
-      name,
-      topic,
-      group: `app.${name}`,
-      state: 'running',
-      received: 0,
-      settled: 0,
-      retried: 0,
-      deadLettered: 0,
-      inFlight: 0,
-      window: 0,
-      pauses: 0,
-      partitions: [],
-    };
+    this.current = agentStats(name, topic);
   }
 
   set(changes: Partial<AgentStats>): void {
