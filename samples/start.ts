@@ -9,8 +9,7 @@
 process.env.RIVULET_LOG_LEVEL ??= 'warn'; // keep the terminal for the status line
 
 const { setupSamples } = await import('./setup.js');
-const { statusLine } = await import('../lib/status/status-line.js');
-const { summary } = await import('../lib/status/summary.js');
+const { statusLine, summary } = await import('../lib/index.js');
 const { waitForCommitted } = await import('../lib/testing/index.js');
 
 const activities = Number(process.env.SAMPLE_ACTIVITIES ?? 20_000);
