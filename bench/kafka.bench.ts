@@ -6,7 +6,8 @@
  * msg/s for both and their ratio. Each consumer uses its own fresh group and reads from the beginning.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaTransport, createApp, mapValue, silentLogger, string } from '../lib/index.js';
+import { createApp, mapValue, silentLogger, string } from '../lib/index.js';
+import { KafkaTransport } from '../lib/kafka.js';
 import { waitFor, waitForCommitted } from '../lib/testing/index.js';
 import { machine } from './machine.js';
 

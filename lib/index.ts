@@ -49,8 +49,6 @@ export {
 } from './transports/memory/memory-transport.js';
 export { murmur2, partitionForKey } from './transports/partitioner.js';
 export { resolveTransport } from './transports/resolve-transport.js';
-export { KafkaTransport } from './transports/kafka/kafka-transport.js';
-export { type KafkaTransportOptions, parseKafkaUrl } from './transports/kafka/kafka-options.js';
 export { appMetrics, type AppMetrics, type AppMetricsOptions } from './metrics/app-metrics.js';
 export { commitLag, totalLag, type PartitionLag } from './metrics/commit-lag.js';
 export { LagCache, type LagCacheOptions } from './metrics/lag-cache.js';

@@ -208,7 +208,8 @@ export class App implements TopicHost {
   transport(): Promise<Transport> {
     this.#connecting ??= (async () => {
       const transport =
-        this.#options.transport ?? (await resolveTransport(this.#options.broker ?? 'memory://', this.id));
+        this.#options.transport ??
+        (await resolveTransport(this.#options.broker ?? 'memory://', this.id, this.logger));
       await transport.connect();
       await transport.ensureTopics([...this.#topics.values()].map(topicSpec));
       for (const name of this.#topics.keys()) this.#ensured.set(name, Promise.resolve());

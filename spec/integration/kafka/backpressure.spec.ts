@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KafkaTransport, createApp, mergeMapValue, silentLogger, type App } from '../../../lib/index.js';
+import { createApp, mergeMapValue, silentLogger, type App } from '../../../lib/index.js';
+import { KafkaTransport } from '../../../lib/kafka.js';
 import { waitFor } from '../../../lib/testing/index.js';
 import { services, uniqueName } from '../support/services.js';
 

@@ -1,12 +1,6 @@
 import { expect } from 'chai';
-import {
-  DEAD_LETTER_HEADERS,
-  KafkaTransport,
-  createApp,
-  mapValue,
-  silentLogger,
-  type App,
-} from '../../../lib/index.js';
+import { DEAD_LETTER_HEADERS, createApp, mapValue, silentLogger, type App } from '../../../lib/index.js';
+import { KafkaTransport } from '../../../lib/kafka.js';
 import { waitFor, waitForCommitted } from '../../../lib/testing/index.js';
 import { services, uniqueName } from '../support/services.js';
 

@@ -1,11 +1,7 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  KafkaTransport,
-  RebalanceInProgressError,
-  silentLogger,
-  type RecordBatch,
-} from '../../../lib/index.js';
+import { RebalanceInProgressError, silentLogger, type RecordBatch } from '../../../lib/index.js';
+import { KafkaTransport } from '../../../lib/kafka.js';
 import { waitFor } from '../../../lib/testing/index.js';
 import { services, uniqueName } from '../support/services.js';
 

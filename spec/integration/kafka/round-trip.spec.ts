@@ -1,12 +1,6 @@
 import { expect } from 'chai';
-import {
-  createApp,
-  mapValue,
-  partitionForKey,
-  silentLogger,
-  KafkaTransport,
-  type App,
-} from '../../../lib/index.js';
+import { createApp, mapValue, partitionForKey, silentLogger, type App } from '../../../lib/index.js';
+import { KafkaTransport } from '../../../lib/kafka.js';
 import { waitForCommitted } from '../../../lib/testing/index.js';
 import { services, uniqueName } from '../support/services.js';
 
