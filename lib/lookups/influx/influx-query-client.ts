@@ -51,7 +51,9 @@ interface InfluxQLResponse {
  * order$.pipe(lookupInflux(influx, ({ value: o }) => influxql`SELECT last(price) FROM marketdata WHERE symbol = ${o.symbol}`));
  * ```
  */
-export function influxQLClient(options: InfluxQLClientOptions): InfluxQueryClient<InfluxQLQuery> {
+export function influxQLClient(options: InfluxQLClientOptions): {
+  query(query: InfluxQLQuery): Promise<readonly InfluxRow[]>;
+} {
   const fetcher = options.fetch ?? fetch;
   const base = options.url.replace(/\/$/, '');
   return {
