@@ -40,7 +40,7 @@ export interface ToHttpOptions extends HttpCallOptions {
  */
 export function toHttp<I extends SinkInput<unknown, unknown>>(
   client: HttpClientLike,
-  request: (message: SinkMessage<I>) => HttpRequestConfig,
+  request: (message: SinkMessage<NoInfer<I>>) => HttpRequestConfig,
   options: ToHttpOptions = {},
 ): OperatorFunction<I, I> {
   const concurrency = Math.max(1, options.concurrency ?? 16);

@@ -29,7 +29,7 @@ const INFLUX_RETRY = { retries: 10, backoff: { initialDelayMs: 200, maxDelayMs: 
  */
 export function toInflux<P, I extends SinkInput<unknown, unknown>>(
   writeApi: InfluxWriteApiLike<P>,
-  toPoints: (message: SinkMessage<I>) => P | readonly P[],
+  toPoints: (message: SinkMessage<NoInfer<I>>) => P | readonly P[],
   options: ToInfluxOptions = {},
 ): OperatorFunction<I, I> {
   return sink<unknown, unknown>(

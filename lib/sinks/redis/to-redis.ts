@@ -31,7 +31,7 @@ const REDIS_RETRY = { retries: 10, backoff: { initialDelayMs: 100, maxDelayMs: 5
  */
 export function toRedis<P extends RedisPipelineLike, I extends SinkInput<unknown, unknown>>(
   client: RedisClientLike<P>,
-  command: (message: SinkMessage<I>, pipeline: P) => unknown,
+  command: (message: SinkMessage<NoInfer<I>>, pipeline: P) => unknown,
   options: ToRedisOptions = {},
 ): OperatorFunction<I, I> {
   return sink<unknown, unknown>(
