@@ -7,9 +7,12 @@ import axios from 'axios';
 import { Redis } from 'ioredis';
 import type { App } from '../lib/index.js';
 import { createFeedApp, generateActivities } from './feed-cache/feed-cache.js';
+import { type Report, createExecutionQualityApp } from './execution-quality/execution-quality.js';
+import { influxQLClient } from '../lib/influx.js';
 import { createOrderConfirmationsApp } from './order-confirmations/order-confirmations.js';
-import { generateOrders } from './orders/orders.js';
+import { SYMBOLS, generateOrders } from './orders/orders.js';
 import { EmailServerStandIn } from './stand-ins/email-server.js';
+import { MarketDataStandIn, marketDataLines } from './stand-ins/market-data.js';
 import { SortedSetsStandIn } from './stand-ins/sorted-sets.js';
 
 export interface SampleEnv {
@@ -24,8 +27,8 @@ export interface Samples {
   readonly apps: readonly App[];
   /** One line per sample: the broker and which real service or stand-in it uses. */
   describe(): string[];
-  /** Sends the generated activities and orders. */
-  generate(activities: number, orders: number): Promise<void>;
+  /** Sends the generated activities and orders, in chunks, until done or `stopped()` says so. */
+  generate(activities: number, orders: number, stopped?: () => boolean): Promise<void>;
   /** What the samples produced, in a few lines. */
   results(): Promise<string[]>;
   close(): Promise<void>;
@@ -54,14 +57,32 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
     `order confirmations: e-mail service ${emailStandIn ? `→ local stand-in HTTP server at ${emailUrl} (503 on every 50th request; set EMAIL_URL for a real one)` : 'at EMAIL_URL'}`,
   );
 
+  // execution quality → market prices from InfluxDB 1.x (InfluxQL)
+  const marketStandIn = env.INFLUX_URL ? undefined : new MarketDataStandIn();
+  const influxDb = env.INFLUX_DB ?? 'rivulet';
+  const influx = env.INFLUX_URL ? influxQLClient({ url: env.INFLUX_URL, db: influxDb }) : marketStandIn!;
+  const outliers: Report[] = [];
+  const quality = createExecutionQualityApp({ broker, influx, flag: (report) => outliers.push(report) });
+  lines.push(
+    `execution quality: market data ${marketStandIn ? '→ in-process stand-in answering the InfluxQL query (set INFLUX_URL and INFLUX_DB for a real InfluxDB 1.x)' : `from InfluxDB at INFLUX_URL, database ${influxDb} (seeded with the made-up market)`}`,
+  );
+
   return {
-    apps: [feed.app, confirmations.app],
+    apps: [feed.app, confirmations.app, quality.app],
     describe: () => lines,
-    async generate(activityCount, orderCount) {
+    async generate(activityCount, orderCount, stopped = () => false) {
       const chunk = 1000;
       const activities = generateActivities(activityCount);
       const orders = generateOrders(orderCount);
-      for (let i = 0; i < Math.max(activities.length, orders.length); i += chunk) {
+      if (env.INFLUX_URL && orders.length > 0) {
+        const from = new Date(orders[0]!.executedAt.getTime() - 1000);
+        await seedMarketData(
+          env.INFLUX_URL,
+          influxDb,
+          marketDataLines(SYMBOLS, from, orders.at(-1)!.executedAt),
+        );
+      }
+      for (let i = 0; i < Math.max(activities.length, orders.length) && !stopped(); i += chunk) {
         await feed.activities.sendMany(
           activities.slice(i, i + chunk).map((a) => ({ key: a.user, value: a })),
         );
@@ -81,10 +102,28 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
         out.push(
           `order confirmations: ${emailStandIn.sent.size} distinct e-mails sent in ${emailStandIn.requests} requests`,
         );
+      const checked = quality.app.agents.find((agent) => agent.name === 'check-executions')!.stats().settled;
+      const example = outliers[0] ? ` (e.g. ${outliers[0].orderId}: ${outliers[0].slippageBps} bps)` : '';
+      out.push(`execution quality: ${checked} orders checked, ${outliers.length} outliers flagged${example}`);
       return out;
     },
     async close() {
       await Promise.all(closers.map((close) => close()));
     },
   };
+}
+
+/** Writes line protocol to InfluxDB 1.x, creating the database first. */
+async function seedMarketData(url: string, db: string, lines: readonly string[]): Promise<void> {
+  const base = url.replace(/\/$/, '');
+  await fetch(`${base}/query`, {
+    method: 'POST',
+    body: new URLSearchParams({ q: `CREATE DATABASE "${db}"` }),
+  });
+  const response = await fetch(`${base}/write?db=${encodeURIComponent(db)}&precision=ms`, {
+    method: 'POST',
+    body: lines.join('\n'),
+  });
+  if (!response.ok)
+    throw new Error(`seeding market data failed: ${response.status} ${await response.text()}`);
 }

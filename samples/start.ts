@@ -20,21 +20,26 @@ for (const line of samples.describe()) console.log(line);
 const apps = samples.apps;
 const monitored = { agents: apps.flatMap((app) => app.agents), transport: () => apps[0]!.transport() };
 const started = Date.now();
-let stopping: Promise<void> | undefined;
-const stop = () => (stopping ??= Promise.all(apps.map((app) => app.stop())).then(() => undefined));
-process.once('SIGINT', () => {
-  console.log('\nCtrl-C: stopping gracefully (in-flight messages settle and are committed)…');
-  void stop();
-});
+let interrupted = false;
+const interruption = new Promise<void>((resolve) =>
+  process.once('SIGINT', () => {
+    interrupted = true;
+    console.log(
+      '\nCtrl-C: stopping gracefully (in-flight messages settle and are committed); again to quit at once',
+    );
+    process.once('SIGINT', () => process.exit(130));
+    resolve();
+  }),
+);
 
 await Promise.all(apps.map((app) => app.start()));
 const status = statusLine(monitored, { intervalMs: 500 });
-await samples.generate(activities, orders);
+await Promise.race([samples.generate(activities, orders, () => interrupted), interruption]);
 await Promise.race([
   Promise.all(apps.map((app) => waitForCommitted(app, { timeoutMs: 600_000 }))),
-  new Promise((resolve) => process.once('SIGINT', resolve)),
+  interruption,
 ]);
-await stop();
+await Promise.all(apps.map((app) => app.stop()));
 status.stop();
 console.log(`\nsummary after ${((Date.now() - started) / 1000).toFixed(1)} s:`);
 process.stdout.write(summary(monitored, { elapsedMs: Date.now() - started }));

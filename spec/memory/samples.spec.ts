@@ -3,7 +3,7 @@ import { waitForCommitted } from '../../lib/testing/index.js';
 import { setupSamples } from '../../samples/setup.js';
 
 describe('samples end to end on memory://', () => {
-  it('runs the sample apps with their stand-ins: every activity cached, every order confirmed once', async () => {
+  it('runs the sample apps with their stand-ins: every activity cached, every order confirmed once and checked', async () => {
     const previous = process.env.RIVULET_LOG_LEVEL;
     process.env.RIVULET_LOG_LEVEL = 'silent';
     const samples = await setupSamples({}, { brokerName: `samples-spec-${Date.now()}` });
@@ -19,10 +19,15 @@ describe('samples end to end on memory://', () => {
       expect(results.find((line) => line.startsWith('order confirmations'))).to.match(
         /^order confirmations: 300 distinct e-mails sent in \d+ requests/,
       );
+      expect(results.find((line) => line.startsWith('execution quality'))).to.match(
+        /^execution quality: 300 orders checked, 15 outliers flagged \(e\.g\. order-7: 500 bps\)/,
+      );
       const stats = samples.apps.flatMap((app) => app.agents.map((agent) => agent.stats()));
       expect(stats.map((s) => [s.name, s.settled, s.deadLettered])).to.deep.include.members([
         ['save-activities', 1200, 0],
         ['confirm-orders', 300, 0],
+        ['check-executions', 300, 0],
+        ['flag-outliers', 300, 0],
       ]);
     } finally {
       await samples.close();
