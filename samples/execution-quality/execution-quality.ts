@@ -5,15 +5,7 @@
  */
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
-import {
-  type Message,
-  type Topic,
-  createApp,
-  filterValue,
-  json,
-  mapValue,
-  toTopic,
-} from '../../lib/index.js';
+import { type Message, createApp, filterValue, json, mapValue, toTopic } from '../../lib/index.js';
 import {
   type InfluxQLQuery,
   type InfluxQueryClient,

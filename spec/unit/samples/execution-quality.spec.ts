@@ -4,7 +4,6 @@ import type { InfluxQLQuery, InfluxRow } from '../../../lib/influx.js';
 import { testMessage, testPipeline } from '../../../lib/testing/index.js';
 import {
   OUTLIER_BPS,
-  Report,
   checkExecutions,
   report,
 } from '../../../samples/execution-quality/execution-quality.js';
