@@ -6,11 +6,11 @@
 import axios from 'axios';
 import { Redis } from 'ioredis';
 import type { App } from '../lib/index.js';
-import { createFeedApp, generateActivities } from './feed-cache/feed-cache.js';
+import { type Activity, createFeedApp, generateActivities } from './feed-cache/feed-cache.js';
 import { type Report, createExecutionQualityApp } from './execution-quality/execution-quality.js';
 import { influxQLClient } from '../lib/influx.js';
 import { createOrderConfirmationsApp } from './order-confirmations/order-confirmations.js';
-import { SYMBOLS, generateOrders } from './orders/orders.js';
+import { type Order, SYMBOLS, generateOrders } from './orders/orders.js';
 import { EmailServerStandIn } from './stand-ins/email-server.js';
 import { MarketDataStandIn, marketDataLines } from './stand-ins/market-data.js';
 import { SortedSetsStandIn } from './stand-ins/sorted-sets.js';
@@ -23,12 +23,17 @@ export interface SampleEnv {
   readonly INFLUX_DB?: string;
 }
 
+export interface Generated {
+  readonly activities: readonly Activity[];
+  readonly orders: readonly Order[];
+}
+
 export interface Samples {
   readonly apps: readonly App[];
   /** One line per sample: the broker and which real service or stand-in it uses. */
   describe(): string[];
   /** Sends the generated activities and orders, in chunks, until done or `stopped()` says so. */
-  generate(activities: number, orders: number, stopped?: () => boolean): Promise<void>;
+  generate(activities: number, orders: number, stopped?: () => boolean): Promise<Generated>;
   /** What the samples produced, in a few lines. */
   results(): Promise<string[]>;
   close(): Promise<void>;
@@ -83,14 +88,15 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
         );
       }
       for (let i = 0; i < Math.max(activities.length, orders.length) && !stopped(); i += chunk) {
-        await feed.activities.sendMany(
-          activities.slice(i, i + chunk).map((a) => ({ key: a.user, value: a })),
-        );
-        await confirmations.orders.sendMany(
-          orders.slice(i, i + chunk).map((o) => ({ key: o.user, value: o })),
-        );
+        const someActivities = activities.slice(i, i + chunk);
+        const someOrders = orders.slice(i, i + chunk);
+        if (someActivities.length > 0)
+          await feed.activities.sendMany(someActivities.map((a) => ({ key: a.user, value: a })));
+        if (someOrders.length > 0)
+          await confirmations.orders.sendMany(someOrders.map((o) => ({ key: o.user, value: o })));
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
+      return { activities, orders };
     },
     async results() {
       const out: string[] = [];

@@ -108,16 +108,20 @@ export class KafkaTransport implements Transport {
   async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
     if (topics.length === 0) return;
     const admin = await this.#connected('admin');
+    // Ask first: creating an existing topic works but makes kafkajs log a misleading error.
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((topic) => !existing.has(topic.name));
+    if (missing.length === 0) return;
     const created = await admin.createTopics({
       waitForLeaders: true,
-      topics: topics.map((topic) => ({
+      topics: missing.map((topic) => ({
         topic: topic.name,
         numPartitions: topic.partitions ?? -1,
         replicationFactor: topic.replicationFactor ?? -1,
         configEntries: Object.entries(topic.config ?? {}).map(([name, value]) => ({ name, value })),
       })),
     });
-    if (created) this.#logger.debug({ topics: topics.map((t) => t.name) }, 'kafka topics created');
+    if (created) this.#logger.debug({ topics: missing.map((t) => t.name) }, 'kafka topics created');
   }
 
   async produce(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
