@@ -71,14 +71,17 @@ export function sink<T, K>(
 
       const pump = (): void => {
         while (active < concurrency && queue.length > 0) {
-          const units: I[] = [];
           const batch: Message<T, K>[] = [];
-          while (queue.length > 0 && (batch.length === 0 || batch.length + size(queue[0]!) <= maxBatchSize)) {
-            const unit = queue.shift()!;
-            units.push(unit);
+          let taken = 0;
+          while (
+            taken < queue.length &&
+            (batch.length === 0 || batch.length + size(queue[taken]!) <= maxBatchSize)
+          ) {
+            const unit = queue[taken++]!;
             if (Array.isArray(unit)) batch.push(...(unit as readonly Message<T, K>[]));
             else batch.push(unit as Message<T, K>);
           }
+          const units = queue.splice(0, taken); // one splice per write: the queue can hold thousands
           active++;
           let attempts = 0;
           const started = scheduler.now();
