@@ -1,9 +1,9 @@
 /**
  * `npm run bench:kafka`: consumption throughput on a real Kafka (scripts/services.sh, or
  * RIVULET_KAFKA_BROKERS). Produces BENCH_COUNT (default 1,000,000) records of about 200 bytes to a fresh
- * topic with several partitions, then reads them all twice in the same run: (a) a raw kafkajs `eachBatch`
- * consumer that only counts, (b) a rivulet agent `mapValue → settle` with the string codec, and reports
- * msg/s for both and their ratio. Each consumer uses its own fresh group and reads from the beginning.
+ * topic with several partitions, then reads them all in rotating rounds: (a) a raw kafkajs `eachBatch`
+ * consumer that only counts, (b) the same doing the agent's work by hand (decode, map, commit), (c) a
+ * rivulet agent `mapValue → settle` with the string codec, and reports msg/s for each and the ratios. Each consumer uses its own fresh group and reads from the beginning.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { createApp, mapValue, silentLogger, string } from '../lib/index.js';
@@ -15,7 +15,8 @@ const COUNT = Number(process.env.BENCH_COUNT ?? 1_000_000);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6);
 const BROKERS = (process.env.RIVULET_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
 const suffix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-const TOPIC = `bench-kafka-${suffix}`;
+/** BENCH_TOPIC reuses a topic of an earlier run (with BENCH_COUNT records), for profiling one reader. */
+const TOPIC = process.env.BENCH_TOPIC ?? `bench-kafka-${suffix}`;
 
 async function produce(transport: KafkaTransport): Promise<number> {
   await transport.ensureTopics([{ name: TOPIC, partitions: PARTITIONS }]);
@@ -37,20 +38,27 @@ async function produce(transport: KafkaTransport): Promise<number> {
   return COUNT / ((Date.now() - started) / 1000);
 }
 
-async function raw(): Promise<number> {
+/**
+ * A raw kafkajs `eachBatch` reader. `work: 'count'` only counts records (the client's ceiling);
+ * `work: 'map'` does what the rivulet agent does, written by hand: decode each value to a string, map
+ * it, resolve offsets, and commit (kafkajs's autoCommit after each batch).
+ */
+async function raw(round: number, work: 'count' | 'map'): Promise<number> {
   const kafka = new Kafka({ brokers: BROKERS, clientId: 'bench-raw', logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `bench-raw-${suffix}`, maxWaitTimeInMs: 500 });
+  const consumer = kafka.consumer({ groupId: `bench-raw-${work}-${suffix}-${round}`, maxWaitTimeInMs: 500 });
   await consumer.connect();
   await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
   let count = 0;
   let bytes = 0;
   let started = 0;
   await consumer.run({
-    autoCommit: false,
+    autoCommit: work === 'map',
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset }) => {
       if (started === 0) started = Date.now();
-      for (const message of batch.messages) bytes += message.value?.length ?? 0;
+      if (work === 'map')
+        for (const message of batch.messages) bytes += message.value?.toString('utf8').length ?? 0;
+      else for (const message of batch.messages) bytes += message.value?.length ?? 0;
       count += batch.messages.length;
       resolveOffset(batch.lastOffset());
     },
@@ -62,9 +70,9 @@ async function raw(): Promise<number> {
   return rate;
 }
 
-async function rivulet(): Promise<number> {
+async function rivulet(round: number): Promise<number> {
   const app = createApp({
-    id: `bench-rivulet-${suffix}`,
+    id: `bench-rivulet-${suffix}-${round}`,
     transport: new KafkaTransport({ brokers: BROKERS, clientId: 'bench-rivulet', logger: silentLogger }),
     logger: silentLogger,
   });
@@ -100,14 +108,32 @@ console.log(
   `topic ${TOPIC}: ${COUNT.toLocaleString('en-US')} records of ~200 bytes in ${PARTITIONS} partitions`,
 );
 const transport = new KafkaTransport({ brokers: BROKERS, clientId: 'bench-producer', logger: silentLogger });
-console.log(`produce (rivulet transport, idempotent): ${fmt(await produce(transport))}`);
+if (!process.env.BENCH_TOPIC)
+  console.log(`produce (rivulet transport, idempotent): ${fmt(await produce(transport))}`);
 await transport.close();
-const order = process.env.BENCH_ORDER === 'rivulet-first' ? ['rivulet', 'raw'] : ['raw', 'rivulet'];
-const rates: Record<string, number> = {};
-for (const name of order) {
-  rates[name] = name === 'raw' ? await raw() : await rivulet();
-  console.log(
-    `${name === 'raw' ? 'raw kafkajs eachBatch' : 'rivulet agent (mapValue → settle)'}: ${fmt(rates[name]!)}`,
-  );
+// Readers rotate from round to round so that none always runs on the warmer JIT, page cache or broker:
+// each reader's rate is the mean of its rounds.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+type Reader = 'raw-count' | 'raw-map' | 'rivulet';
+const READERS = (process.env.BENCH_READERS?.split(',') ?? ['raw-count', 'raw-map', 'rivulet']) as Reader[];
+const LABELS: Record<Reader, string> = {
+  'raw-count': 'raw kafkajs eachBatch, counting only',
+  'raw-map': 'raw kafkajs eachBatch, decode + map + commit by hand',
+  rivulet: 'rivulet agent (mapValue → settle)',
+};
+const rates: Record<Reader, number[]> = { 'raw-count': [], 'raw-map': [], rivulet: [] };
+for (let round = 0; round < ROUNDS; round++) {
+  const order = READERS.map((_, i) => READERS[(i + round) % READERS.length]!);
+  for (const reader of order) {
+    const rate =
+      reader === 'rivulet' ? await rivulet(round) : await raw(round, reader === 'raw-map' ? 'map' : 'count');
+    rates[reader].push(rate);
+    console.log(`round ${round + 1}: ${LABELS[reader]}: ${fmt(rate)}`);
+  }
 }
-console.log(`ratio rivulet / raw: ${(rates.rivulet! / rates.raw!).toFixed(2)}`);
+const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+for (const reader of READERS) console.log(`mean ${LABELS[reader]}: ${fmt(mean(rates[reader]))}`);
+if (rates.rivulet.length && rates['raw-count'].length)
+  console.log(`ratio rivulet / raw counting: ${(mean(rates.rivulet) / mean(rates['raw-count'])).toFixed(2)}`);
+if (rates.rivulet.length && rates['raw-map'].length)
+  console.log(`ratio rivulet / raw by hand:  ${(mean(rates.rivulet) / mean(rates['raw-map'])).toFixed(2)}`);
