@@ -3,4 +3,4 @@
  * @module
  */
 export { testPipeline, testMessage, type PipelineRun, type TestFailure } from './test-pipeline.js';
-export { waitFor, waitForCommitted, WaitTimeoutError } from './wait-for.js';
+export { waitFor, waitForCommitted, committedToEnd, WaitTimeoutError } from './wait-for.js';

@@ -1,4 +1,5 @@
 import type { App } from '../core/app.js';
+import type { Transport } from '../transports/transport.js';
 
 /** Thrown by {@link waitFor} when the condition did not hold in time. */
 export class WaitTimeoutError extends Error {
@@ -30,6 +31,25 @@ export async function waitFor(
 }
 
 /**
+ * Whether a consumer group has committed every partition of a topic up to its end offset.
+ *
+ * @example
+ * ```ts
+ * await waitFor(() => committedToEnd(transport, 'orders.confirm', 'orders'));
+ * ```
+ */
+export async function committedToEnd(transport: Transport, group: string, topic: string): Promise<boolean> {
+  const [ends, committed] = await Promise.all([
+    transport.endOffsets(topic),
+    transport.committedOffsets(group, topic),
+  ]);
+  return ends.every(
+    (end) =>
+      end.offset === 0 || (committed.find((c) => c.partition === end.partition)?.offset ?? -1) >= end.offset,
+  );
+}
+
+/**
  * Resolves when every agent of the app has committed up to the end of its topic: all that was produced
  * so far is processed and settled.
  *
@@ -46,17 +66,8 @@ export async function waitForCommitted(
   const transport = await app.transport();
   await waitFor(
     async () => {
-      for (const agent of app.agents) {
-        const [ends, committed] = await Promise.all([
-          transport.endOffsets(agent.topic.name),
-          transport.committedOffsets(agent.group, agent.topic.name),
-        ]);
-        for (const end of ends) {
-          if (end.offset === 0) continue;
-          const done = committed.find((c) => c.partition === end.partition);
-          if (!done || done.offset < end.offset) return false;
-        }
-      }
+      for (const agent of app.agents)
+        if (!(await committedToEnd(transport, agent.group, agent.topic.name))) return false;
       return true;
     },
     {

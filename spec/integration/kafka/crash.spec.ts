@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../../lib/index.js';
 import { KafkaTransport } from '../../../lib/kafka.js';
-import { waitFor } from '../../../lib/testing/index.js';
+import { committedToEnd, waitFor } from '../../../lib/testing/index.js';
 import { readSink, startWorker, type WorkerProcess } from '../support/kafka-worker-process.js';
 import { services, uniqueName } from '../support/services.js';
 
@@ -57,18 +57,11 @@ describe('kafka: crash (SIGKILL)', function () {
     }
     worker = startWorker({ ...settings, run: kills + 1 });
     await worker.ready;
-    await waitFor(
-      async () => {
-        const [ends, committed] = await Promise.all([
-          transport.endOffsets(topic),
-          transport.committedOffsets(group, topic),
-        ]);
-        return ends.every(
-          (end) => committed.find((c) => c.partition === end.partition)?.offset === end.offset,
-        );
-      },
-      { timeoutMs: 90_000, intervalMs: 200, description: 'the last worker to commit to the end' },
-    );
+    await waitFor(() => committedToEnd(transport, group, topic), {
+      timeoutMs: 90_000,
+      intervalMs: 200,
+      description: 'the last worker to commit to the end',
+    });
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code, worker.stderr()).to.equal(0);
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../../lib/index.js';
 import { KafkaTransport } from '../../../lib/kafka.js';
-import { waitFor } from '../../../lib/testing/index.js';
+import { committedToEnd, waitFor } from '../../../lib/testing/index.js';
 import { readSink, startWorker, type WorkerProcess } from '../support/kafka-worker-process.js';
 import { services, uniqueName } from '../support/services.js';
 
@@ -54,18 +54,11 @@ describe('kafka: rebalance', function () {
     expect((await workers[0]!.exited).code, workers[0]!.stderr()).to.equal(0);
     await producing;
 
-    await waitFor(
-      async () => {
-        const [ends, committed] = await Promise.all([
-          transport.endOffsets(topic),
-          transport.committedOffsets(group, topic),
-        ]);
-        return ends.every(
-          (end) => committed.find((c) => c.partition === end.partition)?.offset === end.offset,
-        );
-      },
-      { timeoutMs: 60_000, intervalMs: 200, description: 'the group to commit to the end (no stall)' },
-    );
+    await waitFor(() => committedToEnd(transport, group, topic), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      description: 'the group to commit to the end (no stall)',
+    });
     const lines = readSink(sinkFile);
     const ids = new Set(lines.map((line) => line.id));
     const missing = Array.from({ length: total }, (_, id) => id).filter((id) => !ids.has(id));
