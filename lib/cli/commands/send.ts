@@ -34,8 +34,9 @@ export function parseHeaders(headers: readonly string[]): Record<string, string>
 }
 
 /**
- * `rivulet send <topic> <json>`: produces one record, the value JSON-encoded as the app's default
- * `json()` codec reads it, and resolves with where it landed.
+ * `rivulet send <topic> <json>`: produces one record (creating the topic with the broker's defaults if
+ * missing), the value JSON-encoded as the app's default `json()` codec reads it, and resolves with where
+ * it landed.
  *
  * @example
  * ```ts
@@ -55,6 +56,7 @@ export async function sendCommand(
   const headers = parseHeaders(options.headers ?? []);
   const transport = await connect(options.broker ?? defaultBroker());
   try {
+    await transport.ensureTopics([{ name: options.topic }]); // as an app's first send would
     const [metadata] = await transport.produce([
       {
         topic: options.topic,
