@@ -37,11 +37,12 @@ export { mapValue } from './operators/map-value.js';
 export { filterValue } from './operators/filter-value.js';
 export { mergeMapValue } from './operators/merge-map-value.js';
 export { sink, type SinkInput, type SinkOptions, type SinkRetry } from './sinks/sink.js';
+export type { SinkMessage } from './sinks/sink-message.js';
 export { SinkError } from './sinks/sink-error.js';
 export { sinkEvents, type SinkEvent } from './sinks/sink-events.js';
 export { toTopic, type ToTopicOptions } from './sinks/to-topic.js';
 export type * from './transports/transport.js';
-export { MemoryBroker } from './transports/memory/memory-broker.js';
+export { MemoryBroker, type GroupMember } from './transports/memory/memory-broker.js';
 export {
   MemoryTransport,
   memoryBroker,

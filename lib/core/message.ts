@@ -86,10 +86,7 @@ export class Message<T = unknown, K = string | null> {
  * const message = createMessage({ topic: 'orders', offset: 7, key: 'u1', value: { qty: 3 } });
  * ```
  */
-export function createMessage<T, K = string | null>(
-  init: MessageInit<T, K>,
-  lineage?: LineageRef,
-): Message<T, K> {
+export function createMessage<T, K = string | null>(init: MessageInit<T, K>): Message<T, K> {
   return new Message<T, K>(
     init.topic ?? '',
     init.partition ?? 0,
@@ -98,7 +95,7 @@ export function createMessage<T, K = string | null>(
     init.value,
     init.headers ?? NO_HEADERS,
     init.timestamp ?? 0,
-    lineage,
+    undefined,
   );
 }
 
