@@ -38,6 +38,7 @@ export { filterValue } from './operators/filter-value.js';
 export { mergeMapValue } from './operators/merge-map-value.js';
 export { sink, type SinkInput, type SinkOptions, type SinkRetry } from './sinks/sink.js';
 export type { SinkMessage } from './sinks/sink-message.js';
+export { retryWithBackoff, type RetryPolicy } from './sinks/retry-backoff.js';
 export { SinkError } from './sinks/sink-error.js';
 export { sinkEvents, type SinkEvent } from './sinks/sink-events.js';
 export { toTopic, type ToTopicOptions } from './sinks/to-topic.js';

@@ -9,7 +9,7 @@
  * @internal
  */
 
-/** Receives the outcome of a lineage. Implemented by the agent runner (and by the test harness). */
+/** Receives the outcome of a lineage. Implemented by the agent runner (and by the test harness). @internal */
 export interface LineageOwner {
   onSettled(lineage: Lineage): void;
   onFailed(lineage: Lineage, error: unknown): void;
