@@ -5,12 +5,16 @@
  * consumer that only counts, (b) the same doing the agent's work by hand (decode, map, commit), (c) a
  * rivulet agent `mapValue → settle` with the string codec, and reports msg/s for each and the ratios. Each consumer uses its own fresh group and reads from the beginning.
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { createApp, mapValue, silentLogger, string } from '../lib/index.js';
 import { KafkaTransport } from '../lib/kafka.js';
 import { waitFor, waitForCommitted } from '../lib/testing/index.js';
 import { machine } from './machine.js';
 
+const run = promisify(execFile);
 const COUNT = Number(process.env.BENCH_COUNT ?? 1_000_000);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6);
 const BROKERS = (process.env.RIVULET_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
@@ -103,37 +107,56 @@ async function rivulet(round: number): Promise<number> {
 
 const fmt = (rate: number): string => `${Math.round(rate).toLocaleString('en-US')} msg/s`;
 
-console.log(`machine: ${machine()}`);
-console.log(
-  `topic ${TOPIC}: ${COUNT.toLocaleString('en-US')} records of ~200 bytes in ${PARTITIONS} partitions`,
-);
-const transport = new KafkaTransport({ brokers: BROKERS, clientId: 'bench-producer', logger: silentLogger });
-if (!process.env.BENCH_TOPIC)
-  console.log(`produce (rivulet transport, idempotent): ${fmt(await produce(transport))}`);
-await transport.close();
-// Readers rotate from round to round so that none always runs on the warmer JIT, page cache or broker:
-// each reader's rate is the mean of its rounds.
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 type Reader = 'raw-count' | 'raw-map' | 'rivulet';
-const READERS = (process.env.BENCH_READERS?.split(',') ?? ['raw-count', 'raw-map', 'rivulet']) as Reader[];
-const LABELS: Record<Reader, string> = {
-  'raw-count': 'raw kafkajs eachBatch, counting only',
-  'raw-map': 'raw kafkajs eachBatch, decode + map + commit by hand',
-  rivulet: 'rivulet agent (mapValue → settle)',
-};
-const rates: Record<Reader, number[]> = { 'raw-count': [], 'raw-map': [], rivulet: [] };
-for (let round = 0; round < ROUNDS; round++) {
-  const order = READERS.map((_, i) => READERS[(i + round) % READERS.length]!);
-  for (const reader of order) {
-    const rate =
-      reader === 'rivulet' ? await rivulet(round) : await raw(round, reader === 'raw-map' ? 'map' : 'count');
-    rates[reader].push(rate);
-    console.log(`round ${round + 1}: ${LABELS[reader]}: ${fmt(rate)}`);
+const read = (reader: Reader, round: number): Promise<number> =>
+  reader === 'rivulet' ? rivulet(round) : raw(round, reader === 'raw-map' ? 'map' : 'count');
+
+const child = process.env.BENCH_CHILD as Reader | undefined;
+if (child) {
+  // One reader in a fresh process: no JIT, heap or connection state carried over from another reader.
+  const rate = await read(child, Number(process.env.BENCH_ROUND ?? 0));
+  process.stdout.write(`${JSON.stringify({ rate })}\n`);
+} else {
+  console.log(`machine: ${machine()}`);
+  console.log(
+    `topic ${TOPIC}: ${COUNT.toLocaleString('en-US')} records of ~200 bytes in ${PARTITIONS} partitions`,
+  );
+  const transport = new KafkaTransport({
+    brokers: BROKERS,
+    clientId: 'bench-producer',
+    logger: silentLogger,
+  });
+  if (!process.env.BENCH_TOPIC)
+    console.log(`produce (rivulet transport, idempotent): ${fmt(await produce(transport))}`);
+  await transport.close();
+  // Each reading runs in its own process, and the readers' order rotates from round to round so that
+  // none always runs on the warmer page cache or broker: each reader's rate is the mean of its rounds.
+  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+  const READERS = (process.env.BENCH_READERS?.split(',') ?? ['raw-count', 'raw-map', 'rivulet']) as Reader[];
+  const LABELS: Record<Reader, string> = {
+    'raw-count': 'raw kafkajs eachBatch, counting only',
+    'raw-map': 'raw kafkajs eachBatch, decode + map + commit by hand',
+    rivulet: 'rivulet agent (mapValue → settle)',
+  };
+  const rates: Record<Reader, number[]> = { 'raw-count': [], 'raw-map': [], rivulet: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = READERS.map((_, i) => READERS[(i + round) % READERS.length]!);
+    for (const reader of order) {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+        env: { ...process.env, BENCH_CHILD: reader, BENCH_ROUND: String(round), BENCH_TOPIC: TOPIC },
+        maxBuffer: 1 << 20,
+      });
+      const { rate } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { rate: number };
+      rates[reader].push(rate);
+      console.log(`round ${round + 1}: ${LABELS[reader]}: ${fmt(rate)}`);
+    }
   }
+  const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+  for (const reader of READERS) console.log(`mean ${LABELS[reader]}: ${fmt(mean(rates[reader]))}`);
+  if (rates.rivulet.length && rates['raw-count'].length)
+    console.log(
+      `ratio rivulet / raw counting: ${(mean(rates.rivulet) / mean(rates['raw-count'])).toFixed(2)}`,
+    );
+  if (rates.rivulet.length && rates['raw-map'].length)
+    console.log(`ratio rivulet / raw by hand:  ${(mean(rates.rivulet) / mean(rates['raw-map'])).toFixed(2)}`);
 }
-const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
-for (const reader of READERS) console.log(`mean ${LABELS[reader]}: ${fmt(mean(rates[reader]))}`);
-if (rates.rivulet.length && rates['raw-count'].length)
-  console.log(`ratio rivulet / raw counting: ${(mean(rates.rivulet) / mean(rates['raw-count'])).toFixed(2)}`);
-if (rates.rivulet.length && rates['raw-map'].length)
-  console.log(`ratio rivulet / raw by hand:  ${(mean(rates.rivulet) / mean(rates['raw-map'])).toFixed(2)}`);
