@@ -126,6 +126,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
   #stopping: Promise<void> | undefined;
   #failure: AgentFailedError | undefined;
   #warnedOutput = false;
+  // Sums over the trackers, kept as counters because the per-record path reads them.
   #window = 0;
   #unsettled = 0;
   #received = 0;

@@ -125,7 +125,13 @@ export class App implements TopicHost {
       ...options,
     });
     this.#agents.push(agent as unknown as Agent<unknown, unknown>);
-    if (this.#started) void agent.start();
+    if (this.#started) {
+      agent.start().catch((error: unknown) => {
+        this.#failure ??= new AgentFailedError(name, undefined, error);
+        this.logger.error({ agent: name, err: error }, 'agent could not start');
+        void this.stop();
+      });
+    }
     return agent;
   }
 
