@@ -233,6 +233,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
         onBatch: (batch) => this.#onBatch(batch),
         onAssigned: (partitions) => this.#onAssigned(partitions),
         onRevoked: (partitions) => this.#onRevoked(partitions),
+        onRebalancing: () => this.#commitNow(),
         onCrash: (error) => this.#fail(new AgentFailedError(this.name, undefined, error)),
       },
     );
@@ -512,6 +513,13 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     this.#wakeCapacity();
     this.#checkDrained();
     this.host.logger.debug({ agent: this.name, partitions: partitions.map((tp) => tp.partition) }, 'revoked');
+  }
+
+  /** Commits at once (after the commit in flight, if any) instead of at the next interval. */
+  #commitNow(): Promise<void> {
+    clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+    return this.#committing ? this.#committing.then(() => this.#commit()) : this.#commit();
   }
 
   #scheduleCommit(): void {

@@ -79,6 +79,11 @@ export interface ConsumerHandlers {
    * returned promise resolves may still be committed, nothing after.
    */
   onRevoked?(partitions: readonly TopicPartition[]): Promise<void> | void;
+  /**
+   * The group started rebalancing: commit what is settled now, while this member still owns its
+   * partitions (Kafka accepts commits of the current generation until the new one forms).
+   */
+  onRebalancing?(): Promise<void> | void;
   /** The consumer died and will deliver nothing more (connection lost for good, crash). */
   onCrash?(error: Error): void;
 }

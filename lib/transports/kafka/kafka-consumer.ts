@@ -79,6 +79,8 @@ export class KafkaConsumer implements TransportConsumer {
     const { consumer } = this;
     this.#removeListeners.push(
       consumer.on(consumer.events.GROUP_JOIN, (event: ConsumerGroupJoinEvent) => this.#onGroupJoin(event)),
+      // Emitted right before kafkajs rejoins: a commit sent now still carries the current generation.
+      consumer.on(consumer.events.REBALANCING, () => void this.#rebalancing()),
       consumer.on(consumer.events.CRASH, (event: ConsumerCrashEvent) => this.#onCrash(event)),
     );
     this.#running = true;
@@ -205,6 +207,14 @@ export class KafkaConsumer implements TransportConsumer {
     this.#changeAssignment(revoked, assigned);
   }
 
+  async #rebalancing(): Promise<void> {
+    try {
+      await this.handlers.onRebalancing?.();
+    } catch (error) {
+      this.logger.debug({ err: error, group: this.options.groupId }, 'commit before the rebalance failed');
+    }
+  }
+
   #onCrash({ payload }: ConsumerCrashEvent): void {
     // kafkajs has left the group: everything owned is gone (a restart joins again as a new member).
     const revoked = [...this.#owned.values()].map(({ topic, partition }) => ({ topic, partition }));
@@ -309,7 +319,14 @@ export class KafkaConsumer implements TransportConsumer {
       clearTimeout(timer);
       if (done) return live();
       if (!live()) return false;
-      await heartbeat();
+      try {
+        await heartbeat();
+      } catch (error) {
+        // The group is rebalancing (or this member was dropped): kafkajs waits for this batch before it
+        // rejoins, so settled work committed here is committed before any partition moves.
+        await this.#rebalancing();
+        throw error;
+      }
     }
   }
 }
