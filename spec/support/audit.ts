@@ -1,4 +1,5 @@
 import type { Logger, Transport, TopicPartitionOffset } from '../../lib/index.js';
+import { delegateTransport } from './delegate.js';
 
 /** Records what a test's sink has handled (written, filtered out on purpose or dead-lettered). */
 export class Handled {
@@ -27,16 +28,7 @@ export function auditCommits(
   const violations: string[] = [];
   const commits: TopicPartitionOffset[] = [];
   const lowest = new Map<string, number>();
-  const transport: Transport = {
-    description: inner.description,
-    connect: () => inner.connect(),
-    close: () => inner.close(),
-    ensureTopics: (topics) => inner.ensureTopics(topics),
-    produce: (records) => inner.produce(records),
-    committedOffsets: (group, topic) => inner.committedOffsets(group, topic),
-    endOffsets: (topic) => inner.endOffsets(topic),
-    consume: (options, handlers) => consume(options, handlers),
-  };
+  const transport = delegateTransport(inner, { consume: (options, handlers) => consume(options, handlers) });
   const consume: Transport['consume'] = async (options, handlers) => {
     const consumer = await inner.consume(options, handlers);
     return {

@@ -1,0 +1,16 @@
+import type { Transport } from '../../lib/index.js';
+
+/** A transport that forwards to `inner`, except for the methods given in `overrides`. */
+export function delegateTransport(inner: Transport, overrides: Partial<Transport> = {}): Transport {
+  return {
+    description: inner.description,
+    connect: () => inner.connect(),
+    close: () => inner.close(),
+    ensureTopics: (topics) => inner.ensureTopics(topics),
+    produce: (records) => inner.produce(records),
+    consume: (options, handlers) => inner.consume(options, handlers),
+    committedOffsets: (group, topic) => inner.committedOffsets(group, topic),
+    endOffsets: (topic) => inner.endOffsets(topic),
+    ...overrides,
+  };
+}
