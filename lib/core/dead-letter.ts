@@ -1,6 +1,13 @@
 import type { ProducerRecord, TopicPartition, TransportRecord } from '../transports/transport.js';
 
-/** Header names rivulet adds to dead-lettered records. */
+/**
+ * Header names rivulet adds to dead-lettered records.
+ *
+ * @example
+ * ```ts
+ * const reason = deadRecord.headers[DEAD_LETTER_HEADERS.error];
+ * ```
+ */
 export const DEAD_LETTER_HEADERS = {
   error: 'rivulet-error',
   errorName: 'rivulet-error-name',

@@ -15,7 +15,7 @@ export interface LineageOwner {
   onFailed(lineage: Lineage, error: unknown): void;
 }
 
-/** One consumed record's acknowledgement state, for one processing attempt. */
+/** One consumed record's acknowledgement state, for one processing attempt. @internal */
 export class Lineage {
   /** Messages (or pending fan-outs) that still hold this lineage. */
   refs = 1;
@@ -46,10 +46,10 @@ export class Lineage {
   }
 }
 
-/** What a message carries: nothing (a message built by hand), one lineage, or several (an aggregate). */
+/** What a message carries: nothing (a message built by hand), one lineage, or several (an aggregate). @internal */
 export type LineageRef = Lineage | readonly Lineage[] | undefined;
 
-/** Combines the lineages of several messages into one reference (used for aggregates). */
+/** Combines the lineages of several messages into one reference (used for aggregates). @internal */
 export function joinLineages(refs: readonly LineageRef[]): LineageRef {
   const all: Lineage[] = [];
   for (const ref of refs) {
@@ -60,7 +60,7 @@ export function joinLineages(refs: readonly LineageRef[]): LineageRef {
   return all.length === 0 ? undefined : all.length === 1 ? all[0] : all;
 }
 
-/** Applies `action` to each lineage of a reference. */
+/** Applies `action` to each lineage of a reference. @internal */
 export function eachLineage(ref: LineageRef, action: (lineage: Lineage) => void): void {
   if (ref === undefined) return;
   if (ref instanceof Lineage) action(ref);

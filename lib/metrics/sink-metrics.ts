@@ -2,7 +2,14 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Observable, Subscription } from 'rxjs';
 import type { SinkEvent } from '../sinks/sink-events.js';
 
-/** Buckets of the sink latency histogram, in seconds. */
+/**
+ * Buckets of the sink latency histogram, in seconds.
+ *
+ * @example
+ * ```ts
+ * new Histogram({ name: 'my_write_seconds', help: 'writes', buckets: [...SINK_LATENCY_BUCKETS] });
+ * ```
+ */
 export const SINK_LATENCY_BUCKETS: readonly number[] = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];

@@ -1,7 +1,14 @@
 import type { App } from '../core/app.js';
 import type { Transport } from '../transports/transport.js';
 
-/** Thrown by {@link waitFor} when the condition did not hold in time. */
+/**
+ * Thrown by {@link waitFor} when the condition did not hold in time.
+ *
+ * @example
+ * ```ts
+ * await waitFor(() => done, { timeoutMs: 100 }).catch((error) => error instanceof WaitTimeoutError);
+ * ```
+ */
 export class WaitTimeoutError extends Error {
   constructor(description: string, timeoutMs: number) {
     super(`Timed out after ${timeoutMs} ms waiting for ${description}`);

@@ -30,7 +30,7 @@ export async function resolveTransport(url: string, clientId: string, logger?: L
   }
 }
 
-/** A URL without its credentials, for messages and logs. */
+/** A URL without its credentials, for messages and logs. @internal */
 export function redact(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }

@@ -4,7 +4,7 @@ import type { Transport } from '../../transports/transport.js';
 /** Opens a transport for a broker URL; the CLI's default, replaced in tests. */
 export type Connect = (broker: string) => Promise<Transport>;
 
-/** The broker the CLI uses without `--broker`: `$RIVULET_BROKER`, else `memory://`. */
+/** The broker the CLI uses without `--broker`: `$RIVULET_BROKER`, else `memory://`. @internal */
 export const defaultBroker = (): string => process.env.RIVULET_BROKER ?? 'memory://';
 
 /**

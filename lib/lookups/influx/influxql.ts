@@ -3,6 +3,12 @@ import { RivuletError } from '../../core/errors.js';
 /**
  * An InfluxQL query built by the {@link influxql} template: its text holds only literals and
  * identifiers escaped by rivulet.
+ *
+ * @example
+ * ```ts
+ * const query: InfluxQLQuery = influxql`SELECT last(price) FROM marketdata WHERE symbol = ${symbol}`;
+ * query.text; // SELECT last(price) FROM marketdata WHERE symbol = 'ACME'
+ * ```
  */
 export class InfluxQLQuery {
   /** @internal Use the {@link influxql} template. */
@@ -13,13 +19,27 @@ export class InfluxQLQuery {
   }
 }
 
-/** A name to splice as a double-quoted InfluxQL identifier (measurement, field, tag key). */
+/**
+ * A name to splice as a double-quoted InfluxQL identifier (measurement, field, tag key).
+ *
+ * @example
+ * ```ts
+ * influxql`SELECT last(${influxql.identifier(field)}) FROM marketdata`;
+ * ```
+ */
 export class InfluxQLIdentifier {
   /** @internal Use `influxql.identifier()`. */
   constructor(readonly name: string) {}
 }
 
-/** A value the {@link influxql} template cannot turn into a literal (null, NaN, an object…). */
+/**
+ * A value the {@link influxql} template cannot turn into a literal (null, NaN, an object…).
+ *
+ * @example
+ * ```ts
+ * influxql`SELECT * FROM m WHERE v = ${Number.NaN}`; // throws InfluxQLValueError
+ * ```
+ */
 export class InfluxQLValueError extends RivuletError {
   override readonly retriable = false;
 }

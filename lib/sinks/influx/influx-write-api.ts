@@ -24,6 +24,11 @@ export type InfluxTarget =
  * every line goes out on `flush()`, whose promise then tells whether the server accepted it, and
  * rivulet's sink retry governs. (The client's own retry buffer is dropped by `close()` and its
  * background flushes swallow errors: with these options neither can lose a line rivulet settled.)
+ *
+ * @example
+ * ```ts
+ * const writeApi = new InfluxDB({ url, token }).getWriteApi(org, bucket, 'ms', INFLUX_SINK_WRITE_OPTIONS);
+ * ```
  */
 export const INFLUX_SINK_WRITE_OPTIONS = {
   maxRetries: 0,

@@ -31,7 +31,7 @@ export function kafkaLogCreator(logger: Logger, secrets: readonly string[] = [])
     };
 }
 
-/** The kafkajs log level that makes {@link kafkaLogCreator} see what it forwards. */
+/** The kafkajs log level that makes {@link kafkaLogCreator} see what it forwards. @internal */
 export function kafkaLogLevel(debug: boolean): logLevel {
   return debug ? logLevel.DEBUG : logLevel.INFO;
 }
