@@ -1,7 +1,7 @@
 import type { AgentState } from '../core/agent.js';
 import type { MonitoredApp } from '../metrics/monitored-app.js';
 
-/** The body of `/healthz`. */
+/** The body of `/healthz`. @internal */
 export interface HealthReport {
   /** `ok` while every agent runs; `failing` when one failed, stopped or has not started yet. */
   readonly status: 'ok' | 'failing';

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { App } from '../core/app.js';
 import { AppModuleError } from './cli-errors.js';
 
-/** What the worker needs of an app: an {@link App}, or one from another copy of rivulet. */
+/** What the worker needs of an app: an {@link App}, or one from another copy of rivulet. @internal */
 export type WorkerApp = Pick<App, 'id' | 'agents' | 'failure' | 'run' | 'stop' | 'transport' | 'logger'>;
 
 /**

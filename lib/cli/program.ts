@@ -19,7 +19,7 @@ function wholeNumber(name: string, min: number): (text: string) => number {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-/** What the commands do with their results: set the exit code, print lines. */
+/** What the commands do with their results: set the exit code, print lines. @internal */
 export interface ProgramIo {
   setExitCode(code: number): void;
   out(text: string): void;

@@ -4,7 +4,7 @@ import type { AppMetrics } from '../metrics/app-metrics.js';
 import { health } from './health.js';
 import type { WorkerApp } from './load-app.js';
 
-/** A listening `/metrics` + `/healthz` server, from {@link serveWorker}. */
+/** A listening `/metrics` + `/healthz` server, from {@link serveWorker}. @internal */
 export interface WorkerServer {
   /** The port it listens on (the one picked when asked for port 0). */
   readonly port: number;

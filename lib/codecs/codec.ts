@@ -19,5 +19,13 @@ export interface Codec<T> {
   decode(bytes: Buffer): T | Promise<T>;
 }
 
-/** The value type a codec produces. */
+/**
+ * The value type a codec produces.
+ *
+ * @example
+ * ```ts
+ * const orderCodec = json(z.object({ user: z.string(), quantity: z.number() }));
+ * type Order = CodecType<typeof orderCodec>; // { user: string; quantity: number }
+ * ```
+ */
 export type CodecType<C> = C extends Codec<infer T> ? T : never;

@@ -2,7 +2,14 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Codec } from './codec.js';
 import { validate } from './standard-schema.js';
 
-/** Options of {@link json}. */
+/**
+ * Options of {@link json}.
+ *
+ * @example
+ * ```ts
+ * const orders = app.topic('orders', { value: json(Order, { isodates: true }) }); // executedAt: Date
+ * ```
+ */
 export interface JsonOptions {
   /**
    * Revive ISO-8601 date-time strings (`2024-05-01T12:00:00Z`, with or without fraction and offset) as

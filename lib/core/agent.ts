@@ -22,10 +22,24 @@ import type { Topic } from './topic.js';
  * An agent's processing: an RxJS operator from the topic's messages to anything. What the pipeline emits
  * (a message, or an array of messages such as a batch) is settled; messages dropped with `filterValue`
  * are settled on purpose; a failure goes to the agent's error policy.
+ *
+ * @example
+ * ```ts
+ * const pipeline: Pipeline<Order, string> = (order$) =>
+ *   order$.pipe(filterValue((o) => o.quantity > 0), toTopic(validOrders));
+ * app.agent('validate', orders, pipeline);
+ * ```
  */
 export type Pipeline<T, K> = OperatorFunction<Message<T, K | null>, unknown>;
 
-/** How an agent runs. */
+/**
+ * How an agent runs.
+ *
+ * @example
+ * ```ts
+ * app.agent('confirm', orders, pipeline, { maxInFlight: 1000, fromBeginning: false, commitIntervalMs: 500 });
+ * ```
+ */
 export interface AgentOptions {
   /**
    * Most records received but not yet committable (default 5000): above it the agent pauses its
@@ -44,7 +58,15 @@ export interface AgentOptions {
   readonly stallTimeoutMs?: number;
 }
 
-/** A snapshot of an agent's counters, for status lines and metrics. */
+/**
+ * A snapshot of an agent's counters, for status lines and metrics.
+ *
+ * @example
+ * ```ts
+ * const stats: AgentStats = agent.stats();
+ * console.log(`${stats.name}: ${stats.settled}/${stats.received} settled, ${stats.inFlight} in flight`);
+ * ```
+ */
 export interface AgentStats {
   readonly name: string;
   readonly topic: string;
@@ -65,7 +87,16 @@ export interface AgentStats {
   readonly partitions: readonly PartitionStats[];
 }
 
-/** Per-partition counters in {@link AgentStats}. */
+/**
+ * Per-partition counters in {@link AgentStats}.
+ *
+ * @example
+ * ```ts
+ * for (const p of agent.stats().partitions) {
+ *   console.log(`p${p.partition}: committed ${p.committed}, ${p.inFlight} in flight`);
+ * }
+ * ```
+ */
 export interface PartitionStats {
   readonly partition: number;
   /** Last committed offset (-1 before the first commit). */
@@ -75,7 +106,15 @@ export interface PartitionStats {
   readonly inFlight: number;
 }
 
-/** Lifecycle of an agent. */
+/**
+ * Lifecycle of an agent.
+ *
+ * @example
+ * ```ts
+ * const state: AgentState = agent.state; // 'idle' | 'running' | 'stopping' | 'stopped'
+ * if (state !== 'running') console.warn(`${agent.name} is ${state}`);
+ * ```
+ */
 export type AgentState = 'idle' | 'running' | 'stopping' | 'stopped';
 
 /** What an agent needs from its app. @internal */

@@ -11,7 +11,14 @@ import { type Logger, defaultLogger } from './logger.js';
 import type { Message } from './message.js';
 import { Topic, type TopicHost, type TopicOptions } from './topic.js';
 
-/** Options of {@link createApp}. */
+/**
+ * Options of {@link createApp}.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ id: 'feed', broker: 'kafka://localhost:9092', shutdownTimeoutMs: 10_000 });
+ * ```
+ */
 export interface AppOptions {
   /** Names the app: the default consumer groups are `<id>.<agent name>`. */
   readonly id: string;
@@ -27,7 +34,14 @@ export interface AppOptions {
   readonly shutdownTimeoutMs?: number;
 }
 
-/** Options of {@link App.run}. */
+/**
+ * Options of {@link App.run}.
+ *
+ * @example
+ * ```ts
+ * await app.run({ handleSignals: false }); // resolves after app.stop()
+ * ```
+ */
 export interface RunOptions {
   /** Stop gracefully on SIGINT and SIGTERM (default true). A second signal exits at once. */
   readonly handleSignals?: boolean;

@@ -3,7 +3,15 @@
  * bytes could not be decoded): retry it through the pipeline with backoff, then dead-letter it or stop.
  */
 
-/** Exponential backoff with full jitter. */
+/**
+ * Exponential backoff with full jitter.
+ *
+ * @example
+ * ```ts
+ * const backoff: Backoff = { initialDelayMs: 500, maxDelayMs: 30_000, factor: 3 };
+ * app.agent('confirm', orders, pipeline, { errors: { retries: 5, backoff } });
+ * ```
+ */
 export interface Backoff {
   /** First delay in ms (default 200). */
   readonly initialDelayMs?: number;

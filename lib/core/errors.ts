@@ -17,7 +17,15 @@ export class RivuletError extends Error {
   }
 }
 
-/** Where a record sits: named in errors and dead-letter headers. */
+/**
+ * Where a record sits: named in errors and dead-letter headers.
+ *
+ * @example
+ * ```ts
+ * const position: RecordPosition = { topic: 'orders', partition: 2, offset: 1041 };
+ * throw new DecodeError(position, 'value', new SyntaxError('Unexpected token'));
+ * ```
+ */
 export interface RecordPosition {
   readonly topic: string;
   readonly partition: number;
@@ -58,7 +66,15 @@ export class DecodeError extends RivuletError {
   }
 }
 
-/** One problem a schema found, in Standard Schema's shape. */
+/**
+ * One problem a schema found, in Standard Schema's shape.
+ *
+ * @example
+ * ```ts
+ * const issue: SchemaIssue = { message: 'Expected number', path: ['items', 0, 'quantity'] };
+ * new ValidationError([issue]).message; // 'items.0.quantity: Expected number'
+ * ```
+ */
 export interface SchemaIssue {
   readonly message: string;
   readonly path?: readonly (PropertyKey | { readonly key: PropertyKey })[] | undefined;

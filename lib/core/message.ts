@@ -3,10 +3,26 @@ import { type LineageRef } from './lineage.js';
 /** Internal slot holding a message's acknowledgement lineage. Not part of the public API. @internal */
 export const LINEAGE: unique symbol = Symbol('rivulet.lineage');
 
-/** Message headers, decoded as UTF-8 strings. */
+/**
+ * Message headers, decoded as UTF-8 strings.
+ *
+ * @example
+ * ```ts
+ * const headers: MessageHeaders = { source: 'checkout', 'trace-id': 'a1b2c3' };
+ * await orders.send(order, { key: order.user, headers });
+ * ```
+ */
 export type MessageHeaders = Readonly<Record<string, string>>;
 
-/** The fields of a {@link Message}, for {@link createMessage}. */
+/**
+ * The fields of a {@link Message}, for {@link createMessage}.
+ *
+ * @example
+ * ```ts
+ * const init: MessageInit<Order> = { topic: 'orders', partition: 1, offset: 42, key: 'u1', value: order };
+ * const message = createMessage(init);
+ * ```
+ */
 export interface MessageInit<T, K = string | null> {
   readonly topic?: string;
   readonly partition?: number;

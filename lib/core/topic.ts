@@ -3,7 +3,15 @@ import type { Codec } from '../codecs/codec.js';
 import type { ProducerRecord, RecordMetadata, Transport } from '../transports/transport.js';
 import type { Message, MessageHeaders } from './message.js';
 
-/** How a topic is declared with `app.topic()`. */
+/**
+ * How a topic is declared with `app.topic()`.
+ *
+ * @example
+ * ```ts
+ * const orders = app.topic('orders', { value: json(Order), key: string(), partitions: 6 });
+ * const audit = app.topic('audit', { replicationFactor: 3, config: { 'retention.ms': '86400000' } });
+ * ```
+ */
 export interface TopicOptions<T, K> {
   /** Codec of values (default `json()`, values typed `unknown`). */
   readonly value?: Codec<T>;
@@ -17,7 +25,14 @@ export interface TopicOptions<T, K> {
   readonly config?: Readonly<Record<string, string>>;
 }
 
-/** Extra fields of a record to send. */
+/**
+ * Extra fields of a record to send.
+ *
+ * @example
+ * ```ts
+ * await orders.send(order, { key: order.user, headers: { source: 'import' }, partition: 0 });
+ * ```
+ */
 export interface SendOptions<K> {
   readonly key?: K | null;
   readonly headers?: MessageHeaders;
@@ -26,7 +41,15 @@ export interface SendOptions<K> {
   readonly timestamp?: number;
 }
 
-/** A record to send with {@link Topic.sendMany}. */
+/**
+ * A record to send with {@link Topic.sendMany}.
+ *
+ * @example
+ * ```ts
+ * const records: OutgoingRecord<Order, string>[] = batch.map((order) => ({ key: order.user, value: order }));
+ * await orders.sendMany(records);
+ * ```
+ */
 export interface OutgoingRecord<T, K> extends SendOptions<K> {
   readonly value: T;
 }

@@ -2,7 +2,17 @@ import { type ObservableInput, type OperatorFunction, catchError, from, map, thr
 import type { Message } from '../core/message.js';
 import { mergeMapValue } from '../operators/merge-map-value.js';
 
-/** A message's value together with what a lookup found for it: the default output of lookups. */
+/**
+ * A message's value together with what a lookup found for it: the default output of lookups.
+ *
+ * @example
+ * ```ts
+ * order$.pipe(
+ *   lookupRedis(redis, ({ value: o }, r) => r.get(`price:${o.symbol}`)),
+ *   mapValue(({ input, result }: Enriched<Order, string | null>) => ({ ...input, price: Number(result) })),
+ * );
+ * ```
+ */
 export interface Enriched<T, R> {
   /** The message's value before the lookup. */
   readonly input: T;
@@ -10,7 +20,17 @@ export interface Enriched<T, R> {
   readonly result: R;
 }
 
-/** Options shared by every lookup operator. */
+/**
+ * Options shared by every lookup operator.
+ *
+ * @example
+ * ```ts
+ * lookupRedis(redis, ({ value: o }, r) => r.get(`price:${o.symbol}`), {
+ *   concurrency: 32,
+ *   combine: (order, price) => ({ ...order, price: Number(price) }),
+ * });
+ * ```
+ */
 export interface LookupOptions<T, R, U> {
   /** Lookups in flight at once (default 16). */
   readonly concurrency?: number;

@@ -7,7 +7,14 @@ import { LagCache } from './lag-cache.js';
 import type { MonitoredApp } from './monitored-app.js';
 import { registerSinkMetrics } from './sink-metrics.js';
 
-/** Options of {@link appMetrics}. */
+/**
+ * Options of {@link appMetrics}.
+ *
+ * @example
+ * ```ts
+ * const metrics = appMetrics(app, { registry: register, lagTtlMs: 5000 }); // prom-client's global registry
+ * ```
+ */
 export interface AppMetricsOptions {
   /** Where to register (default: a fresh `Registry` for this app, not prom-client's global one). */
   readonly registry?: Registry;
@@ -21,7 +28,15 @@ export interface AppMetricsOptions {
   readonly logger?: Logger;
 }
 
-/** Prometheus metrics of an app, from {@link appMetrics}. */
+/**
+ * Prometheus metrics of an app, from {@link appMetrics}.
+ *
+ * @example
+ * ```ts
+ * const metrics: AppMetrics = appMetrics(app);
+ * response.writeHead(200, { 'content-type': metrics.contentType }).end(await metrics.metrics());
+ * ```
+ */
 export interface AppMetrics {
   readonly registry: Registry;
   /** The Content-Type of {@link AppMetrics.metrics}' text. */

@@ -1,6 +1,14 @@
 import type { Transport } from '../transports/transport.js';
 
-/** How far a consumer group is behind on one partition. */
+/**
+ * How far a consumer group is behind on one partition.
+ *
+ * @example
+ * ```ts
+ * for (const { partition, end, committed, lag } of await commitLag(transport, 'orders.confirm', 'orders'))
+ *   console.log(`p${partition}: committed ${committed ?? '-'} of ${end}, lag ${lag}`);
+ * ```
+ */
 export interface PartitionLag {
   readonly partition: number;
   /** Offset the next produced record will get. */

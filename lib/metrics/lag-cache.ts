@@ -1,7 +1,14 @@
 import type { Transport } from '../transports/transport.js';
 import { type PartitionLag, commitLag } from './commit-lag.js';
 
-/** Options of {@link LagCache}. */
+/**
+ * Options of {@link LagCache}.
+ *
+ * @example
+ * ```ts
+ * const cache = new LagCache(() => app.transport(), { ttlMs: 5000, now: () => scheduler.now() });
+ * ```
+ */
 export interface LagCacheOptions {
   /** How long an answer is reused, in ms (default 1000). */
   readonly ttlMs?: number;

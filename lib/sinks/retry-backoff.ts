@@ -1,7 +1,15 @@
 import { type MonoTypeOperatorFunction, type SchedulerLike, retry, throwError, timer } from 'rxjs';
 import { type Backoff, backoffDelay, isRetriable } from '../core/error-policy.js';
 
-/** How an operation is retried: how often, how long to wait, and which errors are worth it. */
+/**
+ * How an operation is retried: how often, how long to wait, and which errors are worth it.
+ *
+ * @example
+ * ```ts
+ * const policy: RetryPolicy = { retries: 5, backoff: { initialDelayMs: 100, maxDelayMs: 2000 } };
+ * defer(() => client.write(lines)).pipe(retryWithBackoff(policy));
+ * ```
+ */
 export interface RetryPolicy {
   /** Retries after the first attempt (default 3). */
   readonly retries?: number;

@@ -1,6 +1,15 @@
 import { Subject, type Observable } from 'rxjs';
 
-/** The outcome of one write of a sink, for metrics. */
+/**
+ * The outcome of one write of a sink, for metrics.
+ *
+ * @example
+ * ```ts
+ * sinkEvents.pipe(filter((event: SinkEvent) => event.error !== undefined)).subscribe((event) =>
+ *   console.warn(`${event.sink}: ${event.messages} message(s) failed after ${event.attempts} attempts`),
+ * );
+ * ```
+ */
 export interface SinkEvent {
   /** The sink's name, e.g. `redis`, `http`, `topic:reports`. */
   readonly sink: string;

@@ -12,17 +12,38 @@ import { type RetryPolicy, retryWithBackoff } from './retry-backoff.js';
 import { SinkError } from './sink-error.js';
 import { emitSinkEvent } from './sink-events.js';
 
-/** What a sink accepts and emits: a message, or a batch of messages (from `bufferTime`, `bufferCount`…). */
+/**
+ * What a sink accepts and emits: a message, or a batch of messages (from `bufferTime`, `bufferCount`…).
+ *
+ * @example
+ * ```ts
+ * const one: SinkInput<Order, string> = message; // a Message<Order, string>
+ * const many: SinkInput<Order, string> = [message, next]; // a batch, e.g. from bufferTime
+ * ```
+ */
 export type SinkInput<T = unknown, K = unknown> = Message<T, K> | readonly Message<T, K>[];
 
 /**
  * How a sink retries a failed write before giving the messages to the agent's error policy: `retries`
  * of one write (default 3), `backoff`, and which errors are `retriable`. A delay is never shorter than
  * the error's `retryAfterMs` (e.g. from an HTTP `Retry-After`).
+ *
+ * @example
+ * ```ts
+ * const retry: SinkRetry = { retries: 5, backoff: { initialDelayMs: 250, maxDelayMs: 5000 } };
+ * row$.pipe(sink(writeRows, { name: 'postgres', retry }));
+ * ```
  */
 export type SinkRetry = RetryPolicy;
 
-/** Options of {@link sink}. */
+/**
+ * Options of {@link sink}.
+ *
+ * @example
+ * ```ts
+ * const toPostgres = sink(writeRows, { name: 'postgres', concurrency: 2, maxBatchSize: 1000 });
+ * ```
+ */
 export interface SinkOptions {
   /** Names the sink in errors and metrics. */
   readonly name: string;

@@ -3,7 +3,16 @@ import type { Message } from '../core/message.js';
 import type { OutgoingRecord, Topic } from '../core/topic.js';
 import { type SinkInput, type SinkOptions, sink } from './sink.js';
 
-/** Options of {@link toTopic}. */
+/**
+ * Options of {@link toTopic}.
+ *
+ * @example
+ * ```ts
+ * order$.pipe(
+ *   toTopic(audit, { record: (m) => ({ key: m.key, value: m.value, headers: { source: m.topic } }) }),
+ * );
+ * ```
+ */
 export interface ToTopicOptions<T, K> extends Partial<SinkOptions> {
   /** What to produce for a message (default: its key and value). */
   readonly record?: (message: Message<T, K | null>) => OutgoingRecord<T, K>;

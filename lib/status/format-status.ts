@@ -1,6 +1,14 @@
 import type { AgentState, PartitionStats } from '../core/agent.js';
 
-/** One agent's row of the status line. */
+/**
+ * One agent's row of the status line.
+ *
+ * @example
+ * ```ts
+ * const row: AgentStatus = { name: 'save', state: 'running', rate: 120, inFlight: 3, partitions: [], lag: 0 };
+ * process.stderr.write(formatStatus([row]));
+ * ```
+ */
 export interface AgentStatus {
   readonly name: string;
   readonly state: AgentState;

@@ -1,4 +1,12 @@
-/** The part of a stream a {@link liveWriter} uses. */
+/**
+ * The part of a stream a {@link liveWriter} uses.
+ *
+ * @example
+ * ```ts
+ * const blocks: string[] = [];
+ * const write = liveWriter({ write: (text) => blocks.push(text) }); // no isTTY: blocks are appended
+ * ```
+ */
 export interface LiveStream {
   write(text: string): unknown;
   readonly isTTY?: boolean;

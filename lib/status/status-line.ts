@@ -7,7 +7,14 @@ import { type AgentStatus, formatStatus } from './format-status.js';
 import { liveWriter } from './live-writer.js';
 import { summary } from './summary.js';
 
-/** Options of {@link statusLine}. */
+/**
+ * Options of {@link statusLine}.
+ *
+ * @example
+ * ```ts
+ * const status = statusLine(app, { intervalMs: 5000, write: (block) => process.stdout.write(block) });
+ * ```
+ */
 export interface StatusLineOptions {
   /** Time between two refreshes, in ms (default 1000). */
   readonly intervalMs?: number;
@@ -19,7 +26,17 @@ export interface StatusLineOptions {
   readonly lag?: (group: string, topic: string) => Promise<readonly PartitionLag[]>;
 }
 
-/** A running status line, from {@link statusLine}. */
+/**
+ * A running status line, from {@link statusLine}.
+ *
+ * @example
+ * ```ts
+ * const status: StatusLine = statusLine(app);
+ * await app.run();
+ * status.stop();
+ * process.stdout.write(status.summary());
+ * ```
+ */
 export interface StatusLine {
   /** Stops refreshing and writing. Safe to call twice. */
   stop(): void;

@@ -1,6 +1,13 @@
 import type { AgentStats } from '../core/agent.js';
 
-/** Options of {@link summary}. */
+/**
+ * Options of {@link summary}.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(summary(app, { elapsedMs: Date.now() - started }));
+ * ```
+ */
 export interface SummaryOptions {
   /** How long the app ran, in ms: adds the average msg/s. */
   readonly elapsedMs?: number;

@@ -4,14 +4,30 @@ import { Lineage, type LineageOwner } from '../core/lineage.js';
 import { Message, createMessage } from '../core/message.js';
 import { PartitionTracker, type Entry } from '../core/partition-tracker.js';
 
-/** A failure reported by a pipeline under test. */
+/**
+ * A failure reported by a pipeline under test.
+ *
+ * @example
+ * ```ts
+ * const run = testPipeline(pipeline, of(1, -2, 3));
+ * run.failed.subscribe(({ partition, offset, error }: TestFailure) => console.log(partition, offset, error));
+ * ```
+ */
 export interface TestFailure {
   readonly partition: number;
   readonly offset: number;
   readonly error: unknown;
 }
 
-/** Observables of one run of a pipeline under test; they share a single execution. */
+/**
+ * Observables of one run of a pipeline under test; they share a single execution.
+ *
+ * @example
+ * ```ts
+ * const run: PipelineRun<Message<Order>> = testPipeline(pipeline, of(first, second));
+ * run.committed.subscribe((offset) => console.log('committable:', offset));
+ * ```
+ */
 export interface PipelineRun<U> {
   /** What the pipeline emitted. */
   readonly output: Observable<U>;

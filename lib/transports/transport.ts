@@ -9,18 +9,41 @@
  * it commits offsets itself (never automatically) once every record below them is settled.
  */
 
-/** A partition of a topic. */
+/**
+ * A partition of a topic.
+ *
+ * @example
+ * ```ts
+ * const partition: TopicPartition = { topic: 'orders', partition: 0 };
+ * consumer.pause([partition]);
+ * ```
+ */
 export interface TopicPartition {
   readonly topic: string;
   readonly partition: number;
 }
 
-/** An offset of a partition; as a commit, the offset of the next record to read. */
+/**
+ * An offset of a partition; as a commit, the offset of the next record to read.
+ *
+ * @example
+ * ```ts
+ * await consumer.commit([{ topic: 'orders', partition: 0, offset: 42 }]); // next to read: offset 42
+ * ```
+ */
 export interface TopicPartitionOffset extends TopicPartition {
   readonly offset: number;
 }
 
-/** A record as the broker stores it. */
+/**
+ * A record as the broker stores it.
+ *
+ * @example
+ * ```ts
+ * const record: TransportRecord = { offset: 7, key: Buffer.from('u1'), value: null, headers: {}, timestamp: 0 };
+ * record.value === null; // a tombstone
+ * ```
+ */
 export interface TransportRecord {
   readonly offset: number;
   readonly key: Buffer | null;
@@ -30,12 +53,28 @@ export interface TransportRecord {
   readonly timestamp: number;
 }
 
-/** Consecutive records of one partition, in offset order. */
+/**
+ * Consecutive records of one partition, in offset order.
+ *
+ * @example
+ * ```ts
+ * const onBatch = (batch: RecordBatch) =>
+ *   console.log(`${batch.topic}[${batch.partition}]: offsets ${batch.records[0]?.offset} and on`);
+ * ```
+ */
 export interface RecordBatch extends TopicPartition {
   readonly records: readonly TransportRecord[];
 }
 
-/** A record to produce. Without `partition`, keyed records go to murmur2(key) mod partitions (as Java's client). */
+/**
+ * A record to produce. Without `partition`, keyed records go to murmur2(key) mod partitions (as Java's client).
+ *
+ * @example
+ * ```ts
+ * const record: ProducerRecord = { topic: 'orders', key: Buffer.from('u1'), value: Buffer.from('{"qty":3}') };
+ * await transport.produce([record]);
+ * ```
+ */
 export interface ProducerRecord {
   readonly topic: string;
   readonly partition?: number;
@@ -45,10 +84,24 @@ export interface ProducerRecord {
   readonly timestamp?: number;
 }
 
-/** Where a produced record landed. */
+/**
+ * Where a produced record landed.
+ *
+ * @example
+ * ```ts
+ * const { partition, offset }: RecordMetadata = await orders.send(order, { key: order.user });
+ * ```
+ */
 export type RecordMetadata = TopicPartitionOffset;
 
-/** A topic to create if it does not exist. */
+/**
+ * A topic to create if it does not exist.
+ *
+ * @example
+ * ```ts
+ * await transport.ensureTopics([{ name: 'orders', partitions: 6, config: { 'cleanup.policy': 'compact' } }]);
+ * ```
+ */
 export interface TopicSpec {
   readonly name: string;
   readonly partitions?: number;
@@ -56,7 +109,15 @@ export interface TopicSpec {
   readonly config?: Readonly<Record<string, string>>;
 }
 
-/** Consumer group membership. */
+/**
+ * Consumer group membership.
+ *
+ * @example
+ * ```ts
+ * const options: ConsumerOptions = { groupId: 'orders.audit', topics: ['orders'], fromBeginning: false };
+ * const consumer = await transport.consume(options, handlers);
+ * ```
+ */
 export interface ConsumerOptions {
   readonly groupId: string;
   readonly topics: readonly string[];
@@ -64,7 +125,17 @@ export interface ConsumerOptions {
   readonly fromBeginning?: boolean;
 }
 
-/** Callbacks a consumer drives. */
+/**
+ * Callbacks a consumer drives.
+ *
+ * @example
+ * ```ts
+ * const handlers: ConsumerHandlers = {
+ *   onBatch: (batch) => batch.records.length, // every record taken
+ *   onCrash: (error) => console.error('consumer died', error),
+ * };
+ * ```
+ */
 export interface ConsumerHandlers {
   /**
    * Records of one partition. The transport awaits the result before handing over more records of that
@@ -88,7 +159,16 @@ export interface ConsumerHandlers {
   onCrash?(error: Error): void;
 }
 
-/** A running consumer-group member. */
+/**
+ * A running consumer-group member.
+ *
+ * @example
+ * ```ts
+ * const consumer: TransportConsumer = await transport.consume(options, handlers);
+ * await consumer.commit([{ topic: 'orders', partition: 0, offset: 42 }]);
+ * await consumer.stop();
+ * ```
+ */
 export interface TransportConsumer {
   /** Stop fetching these partitions until resumed. Records already handed over are unaffected. */
   pause(partitions: readonly TopicPartition[]): void;

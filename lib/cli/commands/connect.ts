@@ -1,7 +1,7 @@
 import { resolveTransport } from '../../transports/resolve-transport.js';
 import type { Transport } from '../../transports/transport.js';
 
-/** Opens a transport for a broker URL; the CLI's default, replaced in tests. */
+/** Opens a transport for a broker URL; the CLI's default, replaced in tests. @internal */
 export type Connect = (broker: string) => Promise<Transport>;
 
 /** The broker the CLI uses without `--broker`: `$RIVULET_BROKER`, else `memory://`. @internal */

@@ -2,7 +2,7 @@ import type { RecordMetadata } from '../../transports/transport.js';
 import { CliUsageError } from '../cli-errors.js';
 import { type Connect, connectBroker, defaultBroker } from './connect.js';
 
-/** Options of {@link sendCommand}. */
+/** Options of {@link sendCommand}. @internal */
 export interface SendCommandOptions {
   readonly topic: string;
   /** The value, as JSON text. */

@@ -3,7 +3,7 @@ import type { TransportRecord } from '../../transports/transport.js';
 import { CliUsageError } from '../cli-errors.js';
 import { type Connect, connectBroker, defaultBroker } from './connect.js';
 
-/** Options of {@link tailCommand}. */
+/** Options of {@link tailCommand}. @internal */
 export interface TailCommandOptions {
   readonly topic: string;
   /** Broker URL (default `$RIVULET_BROKER`, else `memory://`). */
@@ -16,7 +16,7 @@ export interface TailCommandOptions {
   readonly signal?: AbortSignal;
 }
 
-/** How {@link tailCommand} reports. */
+/** How {@link tailCommand} reports. @internal */
 export interface TailIo {
   /** Gets one line per record (ending in a newline). */
   write(line: string): void;
@@ -25,7 +25,7 @@ export interface TailIo {
   connect?: Connect;
 }
 
-/** A record as `rivulet tail` prints it. */
+/** A record as `rivulet tail` prints it. @internal */
 export interface TailedRecord {
   readonly partition: number;
   readonly offset: number;

@@ -5,7 +5,7 @@ import { appMetrics } from '../../metrics/app-metrics.js';
 import { loadApp } from '../load-app.js';
 import { serveWorker } from '../worker-server.js';
 
-/** Options of {@link workerCommand}. */
+/** Options of {@link workerCommand}. @internal */
 export interface WorkerCommandOptions {
   /** Port of `/metrics` and `/healthz` (default 9464; 0 picks a free one, logged). */
   readonly port?: number;

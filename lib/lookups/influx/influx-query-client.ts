@@ -2,7 +2,14 @@ import type { ObservableInput } from 'rxjs';
 import { InfluxQueryError } from './influx-query-error.js';
 import type { InfluxQLQuery } from './influxql.js';
 
-/** One row of a query result: column name → value (`time` in ms since the epoch for InfluxQL). */
+/**
+ * One row of a query result: column name → value (`time` in ms since the epoch for InfluxQL).
+ *
+ * @example
+ * ```ts
+ * const row: InfluxRow = { time: 1714564800000, symbol: 'ACME', last: 12.5 };
+ * ```
+ */
 export type InfluxRow = Readonly<Record<string, unknown>>;
 
 /**
@@ -18,7 +25,14 @@ export interface InfluxQueryClient<Q> {
   query(query: Q): ObservableInput<readonly InfluxRow[]>;
 }
 
-/** Options of {@link influxQLClient}. */
+/**
+ * Options of {@link influxQLClient}.
+ *
+ * @example
+ * ```ts
+ * const influx = influxQLClient({ url: 'http://localhost:8086', db: 'market', token: 'reader:secret' });
+ * ```
+ */
 export interface InfluxQLClientOptions {
   /** Base URL of InfluxDB 1.x, e.g. `http://localhost:8086`. */
   readonly url: string;
@@ -87,7 +101,15 @@ export function influxQLClient(options: InfluxQLClientOptions): {
   };
 }
 
-/** The part of the client's `QueryApi` that {@link fluxClient} uses. */
+/**
+ * The part of the client's `QueryApi` that {@link fluxClient} uses.
+ *
+ * @example
+ * ```ts
+ * const queryApi: FluxQueryApiLike<ParameterizedQuery> = new InfluxDB({ url, token }).getQueryApi(org);
+ * const influx = fluxClient(queryApi);
+ * ```
+ */
 export interface FluxQueryApiLike<Q> {
   collectRows<T>(query: Q): Promise<T[]>;
 }

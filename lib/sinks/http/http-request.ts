@@ -3,7 +3,15 @@ import { type RetryPolicy, retryWithBackoff } from '../retry-backoff.js';
 import type { HttpClientLike, HttpRequestConfig, HttpResponseLike } from './http-client.js';
 import { HttpTimeoutError, statusError, toHttpError } from './http-errors.js';
 
-/** How one HTTP call is made: timeout, retries, scheduler. */
+/**
+ * How one HTTP call is made: timeout, retries, scheduler.
+ *
+ * @example
+ * ```ts
+ * const options: HttpCallOptions = { timeoutMs: 2000, retry: { retries: 3 } };
+ * httpCall(prices, { url: '/quote/ACME' }, options).subscribe(console.log);
+ * ```
+ */
 export interface HttpCallOptions {
   /** Time allowed per attempt before it is aborted, in ms (default 10 000). */
   readonly timeoutMs?: number;

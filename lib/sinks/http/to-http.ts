@@ -7,7 +7,16 @@ import { type HttpCallOptions, httpCall } from './http-request.js';
 import { recordKey } from './idempotency-key.js';
 import { limitConcurrency } from './limit-concurrency.js';
 
-/** Options of {@link toHttp}. */
+/**
+ * Options of {@link toHttp}.
+ *
+ * @example
+ * ```ts
+ * order$.pipe(
+ *   toHttp(emailer, confirmation, { name: 'emailer', concurrency: 8, timeoutMs: 5000, retry: { retries: 2 } }),
+ * );
+ * ```
+ */
 export interface ToHttpOptions extends HttpCallOptions {
   /** Names the sink in errors and metrics (default `http`). */
   readonly name?: string;

@@ -14,7 +14,15 @@ export interface InfluxWriteApiLike<P> {
   flush(): ObservableInput<unknown>;
 }
 
-/** Where points go: a 1.x database (`/write?db=`), or a 2.x org and bucket (`/api/v2/write`). */
+/**
+ * Where points go: a 1.x database (`/write?db=`), or a 2.x org and bucket (`/api/v2/write`).
+ *
+ * @example
+ * ```ts
+ * influxWriteApi(influx, { db: 'market', retentionPolicy: 'autogen' }); // InfluxDB 1.x
+ * influxWriteApi(influx, { org: 'acme', bucket: 'market' }); // InfluxDB 2.x
+ * ```
+ */
 export type InfluxTarget =
   | { readonly db: string; readonly retentionPolicy?: string }
   | { readonly org: string; readonly bucket: string };
@@ -37,7 +45,14 @@ export const INFLUX_SINK_WRITE_OPTIONS = {
   maxBatchBytes: 1_000_000_000,
 } as const;
 
-/** The factory side of an `InfluxDB` client instance. */
+/**
+ * The factory side of an `InfluxDB` client instance.
+ *
+ * @example
+ * ```ts
+ * const influx: InfluxWriteApiFactory<WriteApi> = new InfluxDB({ url: 'http://localhost:8086', token });
+ * ```
+ */
 export interface InfluxWriteApiFactory<W> {
   getWriteApi(
     org: string,

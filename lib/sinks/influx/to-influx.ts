@@ -4,7 +4,14 @@ import { type SinkInput, type SinkOptions, sink } from '../sink.js';
 import type { InfluxWriteApiLike } from './influx-write-api.js';
 import { InfluxWriteError } from './influx-write-error.js';
 
-/** Options of {@link toInflux}: those of `sink()` except `concurrency` (one write at a time per WriteApi). */
+/**
+ * Options of {@link toInflux}: those of `sink()` except `concurrency` (one write at a time per WriteApi).
+ *
+ * @example
+ * ```ts
+ * tick$.pipe(bufferTime(100), toInflux(writeApi, toPoint, { name: 'influx-ticks', maxBatchSize: 5000 }));
+ * ```
+ */
 export type ToInfluxOptions = Partial<Omit<SinkOptions, 'concurrency'>>;
 
 const INFLUX_RETRY = { retries: 10, backoff: { initialDelayMs: 200, maxDelayMs: 5000 } } as const;

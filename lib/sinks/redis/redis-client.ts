@@ -1,6 +1,14 @@
 import type { ObservableInput } from 'rxjs';
 
-/** What `exec()` of an ioredis pipeline resolves to: one `[error, result]` tuple per queued command. */
+/**
+ * What `exec()` of an ioredis pipeline resolves to: one `[error, result]` tuple per queued command.
+ *
+ * @example
+ * ```ts
+ * const result: RedisExecResult = await redis.pipeline().set('a', '1').incr('b').exec();
+ * // [[null, 'OK'], [null, 1]]; null only when a MULTI was aborted by WATCH
+ * ```
+ */
 export type RedisExecResult = readonly (readonly [error: Error | null, result: unknown])[] | null;
 
 /**

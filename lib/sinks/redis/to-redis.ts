@@ -5,7 +5,14 @@ import type { RedisClientLike, RedisExecResult, RedisPipelineLike } from './redi
 import { RedisCommandError } from './redis-command-error.js';
 import { RedisExecAbortedError } from './redis-exec-aborted-error.js';
 
-/** Options of {@link toRedis}: those of `sink()`, all optional. */
+/**
+ * Options of {@link toRedis}: those of `sink()`, all optional.
+ *
+ * @example
+ * ```ts
+ * activity$.pipe(toRedis(redis, save, { name: 'feed-cache', maxBatchSize: 200, retry: { retries: 3 } }));
+ * ```
+ */
 export type ToRedisOptions = Partial<SinkOptions>;
 
 /** Default retry of a Redis write: patient enough to ride out a restart of several seconds. */

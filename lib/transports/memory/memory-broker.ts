@@ -8,7 +8,15 @@ import type {
   TransportRecord,
 } from '../transport.js';
 
-/** A member of a consumer group, as the broker sees it. */
+/**
+ * A member of a consumer group, as the broker sees it.
+ *
+ * @example
+ * ```ts
+ * const member: GroupMember = { topics: ['orders'], revoke: async () => {}, assign: () => {} };
+ * await broker.join('orders.audit', member, true); // resolves once partitions are assigned
+ * ```
+ */
 export interface GroupMember {
   readonly topics: readonly string[];
   /** Take the partitions away (the member may commit what it settled until the promise resolves). */

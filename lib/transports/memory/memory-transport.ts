@@ -11,7 +11,14 @@ import type {
 import { MemoryBroker } from './memory-broker.js';
 import { MemoryConsumer } from './memory-consumer.js';
 
-/** Options of {@link MemoryTransport}. */
+/**
+ * Options of {@link MemoryTransport}.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ id: 'feed', transport: new MemoryTransport(memoryBroker(), { batchSize: 50 }) });
+ * ```
+ */
 export interface MemoryTransportOptions {
   /** Records handed to an agent per batch (default 500). */
   readonly batchSize?: number;
