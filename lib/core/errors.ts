@@ -126,12 +126,13 @@ export class AgentFailedError extends RivuletError {
 }
 
 /**
- * `app.stop()` ran out of time before every in-flight message settled. What settled was committed; the
- * rest will be delivered again.
+ * `app.stop()` ran out of time (`shutdownTimeoutMs`) before every in-flight message settled. What settled
+ * was committed; the rest will be delivered again. The app still stops; this error is what it logs.
  *
  * @example
  * ```ts
- * await app.stop({ timeoutMs: 5000 }).catch((error) => error instanceof ShutdownTimeoutError);
+ * new ShutdownTimeoutError('confirm-orders', 3).message;
+ * // 'Agent confirm-orders stopped with 3 message(s) unsettled; they will be delivered again'
  * ```
  */
 export class ShutdownTimeoutError extends RivuletError {
