@@ -69,6 +69,7 @@ export class App implements TopicHost {
   #started = false;
   #stopping: Promise<void> | undefined;
   #failure: AgentFailedError | undefined;
+  readonly #onStop: (() => unknown)[] = [];
   #stopped: Promise<void>;
   #markStopped!: () => void;
 
@@ -184,9 +185,31 @@ export class App implements TopicHost {
       await Promise.all(this.#agents.map((agent) => agent.stop(timeoutMs)));
       const transport = await this.#connecting?.catch(() => undefined);
       await transport?.close();
+      for (const hook of [...this.#onStop].reverse()) {
+        try {
+          await hook();
+        } catch (error) {
+          this.logger.warn({ err: error }, 'an onStop hook failed');
+        }
+      }
     } finally {
       this.#markStopped();
     }
+  }
+
+  /**
+   * Runs `hook` when the app has stopped: after the agents drained and committed and the broker
+   * connection closed. The place to close the clients the sinks used. Hooks run in reverse order of
+   * registration; one that throws is logged and the others still run.
+   *
+   * @example
+   * ```ts
+   * const redis = new Redis(process.env.REDIS_URL);
+   * app.onStop(() => redis.quit());
+   * ```
+   */
+  onStop(hook: () => unknown): void {
+    this.#onStop.push(hook);
   }
 
   /**

@@ -16,6 +16,7 @@ import { createFeedApp, generateActivities } from './feed-cache.js';
 
 const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : new SortedSetsStandIn();
 const { app, activities } = createFeedApp({ broker: process.env.KAFKA_URL ?? 'memory://feed-worker', redis });
+if (redis instanceof Redis) app.onStop(() => redis.quit());
 
 if (!process.env.KAFKA_URL) {
   let sent = 0;
