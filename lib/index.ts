@@ -36,7 +36,7 @@ export { validate } from './codecs/standard-schema.js';
 export { mapValue } from './operators/map-value.js';
 export { filterValue } from './operators/filter-value.js';
 export { mergeMapValue } from './operators/merge-map-value.js';
-export { sink, type SinkInput, type SinkOptions, type SinkRetry } from './sinks/sink.js';
+export { sink, type SinkInput, type SinkOptions } from './sinks/sink.js';
 export type { SinkMessage } from './sinks/sink-message.js';
 export { retryWithBackoff, type RetryPolicy } from './sinks/retry-backoff.js';
 export { SinkError } from './sinks/sink-error.js';

@@ -8,8 +8,3 @@
  * ```
  */
 export type SinkMessage<I> = I extends readonly (infer M)[] ? M : I;
-
-/** The messages of a sink's input, as an array. @internal */
-export function sinkMessages<I>(input: I): readonly SinkMessage<I>[] {
-  return (Array.isArray(input) ? input : [input]) as readonly SinkMessage<I>[];
-}

@@ -24,19 +24,6 @@ import { emitSinkEvent } from './sink-events.js';
 export type SinkInput<T = unknown, K = unknown> = Message<T, K> | readonly Message<T, K>[];
 
 /**
- * How a sink retries a failed write before giving the messages to the agent's error policy: `retries`
- * of one write (default 3), `backoff`, and which errors are `retriable`. A delay is never shorter than
- * the error's `retryAfterMs` (e.g. from an HTTP `Retry-After`).
- *
- * @example
- * ```ts
- * const retry: SinkRetry = { retries: 5, backoff: { initialDelayMs: 250, maxDelayMs: 5000 } };
- * row$.pipe(sink(writeRows, { name: 'postgres', retry }));
- * ```
- */
-export type SinkRetry = RetryPolicy;
-
-/**
  * Options of {@link sink}.
  *
  * @example
@@ -51,7 +38,8 @@ export interface SinkOptions {
   readonly concurrency?: number;
   /** Most messages in one write (default 500). */
   readonly maxBatchSize?: number;
-  readonly retry?: SinkRetry;
+  /** How a write is retried before its messages go to the agent's error policy (default 3 retries). */
+  readonly retry?: RetryPolicy;
   /** Scheduler of retry delays (for virtual time in tests). */
   readonly scheduler?: SchedulerLike;
 }

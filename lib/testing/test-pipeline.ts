@@ -77,9 +77,7 @@ export function testPipeline<T, U, K = string | null>(
       onSettled(lineage) {
         const entry = lineage.token as Entry;
         const tracker = entry.tracker;
-        const before = tracker.committable;
         const advanced = tracker.settle(entry) > 0;
-        void before;
         subscriber.next({
           kind: 'settled',
           partition: tracker.partition,
