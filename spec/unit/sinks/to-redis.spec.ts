@@ -2,13 +2,9 @@ import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { type Observable, bufferTime } from 'rxjs';
 import { type Message, SinkError } from '../../../lib/index.js';
-import {
-  RedisCommandError,
-  RedisExecAbortedError,
-  type RedisExecResult,
-  toRedis,
-} from '../../../lib/redis.js';
+import { RedisCommandError, RedisExecAbortedError, toRedis } from '../../../lib/redis.js';
 import { testPipeline } from '../../../lib/testing/index.js';
+import { allOk, fakeRedis } from '../../support/fake-redis.js';
 import { marbles } from '../../support/marbles.js';
 
 interface Activity {
@@ -17,31 +13,11 @@ interface Activity {
   readonly at: number;
 }
 
-/** A fake ioredis client: records each pipeline's ZADDs, answers exec() with the next scripted reply. */
-function fakeRedis(exec: (commands: string[][]) => Observable<RedisExecResult>) {
-  const pipelines: string[][][] = [];
-  const client = {
-    pipeline() {
-      const commands: string[][] = [];
-      pipelines.push(commands);
-      const pipeline = {
-        zadd(key: string, score: number, member: string) {
-          commands.push(['zadd', key, String(score), member]);
-          return pipeline;
-        },
-        exec: () => exec(commands),
-      };
-      return pipeline;
-    },
-  };
-  return { client, pipelines };
-}
-
 const activities = { a: act('ann', 'hi', 1), b: act('bob', 'yo', 2), c: act('ann', 'ok', 3) };
 function act(user: string, message: string, at: number): Activity {
   return { user, message, at };
 }
-const ok = (commands: string[][]): RedisExecResult => commands.map(() => [null, 1] as const);
+const ok = allOk;
 
 describe('toRedis', () => {
   it('writes a bufferTime batch in one pipeline and settles it after exec succeeded', () => {
