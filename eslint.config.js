@@ -2,6 +2,26 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Import boundaries: which folder of lib/ may not reach into which (ARCHITECTURE.md says why).
+ * @param {string[]} files
+ * @param {string[]} folders lib/ folders the files must not import from
+ */
+const boundary = (files, folders) => ({
+  files,
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: folders.map((folder) => ({
+          group: [`**/${folder}/*`, `**/${folder}/**`],
+          message: `lib/${files[0]?.split('/')[1]} must not import from lib/${folder} (see ARCHITECTURE.md).`,
+        })),
+      },
+    ],
+  },
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'docs/', 'node_modules/', '.services/', '.cache/'] },
   js.configs.recommended,
@@ -16,4 +36,22 @@ export default tseslint.config(
     files: ['spec/**/*.ts'],
     rules: { '@typescript-eslint/no-unused-expressions': 'off' },
   },
+  boundary(
+    ['lib/transports/**/*.ts'],
+    ['agent', 'operators', 'sinks', 'lookups', 'backends', 'cli', 'metrics', 'status', 'tables'],
+  ),
+  boundary(
+    ['lib/codecs/**/*.ts'],
+    ['agent', 'operators', 'sinks', 'lookups', 'backends', 'cli', 'metrics', 'status', 'transports'],
+  ),
+  boundary(
+    ['lib/operators/**/*.ts'],
+    ['agent', 'sinks', 'lookups', 'backends', 'cli', 'metrics', 'status', 'transports'],
+  ),
+  boundary(['lib/sinks/**/*.ts'], ['agent', 'lookups', 'backends', 'cli', 'metrics', 'status']),
+  boundary(['lib/lookups/**/*.ts'], ['agent', 'sinks', 'backends', 'cli', 'metrics', 'status', 'transports']),
+  boundary(['lib/backends/**/*.ts'], ['agent', 'transports', 'cli', 'metrics', 'status']),
+  boundary(['lib/agent/**/*.ts'], ['sinks', 'lookups', 'backends', 'cli', 'metrics', 'status']),
+  boundary(['lib/core/**/*.ts'], ['sinks', 'lookups', 'backends', 'cli', 'metrics', 'status']),
+  boundary(['lib/metrics/**/*.ts', 'lib/status/**/*.ts'], ['cli', 'backends']),
 );

@@ -10,12 +10,12 @@ export {
   type AgentState,
   type PartitionStats,
   type Pipeline,
-} from './core/agent.js';
+} from './agent/agent.js';
 export { Topic, type TopicOptions, type SendOptions, type OutgoingRecord } from './core/topic.js';
 export { Message, createMessage, isMessage, type MessageHeaders, type MessageInit } from './core/message.js';
 export { settleMessage, failMessage, forkMessage, combineMessages } from './core/ack.js';
 export { type ErrorPolicy, type Backoff, backoffDelay, isRetriable } from './core/error-policy.js';
-export { DEAD_LETTER_HEADERS } from './core/dead-letter.js';
+export { DEAD_LETTER_HEADERS } from './agent/dead-letter.js';
 export {
   RivuletError,
   DecodeError,
@@ -38,7 +38,7 @@ export { filterValue } from './operators/filter-value.js';
 export { mergeMapValue } from './operators/merge-map-value.js';
 export { sink, type SinkInput, type SinkOptions } from './sinks/sink.js';
 export type { SinkMessage } from './sinks/sink-message.js';
-export { retryWithBackoff, type RetryPolicy } from './sinks/retry-backoff.js';
+export { retryWithBackoff, type RetryPolicy } from './core/retry.js';
 export { SinkError } from './sinks/sink-error.js';
 export { sinkEvents, type SinkEvent } from './sinks/sink-events.js';
 export { toTopic, type ToTopicOptions } from './sinks/to-topic.js';

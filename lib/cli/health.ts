@@ -1,4 +1,4 @@
-import type { AgentState } from '../core/agent.js';
+import type { AgentState } from '../agent/agent.js';
 import type { MonitoredApp } from '../metrics/monitored-app.js';
 
 /** The body of `/healthz`. @internal */

@@ -5,7 +5,7 @@ import { json } from '../codecs/json.js';
 import { string } from '../codecs/string.js';
 import { resolveTransport } from '../transports/resolve-transport.js';
 import type { Transport } from '../transports/transport.js';
-import { Agent, type AgentHost, type AgentOptions, type Pipeline } from './agent.js';
+import { Agent, type AgentHost, type AgentOptions, type Pipeline } from '../agent/agent.js';
 import { AgentFailedError, ConfigurationError } from './errors.js';
 import { type Logger, defaultLogger } from './logger.js';
 import type { Message } from './message.js';

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { AgentStats } from '../core/agent.js';
+import type { AgentStats } from '../agent/agent.js';
 import type { Logger } from '../core/logger.js';
 import type { LagCache } from './lag-cache.js';
 import type { MonitoredApp } from './monitored-app.js';

@@ -1,4 +1,4 @@
-import type { AgentStats } from '../core/agent.js';
+import type { AgentStats } from '../agent/agent.js';
 import type { Transport } from '../transports/transport.js';
 
 /**

@@ -8,7 +8,7 @@ import {
 } from 'rxjs';
 import { failMessage } from '../core/ack.js';
 import type { Message } from '../core/message.js';
-import { type RetryPolicy, retryWithBackoff } from './retry-backoff.js';
+import { type RetryPolicy, retryWithBackoff } from '../core/retry.js';
 import { SinkError } from './sink-error.js';
 import { emitSinkEvent } from './sink-events.js';
 

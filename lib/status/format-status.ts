@@ -1,4 +1,4 @@
-import type { AgentState, PartitionStats } from '../core/agent.js';
+import type { AgentState, PartitionStats } from '../agent/agent.js';
 
 /**
  * One agent's row of the status line.

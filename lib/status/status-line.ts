@@ -1,5 +1,5 @@
 import { type SchedulerAction, type SchedulerLike, type Subscription, asyncScheduler } from 'rxjs';
-import type { AgentStats } from '../core/agent.js';
+import type { AgentStats } from '../agent/agent.js';
 import { type PartitionLag, totalLag } from '../metrics/commit-lag.js';
 import { LagCache } from '../metrics/lag-cache.js';
 import type { MonitoredApp } from '../metrics/monitored-app.js';

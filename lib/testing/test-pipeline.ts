@@ -2,7 +2,7 @@ import { Observable, type OperatorFunction, filter, map, share } from 'rxjs';
 import { settleMessage } from '../core/ack.js';
 import { Lineage, type LineageOwner } from '../core/lineage.js';
 import { Message, createMessage } from '../core/message.js';
-import { PartitionTracker, type Entry } from '../core/partition-tracker.js';
+import { PartitionTracker, type Entry } from '../agent/partition-tracker.js';
 
 /**
  * A failure reported by a pipeline under test.

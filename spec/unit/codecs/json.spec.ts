@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { z } from 'zod';
 import { DecodeError, ValidationError, json, raw, string } from '../../../lib/index.js';
-import { decodeRecord } from '../../../lib/core/decode-record.js';
+import { decodeRecord } from '../../../lib/agent/decode-record.js';
 
 const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
 const Order = z.object({

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { PartitionTracker } from '../../../lib/core/partition-tracker.js';
+import { PartitionTracker } from '../../../lib/agent/partition-tracker.js';
 
 const record = (offset: number) => ({ offset, key: null, value: null, headers: {}, timestamp: 0 });
 

@@ -1,5 +1,5 @@
 import { Observable, type SchedulerLike, asyncScheduler, defer, from, map, throwError, timeout } from 'rxjs';
-import { type RetryPolicy, retryWithBackoff } from '../retry-backoff.js';
+import { type RetryPolicy, retryWithBackoff } from '../../core/retry.js';
 import type { HttpClientLike, HttpRequestConfig, HttpResponseLike } from './http-client.js';
 import { HttpTimeoutError, statusError, toHttpError } from './http-errors.js';
 

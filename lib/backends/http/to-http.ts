@@ -1,7 +1,7 @@
 import { type OperatorFunction, defer, from, ignoreElements, mergeMap } from 'rxjs';
 import type { Message } from '../../core/message.js';
-import type { SinkMessage } from '../sink-message.js';
-import { type SinkInput, sink } from '../sink.js';
+import type { SinkMessage } from '../../sinks/sink-message.js';
+import { type SinkInput, sink } from '../../sinks/sink.js';
 import type { HttpClientLike, HttpRequestConfig } from './http-client.js';
 import { type HttpCallOptions, httpCall } from './http-request.js';
 import { recordKey } from './idempotency-key.js';

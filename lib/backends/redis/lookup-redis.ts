@@ -1,7 +1,7 @@
 import type { ObservableInput, OperatorFunction } from 'rxjs';
 import type { Message } from '../../core/message.js';
-import { RedisCommandError } from '../../sinks/redis/redis-command-error.js';
-import { type Enriched, type LookupOptions, lookup } from '../lookup.js';
+import { RedisCommandError } from './redis-command-error.js';
+import { type Enriched, type LookupOptions, lookup } from '../../lookups/lookup.js';
 
 /**
  * Reads from Redis per message with the application's own client (`get`, `hget`, `zrange`…, any

@@ -1,7 +1,7 @@
 import axios from 'axios';
 import { expect } from 'chai';
 import { type Observable, bufferTime } from 'rxjs';
-import { type Message, SinkError } from '../../../lib/index.js';
+import { type Message, SinkError } from '../../../../lib/index.js';
 import {
   type HttpRequestConfig,
   type HttpResponseLike,
@@ -9,9 +9,9 @@ import {
   HttpTimeoutError,
   parseRetryAfter,
   toHttp,
-} from '../../../lib/http.js';
-import { testMessage, testPipeline } from '../../../lib/testing/index.js';
-import { marbles } from '../../support/marbles.js';
+} from '../../../../lib/http.js';
+import { testMessage, testPipeline } from '../../../../lib/testing/index.js';
+import { marbles } from '../../../support/marbles.js';
 
 type Order = Message<string, string | null>;
 

@@ -6,17 +6,17 @@ import type {
   Transport,
   TransportConsumer,
 } from '../transports/transport.js';
-import { settleMessage } from './ack.js';
+import { settleMessage } from '../core/ack.js';
 import { deadLetterRecord } from './dead-letter.js';
 import { decodeRecord } from './decode-record.js';
-import { type ErrorPolicy, backoffDelay, isRetriable } from './error-policy.js';
-import { AgentFailedError, RebalanceInProgressError, ShutdownTimeoutError } from './errors.js';
-import { Lineage, type LineageOwner } from './lineage.js';
-import type { Logger } from './logger.js';
-import { Message } from './message.js';
+import { type ErrorPolicy, backoffDelay, isRetriable } from '../core/error-policy.js';
+import { AgentFailedError, RebalanceInProgressError, ShutdownTimeoutError } from '../core/errors.js';
+import { Lineage, type LineageOwner } from '../core/lineage.js';
+import type { Logger } from '../core/logger.js';
+import { Message } from '../core/message.js';
 import { type Entry, PartitionTracker } from './partition-tracker.js';
 import { StallDetector } from './stall-detector.js';
-import type { Topic } from './topic.js';
+import type { Topic } from '../core/topic.js';
 
 /**
  * An agent's processing: an RxJS operator from the topic's messages to anything. What the pipeline emits

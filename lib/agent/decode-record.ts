@@ -1,6 +1,6 @@
 import type { Codec } from '../codecs/codec.js';
 import type { TopicPartition, TransportRecord } from '../transports/transport.js';
-import { DecodeError } from './errors.js';
+import { DecodeError } from '../core/errors.js';
 
 /** A record's decoded key and value. @internal */
 export interface Decoded<T, K> {

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { type Observable, bufferTime } from 'rxjs';
-import { type Message, SinkError } from '../../../lib/index.js';
-import { RedisCommandError, RedisExecAbortedError, toRedis } from '../../../lib/redis.js';
-import { testPipeline } from '../../../lib/testing/index.js';
-import { allOk, fakeRedis } from '../../support/fake-redis.js';
-import { marbles } from '../../support/marbles.js';
+import { type Message, SinkError } from '../../../../lib/index.js';
+import { RedisCommandError, RedisExecAbortedError, toRedis } from '../../../../lib/redis.js';
+import { testPipeline } from '../../../../lib/testing/index.js';
+import { allOk, fakeRedis } from '../../../support/fake-redis.js';
+import { marbles } from '../../../support/marbles.js';
 
 interface Activity {
   readonly user: string;

@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Message } from '../../core/message.js';
-import { type Enriched, type LookupOptions, lookup } from '../lookup.js';
+import { type Enriched, type LookupOptions, lookup } from '../../lookups/lookup.js';
 import type { InfluxQueryClient, InfluxRow } from './influx-query-client.js';
 
 /**

@@ -1,5 +1,5 @@
 import { type MonoTypeOperatorFunction, type SchedulerLike, retry, throwError, timer } from 'rxjs';
-import { type Backoff, backoffDelay, isRetriable } from '../core/error-policy.js';
+import { type Backoff, backoffDelay, isRetriable } from './error-policy.js';
 
 /**
  * How an operation is retried: how often, how long to wait, and which errors are worth it.

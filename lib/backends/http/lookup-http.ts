@@ -1,9 +1,9 @@
 import type { OperatorFunction } from 'rxjs';
 import { map } from 'rxjs';
 import type { Message } from '../../core/message.js';
-import type { HttpClientLike, HttpRequestConfig } from '../../sinks/http/http-client.js';
-import { type HttpCallOptions, httpCall } from '../../sinks/http/http-request.js';
-import { type Enriched, type LookupOptions, lookup } from '../lookup.js';
+import type { HttpClientLike, HttpRequestConfig } from './http-client.js';
+import { type HttpCallOptions, httpCall } from './http-request.js';
+import { type Enriched, type LookupOptions, lookup } from '../../lookups/lookup.js';
 
 /**
  * Calls an HTTP API per message to enrich it (at most `concurrency` at once, default 16) and emits the

@@ -1,6 +1,6 @@
 import { type OperatorFunction, catchError, defer, from, throwError } from 'rxjs';
-import type { SinkMessage } from '../sink-message.js';
-import { type SinkInput, type SinkOptions, sink } from '../sink.js';
+import type { SinkMessage } from '../../sinks/sink-message.js';
+import { type SinkInput, type SinkOptions, sink } from '../../sinks/sink.js';
 import type { InfluxWriteApiLike } from './influx-write-api.js';
 import { InfluxWriteError } from './influx-write-error.js';
 

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { map } from 'rxjs';
-import type { Message } from '../../../lib/index.js';
-import { InfluxQLValueError, influxql, lookupInflux } from '../../../lib/influx.js';
-import { testPipeline } from '../../../lib/testing/index.js';
-import { marbles } from '../../support/marbles.js';
+import type { Message } from '../../../../lib/index.js';
+import { InfluxQLValueError, influxql, lookupInflux } from '../../../../lib/influx.js';
+import { testPipeline } from '../../../../lib/testing/index.js';
+import { marbles } from '../../../support/marbles.js';
 
 describe('influxql', () => {
   it('escapes strings, numbers, booleans, Dates (RFC3339) and identifiers; never splices raw text', () => {

@@ -1,14 +1,14 @@
 import { expect } from 'chai';
 import { map } from 'rxjs';
-import type { Message } from '../../../lib/index.js';
+import type { Message } from '../../../../lib/index.js';
 import {
   type HttpRequestConfig,
   type HttpResponseLike,
   HttpStatusError,
   lookupHttp,
-} from '../../../lib/http.js';
-import { testPipeline } from '../../../lib/testing/index.js';
-import { marbles } from '../../support/marbles.js';
+} from '../../../../lib/http.js';
+import { testPipeline } from '../../../../lib/testing/index.js';
+import { marbles } from '../../../support/marbles.js';
 
 interface Quote {
   readonly price: number;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { flux } from '@influxdata/influxdb-client';
-import { InfluxQueryError, fluxClient, influxQLClient, influxql } from '../../../lib/influx.js';
+import { InfluxQueryError, fluxClient, influxQLClient, influxql } from '../../../../lib/influx.js';
 
 /** A fake `fetch` answering every request with `status` and `body`; records the URLs asked. */
 function fakeFetch(status: number, body: unknown) {

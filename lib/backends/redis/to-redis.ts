@@ -1,6 +1,6 @@
 import { type OperatorFunction, from, map } from 'rxjs';
-import type { SinkMessage } from '../sink-message.js';
-import { type SinkInput, type SinkOptions, sink } from '../sink.js';
+import type { SinkMessage } from '../../sinks/sink-message.js';
+import { type SinkInput, type SinkOptions, sink } from '../../sinks/sink.js';
 import type { RedisClientLike, RedisExecResult, RedisPipelineLike } from './redis-client.js';
 import { RedisCommandError } from './redis-command-error.js';
 import { RedisExecAbortedError } from './redis-exec-aborted-error.js';

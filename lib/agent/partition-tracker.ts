@@ -1,5 +1,5 @@
 import type { TransportRecord } from '../transports/transport.js';
-import type { Message } from './message.js';
+import type { Message } from '../core/message.js';
 
 /** One consumed record, from its arrival until it is settled. @internal */
 export class Entry {

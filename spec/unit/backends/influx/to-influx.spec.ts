@@ -1,10 +1,10 @@
 import { InfluxDB, Point } from '@influxdata/influxdb-client';
 import { expect } from 'chai';
 import { type Observable, bufferTime } from 'rxjs';
-import { type Message, SinkError } from '../../../lib/index.js';
-import { InfluxWriteError, influxWriteApi, toInflux } from '../../../lib/influx.js';
-import { testPipeline } from '../../../lib/testing/index.js';
-import { marbles } from '../../support/marbles.js';
+import { type Message, SinkError } from '../../../../lib/index.js';
+import { InfluxWriteError, influxWriteApi, toInflux } from '../../../../lib/influx.js';
+import { testPipeline } from '../../../../lib/testing/index.js';
+import { marbles } from '../../../support/marbles.js';
 
 type Tick = Message<{ symbol: string; price: number; at: number }, string | null>;
 const toPoint = ({ value: t }: Tick) =>

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { map } from 'rxjs';
-import type { Message } from '../../../lib/index.js';
-import { RedisCommandError, lookupRedis } from '../../../lib/redis.js';
-import { testPipeline } from '../../../lib/testing/index.js';
-import { marbles } from '../../support/marbles.js';
+import type { Message } from '../../../../lib/index.js';
+import { RedisCommandError, lookupRedis } from '../../../../lib/redis.js';
+import { testPipeline } from '../../../../lib/testing/index.js';
+import { marbles } from '../../../support/marbles.js';
 
 type Key = Message<string, string | null>;
 
