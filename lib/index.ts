@@ -41,6 +41,7 @@ export type { SinkMessage } from './sinks/sink-message.js';
 export { retryWithBackoff, type RetryPolicy } from './core/retry.js';
 export { SinkError } from './sinks/sink-error.js';
 export { sinkEvents, type SinkEvent } from './sinks/sink-events.js';
+export { sinkHealth, sinkHealthChanges, type SinkHealth } from './sinks/sink-health.js';
 export { toTopic, type ToTopicOptions } from './sinks/to-topic.js';
 export type * from './transports/transport.js';
 export { MemoryBroker, type GroupMember } from './transports/memory/memory-broker.js';

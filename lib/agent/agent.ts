@@ -104,6 +104,8 @@ export interface PartitionStats {
   /** Offset that may be committed now. */
   readonly committable: number | undefined;
   readonly inFlight: number;
+  /** How long the oldest unsettled record of this partition has waited, in ms (0 when none waits). */
+  readonly oldestUnsettledMs: number;
 }
 
 /**
@@ -217,11 +219,13 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
    * ```
    */
   stats(): AgentStats {
+    const now = Date.now();
     const partitions = [...this.#trackers.values()].map((tracker) => ({
       partition: tracker.partition,
       committed: tracker.committed,
       committable: tracker.committable,
       inFlight: tracker.unsettled,
+      oldestUnsettledMs: tracker.oldest ? now - tracker.oldest.receivedAt : 0,
     }));
     return {
       name: this.name,
