@@ -27,6 +27,7 @@ const partition = (p: number, committed: number): PartitionStats => ({
   committed,
   committable: committed,
   inFlight: 0,
+  oldestUnsettledMs: 0,
 });
 
 /** Lets the lag promises of a refresh resolve. */
