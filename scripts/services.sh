@@ -5,8 +5,9 @@
 #   bash scripts/services.sh down   [service...]   stop what this script started
 #   bash scripts/services.sh status [service...]   one line per service; exit 1 if any is not running
 #
-# Services: kafka redis influxdb victoria (default: all). Ports come from scripts/env.sh
-# (RIVULET_KAFKA_PORT, RIVULET_REDIS_PORT, RIVULET_INFLUX_PORT, RIVULET_VICTORIA_PORT, ...).
+# Services: kafka kafka-sasl redis influxdb victoria (default: all). kafka-sasl is a second broker whose
+# listener requires SASL (SCRAM-SHA-512 and PLAIN users). Ports come from scripts/env.sh
+# (RIVULET_KAFKA_PORT, RIVULET_KAFKA_SASL_PORT, RIVULET_REDIS_PORT, RIVULET_INFLUX_PORT, ...).
 # State, data and logs live in <repo>/.services/<service>/; Kafka jars are cached in <repo>/.cache/kafka-libs/.
 # Missing redis-server / influxd / victoria-metrics are installed with apt-get.
 set -euo pipefail
@@ -16,7 +17,7 @@ ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 STATE="$ROOT/.services"
 KAFKA_VERSION=3.9.1
 KAFKA_LIBS="$ROOT/.cache/kafka-libs"
-ALL_SERVICES=(kafka redis influxdb victoria)
+ALL_SERVICES=(kafka kafka-sasl redis influxdb victoria)
 
 # shellcheck source=env.sh
 . "$SCRIPT_DIR/env.sh"
@@ -31,7 +32,8 @@ since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1fs", e - s }'; }
 # Text that must appear in /proc/<pid>/cmdline, so a stale pid file never matches a recycled pid.
 cmd_pattern() {
   case $1 in
-    kafka) echo kafka.Kafka ;;
+    kafka) echo "kafka.Kafka $STATE/kafka/server.properties" ;;
+    kafka-sasl) echo "kafka.Kafka $STATE/kafka-sasl/server.properties" ;;
     redis) echo redis-server ;;
     influxdb) echo influxd ;;
     victoria) echo victoria-metrics ;;
@@ -41,6 +43,7 @@ cmd_pattern() {
 default_port() {
   case $1 in
     kafka) echo "$RIVULET_KAFKA_PORT" ;;
+    kafka-sasl) echo "$RIVULET_KAFKA_SASL_PORT" ;;
     redis) echo "$RIVULET_REDIS_PORT" ;;
     influxdb) echo "$RIVULET_INFLUX_PORT" ;;
     victoria) echo "$RIVULET_VICTORIA_PORT" ;;
@@ -128,7 +131,7 @@ ensure_packages() { # services...
       redis) command -v redis-server >/dev/null && command -v redis-cli >/dev/null || missing+=(redis-server) ;;
       influxdb) command -v influxd >/dev/null || missing+=(influxdb) ;;
       victoria) command -v victoria-metrics >/dev/null || missing+=(victoria-metrics) ;;
-      kafka)
+      kafka | kafka-sasl)
         command -v java >/dev/null || die "kafka needs java (17+) on PATH"
         [[ -d $KAFKA_LIBS && -f $KAFKA_LIBS/.complete-$KAFKA_VERSION ]] ||
           command -v mvn >/dev/null || die "kafka needs mvn on PATH to fetch its jars"
@@ -184,39 +187,65 @@ kafka_fetch_jars() {
 
 # ---------------------------------------------------------------- services
 
-up_kafka() {
-  local dir="$STATE/kafka" port=$RIVULET_KAFKA_PORT cport=$RIVULET_KAFKA_CONTROLLER_PORT t0 pid id
+# start_kafka <service> <template> <port> <controller port> <min heap> <max heap> [StorageTool format options...]
+start_kafka() {
+  local s=$1 template=$2 port=$3 cport=$4 xms=$5 xmx=$6 dir="$STATE/$1" t0 pid id
   local log4j="-Dlog4j.configuration=file:$SCRIPT_DIR/kafka/log4j.properties"
+  shift 6
   t0=$(now)
-  if pid=$(pid_of kafka); then
-    say "kafka already running on 127.0.0.1:$(port_of kafka) (pid $pid)"
+  if pid=$(pid_of "$s"); then
+    say "$s already running on 127.0.0.1:$(port_of "$s") (pid $pid)"
     return 0
   fi
-  require_free_port kafka "$port"
-  require_free_port kafka-controller "$cport"
+  require_free_port "$s" "$port"
+  require_free_port "$s-controller" "$cport"
   mkdir -p "$dir/data"
   kafka_fetch_jars
   sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$cport|g" -e "s|@LOG_DIR@|$dir/data|g" \
-    "$SCRIPT_DIR/kafka/server.properties.template" >"$dir/server.properties"
+    "$SCRIPT_DIR/kafka/$template" >"$dir/server.properties"
+  [[ $s != kafka-sasl ]] || kafka_sasl_jaas >>"$dir/server.properties"
   rotate "$dir/server.log"
   rotate "$dir/stdout.log"
   if [[ ! -f $dir/data/meta.properties ]]; then
     id=$(java -cp "$KAFKA_LIBS/*" "$log4j" -Dkafka.logs.dir="$dir" kafka.tools.StorageTool random-uuid)
     java -cp "$KAFKA_LIBS/*" "$log4j" -Dkafka.logs.dir="$dir" \
-      kafka.tools.StorageTool format -g -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
-      fail_start kafka "$dir/format.log"
+      kafka.tools.StorageTool format -g -t "$id" -c "$dir/server.properties" "$@" >"$dir/format.log" 2>&1 ||
+      fail_start "$s" "$dir/format.log"
   fi
   # setsid: own session, so the broker outlives the shell (and npm) that started it.
-  setsid nohup java -Xms512m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
+  setsid nohup java -Xms"$xms" -Xmx"$xmx" -XX:+UseG1GC -Djava.awt.headless=true \
     "$log4j" -Dkafka.logs.dir="$dir" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" \
     </dev/null >"$dir/stdout.log" 2>&1 9>&- &
   pid=$!
-  echo "$pid" >"$dir/kafka.pid"
+  echo "$pid" >"$dir/$s.pid"
   echo "$port" >"$dir/port"
   wait_until 90 "$pid" grep -q 'Kafka Server started' "$dir/server.log" ||
-    fail_start kafka "$dir/server.log" "$pid" "$dir/stdout.log"
-  say "kafka ready on 127.0.0.1:$port ($(since "$t0"))"
+    fail_start "$s" "$dir/server.log" "$pid" "$dir/stdout.log"
+  say "$s ready on 127.0.0.1:$port ($(since "$t0"))"
+}
+
+up_kafka() {
+  start_kafka kafka server.properties.template "$RIVULET_KAFKA_PORT" "$RIVULET_KAFKA_CONTROLLER_PORT" 512m 1g
+}
+
+# A JAAS value, double-quoted (test passwords: no quotes or backslashes, which would need escaping twice).
+jaas_quote() {
+  [[ $1 != *[\"\\]* ]] || die "kafka-sasl: a password with \" or \\ is not supported here"
+  printf '"%s"' "$1"
+}
+
+# The PLAIN users (JAAS user_<name>="<password>", with the broker's own inter-broker login).
+kafka_sasl_jaas() {
+  printf 'listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" password="broker-secret" user_broker="broker-secret" user_%s=%s;\n' \
+    "$RIVULET_KAFKA_PLAIN_USER" "$(jaas_quote "$RIVULET_KAFKA_PLAIN_PASSWORD")"
+}
+
+up_kafka_sasl() {
+  # SCRAM credentials live in the cluster metadata: created once, when the storage is formatted.
+  start_kafka kafka-sasl server-sasl.properties.template "$RIVULET_KAFKA_SASL_PORT" \
+    "$RIVULET_KAFKA_SASL_CONTROLLER_PORT" 256m 512m \
+    --add-scram "SCRAM-SHA-512=[name=$RIVULET_KAFKA_SCRAM_USER,password=\"$RIVULET_KAFKA_SCRAM_PASSWORD\"]"
 }
 
 redis_ping() { [[ $(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null) == PONG ]]; }
@@ -298,7 +327,7 @@ down_service() {
     say "$s not running"
     return 0
   fi
-  [[ $s == kafka ]] && timeout=30
+  [[ $s == kafka* ]] && timeout=30
   if [[ $s == redis ]]; then
     redis-cli -h 127.0.0.1 -p "$(port_of redis)" shutdown nosave >/dev/null 2>&1 || true
   fi
@@ -312,13 +341,13 @@ status_service() {
   port=$(port_of "$s")
   if pid=$(pid_of "$s"); then
     if port_open "$port"; then
-      printf '%-9s running  pid %-7s 127.0.0.1:%s\n' "$s" "$pid" "$port"
+      printf '%-10s running  pid %-7s 127.0.0.1:%s\n' "$s" "$pid" "$port"
     else
-      printf '%-9s starting pid %-7s 127.0.0.1:%s (port not open yet)\n' "$s" "$pid" "$port"
+      printf '%-10s starting pid %-7s 127.0.0.1:%s (port not open yet)\n' "$s" "$pid" "$port"
       return 1
     fi
   else
-    printf '%-9s stopped\n' "$s"
+    printf '%-10s stopped\n' "$s"
     return 1
   fi
 }
@@ -351,7 +380,7 @@ main() {
   case $cmd in
     up)
       ensure_packages "${services[@]}"
-      for s in "${services[@]}"; do "up_$s"; done
+      for s in "${services[@]}"; do "up_${s//-/_}"; done
       ;;
     down)
       for ((i = ${#services[@]} - 1; i >= 0; i--)); do down_service "${services[i]}"; done
