@@ -1,11 +1,14 @@
-import { ConfigurationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { BrokerUrlError } from './broker-url-error.js';
 import { MemoryTransport, memoryBroker } from './memory/memory-transport.js';
 import type { Transport } from './transport.js';
 
+const EXPECTED = 'expected kafka://host:port[,host:port…] or memory://[name]';
+
 /**
  * The transport for a broker URL (its client logs through `logger`): `memory://` or `memory://<name>` (an in-process broker shared by the
- * apps that name it) and `kafka://host:port[,host:port…]`.
+ * apps that name it) and `kafka://host:port[,host:port…]`. A URL it cannot use throws
+ * {@link BrokerUrlError}, whose message says what is wrong without repeating the URL.
  *
  * @example
  * ```ts
@@ -13,24 +16,28 @@ import type { Transport } from './transport.js';
  * ```
  */
 export async function resolveTransport(url: string, clientId: string, logger?: Logger): Promise<Transport> {
-  const match = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(url);
-  if (!match)
-    throw new ConfigurationError(`Not a broker URL: ${redact(url)} (try memory:// or kafka://host:port)`);
-  const [, scheme, rest] = match;
-  switch (scheme!.toLowerCase()) {
-    case 'memory':
-      return new MemoryTransport(memoryBroker(rest || 'default'));
-    case 'kafka': {
-      // Loaded on demand: memory:// users never load kafkajs.
-      const { KafkaTransport } = await import('./kafka/kafka-transport.js');
-      return KafkaTransport.fromUrl(url, clientId, logger ? { logger } : {});
-    }
-    default:
-      throw new ConfigurationError(`Unsupported broker scheme ${scheme}:// (use memory:// or kafka://)`);
+  const text = url.trim();
+  if (/^kafka:/i.test(text)) {
+    // Loaded on demand: memory:// users never load kafkajs.
+    const { KafkaTransport } = await import('./kafka/kafka-transport.js');
+    return KafkaTransport.fromUrl(text, clientId, logger ? { logger } : {});
   }
+  if (/^memory:/i.test(text)) return new MemoryTransport(memoryBroker(memoryName(text)));
+  throw new BrokerUrlError(notBrokerUrl(text));
 }
 
-/** A URL without its credentials, for messages and logs. @internal */
-export function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+function memoryName(text: string): string {
+  const rest = text.slice('memory:'.length);
+  if (!rest.startsWith('//')) throw new BrokerUrlError("missing '//' after memory:");
+  const name = rest.slice(2);
+  if (name.includes('@')) throw new BrokerUrlError('memory:// takes no credentials');
+  return name || 'default';
+}
+
+/** Why a URL is not a broker URL, naming its scheme only when nothing in it can be a credential. */
+function notBrokerUrl(text: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]{0,15}):\/\//i.exec(text)?.[1];
+  if (scheme && !text.includes('@')) return `unsupported scheme ${scheme}:// (${EXPECTED})`;
+  if (text.includes('@')) return `no kafka:// scheme before the credentials (${EXPECTED})`;
+  return `not a broker URL (${EXPECTED})`;
 }

@@ -1,7 +1,8 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { RetryOptions, SASLOptions } from 'kafkajs';
-import { ConfigurationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { redactText } from '../../core/redact.js';
+import { BrokerUrlError } from '../broker-url-error.js';
 
 /**
  * Settings of {@link KafkaTransport}. Connection settings (`ssl`, `sasl`, timeouts, `retry`) are passed to
@@ -54,12 +55,17 @@ export interface KafkaTransportOptions {
 
 const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 type UrlSaslMechanism = (typeof SASL_MECHANISMS)[number];
-const URL_PARAMETERS = ['ssl', 'sasl', 'clientId', 'connectionTimeout', 'requestTimeout'];
+const URL_PARAMETERS = ['ssl', 'sasl', 'clientId', 'connectionTimeout', 'requestTimeout'] as const;
+/** Characters that end or split a URL's userinfo: they must be %-encoded inside a user name or password. */
+const MUST_ENCODE = new Set(['@', '/', '?', '#']);
+const BROKER = /^(?:\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?):(\d{1,5})$/i;
 
 /**
  * Reads a `kafka://` URL: `kafka://[user:pass@]host:port[,host:port…][?ssl=true&sasl=plain|scram-sha-256|scram-sha-512&clientId=…]`.
- * User and password are URL-decoded; with credentials and no `sasl` parameter the mechanism is `plain`.
- * Throws {@link ConfigurationError} (with the credentials masked) for anything it cannot use.
+ * User and password must be URL-encoded (`encodeURIComponent`); with credentials and no `sasl` parameter
+ * the mechanism is `plain`. Whatever precedes the last `@` is the userinfo, so an unencoded `@` in a
+ * password is reported, not taken for the host. Throws {@link BrokerUrlError}, saying what is wrong
+ * without repeating the URL or its credentials, for anything it cannot use.
  *
  * @example
  * ```ts
@@ -68,49 +74,116 @@ const URL_PARAMETERS = ['ssl', 'sasl', 'clientId', 'connectionTimeout', 'request
  * ```
  */
 export function parseKafkaUrl(url: string, defaultClientId?: string): KafkaTransportOptions {
-  const masked = url.replace(/\/\/[^@/]*@/, '//***@');
-  const match = /^kafka:\/\/(?:([^@/]*)@)?([^/?#]*)\/?(?:\?([^#]*))?$/i.exec(url.trim());
-  if (!match) throw new ConfigurationError(`Not a kafka:// URL: ${masked}`);
-  const [, credentials, hostList, query] = match;
-  const brokers = hostList!.split(',').map((host) => host.trim());
-  for (const broker of brokers) {
-    if (!/^(\[[0-9a-f:.]+\]|[^:\s[\]]+):\d{1,5}$/i.test(broker))
-      throw new ConfigurationError(`Broker address "${broker}" in ${masked} is not host:port`);
-  }
-  const params = new URLSearchParams(query ?? '');
-  for (const name of params.keys()) {
-    if (!URL_PARAMETERS.includes(name))
-      throw new ConfigurationError(
-        `Unknown parameter "${name}" in ${masked} (known: ${URL_PARAMETERS.join(', ')})`,
-      );
-  }
+  const text = url.trim();
+  if (!/^kafka:/i.test(text)) throw new BrokerUrlError('not a kafka:// URL');
+  const afterScheme = text.slice('kafka:'.length);
+  const slashes = /^\/*/.exec(afterScheme)![0].length;
+  if (slashes === 0) throw new BrokerUrlError("missing '//' after kafka: (expected kafka://host:port)");
+  if (slashes === 1) throw new BrokerUrlError("missing '//' after kafka: (found one slash, expected two)");
+  if (slashes > 2)
+    throw new BrokerUrlError(`too many slashes after kafka: (found ${slashes}, expected kafka://host:port)`);
+  const rest = afterScheme.slice(2);
+  const at = rest.lastIndexOf('@');
+  const credentials = at >= 0 ? parseCredentials(rest.slice(0, at)) : undefined;
+  const location = rest.slice(at + 1);
+  if (location.includes('#')) throw new BrokerUrlError("a fragment ('#…') after the hosts is not allowed");
+  const queryAt = location.indexOf('?');
+  const hostList = (queryAt >= 0 ? location.slice(0, queryAt) : location).replace(/\/$/, '');
+  const brokers = parseBrokers(hostList);
+  const params = parseQuery(queryAt >= 0 ? location.slice(queryAt + 1) : '');
   const ssl = params.get('ssl');
-  if (ssl !== null && ssl !== 'true' && ssl !== 'false')
-    throw new ConfigurationError(`ssl must be true or false in ${masked}`);
-  let sasl: SASLOptions | undefined;
+  if (ssl !== undefined && ssl !== 'true' && ssl !== 'false')
+    throw new BrokerUrlError('ssl must be true or false');
   const mechanism = params.get('sasl');
-  if (mechanism !== null && !SASL_MECHANISMS.includes(mechanism as UrlSaslMechanism))
-    throw new ConfigurationError(
-      `sasl must be one of ${SASL_MECHANISMS.join(', ')} in ${masked}, not "${mechanism}"`,
-    );
-  if (credentials !== undefined) {
-    const colon = credentials.indexOf(':');
-    if (colon < 0) throw new ConfigurationError(`Credentials in ${masked} must be user:password`);
-    const username = decodeURIComponent(credentials.slice(0, colon));
-    const password = decodeURIComponent(credentials.slice(colon + 1));
-    sasl = saslOptions((mechanism as UrlSaslMechanism | null) ?? 'plain', username, password);
-  } else if (mechanism !== null) {
-    throw new ConfigurationError(`sasl=${mechanism} in ${masked} needs user:password@ before the hosts`);
-  }
+  if (mechanism !== undefined && !SASL_MECHANISMS.includes(mechanism as UrlSaslMechanism))
+    throw new BrokerUrlError(`sasl must be one of ${SASL_MECHANISMS.join(', ')}`);
+  if (credentials === undefined && mechanism !== undefined)
+    throw new BrokerUrlError('sasl needs user:password@ before the hosts');
+  const sasl = credentials
+    ? saslOptions((mechanism as UrlSaslMechanism | undefined) ?? 'plain', credentials[0], credentials[1])
+    : undefined;
   const clientId = params.get('clientId') ?? defaultClientId;
   return {
     brokers,
     ...(clientId ? { clientId } : {}),
     ...(ssl === 'true' ? { ssl: true } : {}),
     ...(sasl ? { sasl } : {}),
-    ...numberParam(params, 'connectionTimeout', masked),
-    ...numberParam(params, 'requestTimeout', masked),
+    ...numberParam(params, 'connectionTimeout'),
+    ...numberParam(params, 'requestTimeout'),
   };
+}
+
+function parseCredentials(userinfo: string): [username: string, password: string] {
+  if (userinfo === '') throw new BrokerUrlError("nothing before '@' (expected user:password@host:port)");
+  const colon = userinfo.indexOf(':');
+  if (colon < 0) throw new BrokerUrlError("credentials must be user:password (no ':' before the '@')");
+  const username = decodeComponent(userinfo.slice(0, colon), 'user name');
+  const password = decodeComponent(userinfo.slice(colon + 1), 'password');
+  if (username === '') throw new BrokerUrlError('the user name is empty');
+  return [username, password];
+}
+
+/** %-decodes a user name or password, saying what is wrong without showing any of it. */
+function decodeComponent(raw: string, what: 'user name' | 'password'): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const char = raw[i]!;
+    if (MUST_ENCODE.has(char)) throw new BrokerUrlError(`${what} must be URL-encoded: found '${char}'`);
+    if (char === '%') {
+      const hex = raw.slice(i + 1, i + 3);
+      if (!/^[0-9a-f]{2}$/i.test(hex))
+        throw new BrokerUrlError(
+          `bad %-escape at position ${i + 1} of the ${what} ('%' must be followed by two hex digits; a literal '%' is %25)`,
+        );
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      const code = raw.codePointAt(i)!;
+      if (code > 0xffff) i++;
+      bytes.push(...Buffer.from(String.fromCodePoint(code), 'utf8'));
+    }
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
+  } catch {
+    throw new BrokerUrlError(`the ${what}'s %-escapes do not form valid UTF-8`);
+  }
+}
+
+function parseBrokers(hostList: string): string[] {
+  if (hostList === '') throw new BrokerUrlError('no broker address (expected kafka://host:port)');
+  if (hostList.includes('/')) throw new BrokerUrlError("unexpected '/' after the broker addresses");
+  const brokers = hostList.split(',').map((host) => host.trim());
+  brokers.forEach((broker, i) => {
+    const which = brokers.length > 1 ? `broker address ${i + 1} of ${brokers.length}` : 'the broker address';
+    if (broker === '') throw new BrokerUrlError(`${which} is empty`);
+    const match = BROKER.exec(broker);
+    if (!match) {
+      const colon = broker.lastIndexOf(':');
+      const port = broker.slice(colon + 1);
+      const why = colon < 0 ? ' (no port)' : /^\d+$/.test(port) ? '' : ' (the port is not a number)';
+      throw new BrokerUrlError(`${which} is not host:port${why}`);
+    }
+    const port = Number(match[1]);
+    if (port < 1 || port > 65_535) throw new BrokerUrlError(`${which} has a port outside 1-65535`);
+  });
+  return brokers;
+}
+
+function parseQuery(query: string): Map<string, string> {
+  const params = new Map<string, string>();
+  for (const [name, value] of new URLSearchParams(query)) {
+    if (!(URL_PARAMETERS as readonly string[]).includes(name)) {
+      const meant = URL_PARAMETERS.find((known) => known.toLowerCase() === name.toLowerCase());
+      throw new BrokerUrlError(
+        meant
+          ? `unknown parameter (did you mean ${meant}?)`
+          : `unknown parameter (known: ${URL_PARAMETERS.join(', ')})`,
+      );
+    }
+    params.set(name, value);
+  }
+  return params;
 }
 
 function saslOptions(mechanism: UrlSaslMechanism, username: string, password: string): SASLOptions {
@@ -125,20 +198,20 @@ function saslOptions(mechanism: UrlSaslMechanism, username: string, password: st
 }
 
 function numberParam(
-  params: URLSearchParams,
+  params: Map<string, string>,
   name: 'connectionTimeout' | 'requestTimeout',
-  masked: string,
 ): Partial<Record<typeof name, number>> {
   const text = params.get(name);
-  if (text === null) return {};
+  if (text === undefined) return {};
   const value = Number(text);
   if (!Number.isInteger(value) || value <= 0)
-    throw new ConfigurationError(`${name} must be a positive integer (ms) in ${masked}`);
+    throw new BrokerUrlError(`${name} must be a positive integer (ms)`);
   return { [name]: value };
 }
 
 /**
- * A one-line description of the connection for logs: brokers, TLS and SASL mechanism, never a secret.
+ * A one-line description of the connection for logs: brokers, TLS and SASL mechanism, never a secret
+ * (credentials written into a broker address by mistake are masked too).
  *
  * @example
  * ```ts
@@ -149,7 +222,7 @@ export function describeKafka(options: KafkaTransportOptions): string {
   const extras: string[] = [];
   if (options.ssl) extras.push('ssl');
   if (options.sasl) extras.push(`sasl ${options.sasl.mechanism}`);
-  const brokers = options.brokers.join(',');
+  const brokers = redactText(options.brokers.join(','));
   return extras.length ? `kafka://${brokers} (${extras.join(', ')})` : `kafka://${brokers}`;
 }
 
