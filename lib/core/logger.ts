@@ -1,4 +1,5 @@
-import { pino } from 'pino';
+import { type SerializedError, pino } from 'pino';
+import { redactText } from './redact.js';
 
 /**
  * What rivulet logs through: pino's shape (`logger.warn({ topic }, 'message')`), so a pino logger, or
@@ -25,7 +26,37 @@ export interface Logger {
  * ```
  */
 export function defaultLogger(appId: string): Logger {
-  return pino({ name: appId, level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
+  return pino({ name: appId, level: process.env.RIVULET_LOG_LEVEL ?? 'info', serializers: logSerializers });
+}
+
+/**
+ * pino serializers for the fields rivulet logs errors under (`err`, `error`): pino's own error
+ * serializer (class name, message, stack, causes), with credentials masked in every string of it
+ * (see {@link redactText}). {@link defaultLogger} uses them; pass them to your own pino logger too.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ id: 'orders', logger: pino({ serializers: logSerializers }) });
+ * ```
+ */
+export const logSerializers: Readonly<Record<'err' | 'error', (value: unknown) => unknown>> = {
+  err: serializeError,
+  error: serializeError,
+};
+
+function serializeError(value: unknown): unknown {
+  if (!(value instanceof Error)) return typeof value === 'string' ? redactText(value) : value;
+  return redactStrings(pino.stdSerializers.err(value), 0);
+}
+
+function redactStrings(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return redactText(value);
+  if (value === null || typeof value !== 'object' || depth > 6) return value;
+  if (Array.isArray(value)) return value.map((item) => redactStrings(item, depth + 1));
+  const copy: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(value as SerializedError))
+    copy[name] = redactStrings(field, depth + 1);
+  return copy;
 }
 
 /**

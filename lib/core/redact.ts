@@ -4,8 +4,9 @@
  *
  * - anything that looks like the userinfo of a URL: for a URL (`kafka://`, `kafka:/`, `kafka:`,
  *   `memory:`, or any `scheme://`) everything from after the scheme up to the last `@` that precedes a
- *   host on the same line, whatever it contains (`@`, `:`, `/`, `%`, `?`, spaces); without a scheme, the
- *   run of non-blank characters before an `@` that precedes a host;
+ *   host, whatever it holds (`@`, `:`, `/`, `%`, `?`); the URL ends at the first blank, unless no such
+ *   `@` comes before it, and then at the end of the line (a password with a space); without a scheme,
+ *   the run of non-blank characters before the last `@` of the run that precedes a host;
  * - the secret strings given explicitly (SASL passwords, TLS passphrases), raw and URL-encoded.
  *
  * The functions are pure and never throw.
@@ -53,10 +54,13 @@ function redactLine(line: string): string {
   const schemes = [...line.matchAll(SCHEME)].map((match) => match.index + match[0].length);
   schemes.forEach((start, i) => {
     const end = schemes[i + 1] ?? line.length;
-    const last = ats.filter((at) => at >= start && at < end).pop();
+    const inRange = ats.filter((at) => at >= start && at < end);
+    // The last @ before which the URL has no blank; else (a password with a space) the last one at all.
+    const last = inRange.filter((at) => !/\s/.test(line.slice(start, at))).pop() ?? inRange.pop();
     if (last !== undefined) masked.push([start, last]);
   });
-  for (const at of ats) {
+  for (const at of [...ats].reverse()) {
+    // From the last @ back: a run of non-blank text before it holds any earlier @ of the same run.
     if (masked.some(([from, to]) => at >= from && at <= to)) continue;
     let start = at;
     while (start > 0 && !/\s/.test(line[start - 1]!)) start--;

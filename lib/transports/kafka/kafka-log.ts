@@ -1,13 +1,14 @@
 import { type LogEntry, type logCreator, logLevel } from 'kafkajs';
 import type { Logger } from '../../core/logger.js';
+import { MASK, redactText } from '../../core/redact.js';
 
 const SECRET_FIELD = /pass(word|phrase)?|secret|token|credential|authori[sz]ation|sasl|^key$|^cert$|^pfx$/i;
-const MASK = '***';
 
 /**
  * A kafkajs `logCreator` that sends kafkajs's log lines to a rivulet {@link Logger}: ERROR → error,
  * WARN → warn, INFO (and DEBUG when `debug` is set) → debug. Fields whose names look secret (password,
- * sasl, token…) are masked, and so is every occurrence of the given secret strings, wherever it appears.
+ * sasl, token…) are masked, and so is every occurrence of the given secret strings and anything that
+ * looks like a URL's userinfo (see {@link redactText}), wherever it appears.
  *
  * @example
  * ```ts
@@ -15,11 +16,7 @@ const MASK = '***';
  * ```
  */
 export function kafkaLogCreator(logger: Logger, secrets: readonly string[] = []): logCreator {
-  const mask = (text: string): string => {
-    let masked = text;
-    for (const secret of secrets) masked = masked.split(secret).join(MASK);
-    return masked;
-  };
+  const mask = (text: string): string => redactText(text, secrets);
   return () =>
     ({ namespace, level, log }: LogEntry) => {
       const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;

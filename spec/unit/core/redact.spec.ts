@@ -9,6 +9,7 @@ describe('redactText', () => {
     ['no slash', 'bad kafka:alice:s3cret@k1:9092', 'bad kafka:***@k1:9092'],
     ['three slashes', 'kafka:///alice:s3cret@k1:9092', 'kafka:///***@k1:9092'],
     ['no scheme', 'at alice:s3cret@127.0.0.1:49092 now', 'at ***@127.0.0.1:49092 now'],
+    ['no scheme, @ in the password', 'seed bob:s3cr@t@k2:1', 'seed ***@k2:1'],
     [
       'unencoded @ : / % ? & in the password',
       'kafka://bob:p@ss:w/rd%?&@127.0.0.1:49092?sasl=scram-sha-512',
@@ -16,6 +17,11 @@ describe('redactText', () => {
     ],
     ['a space in the password, with a scheme', 'kafka://bob:two words@k1:9092', 'kafka://***@k1:9092'],
     ['IPv6 host', 'kafka://u:pw@[::1]:9092', 'kafka://***@[::1]:9092'],
+    [
+      'a URL, then more text with an @',
+      'kafka:/alice:pw@k1:9092 is wrong: dial bob:s3cr@t@k2:9092',
+      'kafka:/***@k1:9092 is wrong: dial ***@k2:9092',
+    ],
     ['several URLs', 'kafka://a:x@k1:1 then redis://b:y@r:6379', 'kafka://***@k1:1 then redis://***@r:6379'],
     ['across lines', 'kafka://a:x\n@k1:1', 'kafka://a:x\n@k1:1'],
     ['memory URL', 'memory://u:pw@name', 'memory://***@name'],

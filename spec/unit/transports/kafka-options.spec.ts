@@ -222,4 +222,23 @@ describe('kafkajs log lines', () => {
     expect(text).not.to.contain('other');
     expect(text).to.contain('k1:9093');
   });
+
+  it('masks URL userinfo in messages and fields, and short secrets too', () => {
+    const { lines, logger } = capture();
+    const log = kafkaLogCreator(logger, ['pw9'])(logLevel.INFO);
+    log({
+      namespace: 'Connection',
+      level: logLevel.WARN,
+      label: 'WARN',
+      log: {
+        timestamp: 'now',
+        message: 'reconnecting to kafka:/bob:s3cr@t/x@k1:9093',
+        seed: 'bob:s3cr@t@k2:1',
+        note: 'pw9',
+      },
+    });
+    const text = JSON.stringify(lines);
+    expect(text).not.to.match(/s3cr|pw9|bob/);
+    expect(text).to.contain('k1:9093').and.contain('k2:1');
+  });
 });
