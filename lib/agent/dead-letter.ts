@@ -1,3 +1,4 @@
+import { redactError } from '../core/redact.js';
 import type { ProducerRecord, TopicPartition, TransportRecord } from '../transports/transport.js';
 
 /**
@@ -20,7 +21,9 @@ export const DEAD_LETTER_HEADERS = {
 
 /**
  * The record to produce to a dead-letter topic: the original key, value and headers, plus headers that
- * say what failed, where and after how many attempts.
+ * say what failed (the error's class name and its message with credentials masked, see
+ * {@link redactError}), where and after how many attempts. Nothing else of the error (its fields, its
+ * cause's objects, a transport's settings) reaches a header.
  * @internal
  */
 export function deadLetterRecord(
@@ -31,8 +34,7 @@ export function deadLetterRecord(
   error: unknown,
   attempts: number,
 ): ProducerRecord {
-  const message = error instanceof Error ? error.message : String(error);
-  const name = error instanceof Error ? error.name : typeof error;
+  const { name, message } = redactError(error);
   return {
     topic: deadLetterTopic,
     key: record.key,
