@@ -3,9 +3,9 @@ import { tap } from 'rxjs';
 import type { Codec } from '../codecs/codec.js';
 import { json } from '../codecs/json.js';
 import { string } from '../codecs/string.js';
-import { resolveTransport } from '../transports/resolve-transport.js';
 import type { Transport } from '../transports/transport.js';
 import { Agent, type AgentHost, type AgentOptions, type Pipeline } from '../agent/agent.js';
+import { Connection } from './connection.js';
 import { AgentFailedError, ConfigurationError } from './errors.js';
 import { type Logger, defaultLogger } from './logger.js';
 import type { Message } from './message.js';
@@ -64,7 +64,9 @@ export class App implements TopicHost {
   readonly #options: AppOptions;
   readonly #topics = new Map<string, Topic<unknown, unknown>>();
   readonly #agents: Agent<unknown, unknown>[] = [];
-  readonly #ensured = new Map<string, Promise<void>>();
+  /** The broker connection: retried until connected, a failed attempt never kept. */
+  #connection: Connection | undefined;
+  /** The transport once connected, for stop() to close. */
   #connecting: Promise<Transport> | undefined;
   #started = false;
   #stopping: Promise<void> | undefined;
@@ -241,37 +243,43 @@ export class App implements TopicHost {
   }
 
   /**
-   * The connected transport (connecting on first use).
+   * The connected transport. Connects on first use and, while the broker cannot be reached, keeps
+   * retrying with backoff (one log line per attempt) until it can, or until the app stops (then it
+   * rejects with a `ConnectionError` whose `stopped` is true). Declared topics are created on
+   * connecting.
    *
    * @example
    * ```ts
    * const ends = await (await app.transport()).endOffsets('orders');
    * ```
    */
-  transport(): Promise<Transport> {
-    this.#connecting ??= (async () => {
-      const transport =
-        this.#options.transport ??
-        (await resolveTransport(this.#options.broker ?? 'memory://', this.id, this.logger));
-      await transport.connect();
-      await transport.ensureTopics([...this.#topics.values()].map(topicSpec));
-      for (const name of this.#topics.keys()) this.#ensured.set(name, Promise.resolve());
-      this.logger.debug({ transport: transport.description }, 'connected');
-      return transport;
-    })();
-    return this.#connecting;
+  async transport(): Promise<Transport> {
+    const transport = await this.#link().connected();
+    this.#connecting ??= Promise.resolve(transport);
+    return transport;
   }
 
-  /** @internal */
+  /**
+   * @internal The transport for producing to `topic`, which it creates if needed: one connection
+   * attempt at most, failing with a `ConnectionError` while the broker is down (the next call
+   * tries again).
+   */
   async transportFor(topic: Topic<unknown, unknown>): Promise<Transport> {
-    const transport = await this.transport();
-    let ensured = this.#ensured.get(topic.name);
-    if (!ensured) {
-      ensured = transport.ensureTopics([topicSpec(topic)]);
-      this.#ensured.set(topic.name, ensured);
-    }
-    await ensured;
+    const transport = await this.#link().withTopic(topicSpec(topic));
+    this.#connecting ??= Promise.resolve(transport);
     return transport;
+  }
+
+  /** The broker connection, created on first use. */
+  #link(): Connection {
+    this.#connection ??= new Connection({
+      clientId: this.id,
+      logger: this.logger,
+      topics: () => [...this.#topics.values()].map(topicSpec),
+      ...(this.#options.transport ? { transport: this.#options.transport } : {}),
+      ...(this.#options.broker !== undefined ? { broker: this.#options.broker } : {}),
+    });
+    return this.#connection;
   }
 
   /** @internal A direct subscription to a topic runs as a small agent that settles after `next`. */

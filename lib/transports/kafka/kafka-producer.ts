@@ -26,7 +26,7 @@ export class KafkaProducer {
   /** The partition kafkajs's partitioner chose for each message object it was given. */
   readonly #chosen = new WeakMap<Message, number>();
 
-  constructor(kafka: Kafka) {
+  constructor(kafka: Pick<Kafka, 'producer'>) {
     const chosen = this.#chosen;
     this.#producer = kafka.producer({
       idempotent: true,

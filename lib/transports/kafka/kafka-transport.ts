@@ -1,5 +1,7 @@
-import { type Admin, Kafka } from 'kafkajs';
-import { ConfigurationError } from '../../core/errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Admin, Kafka, type KafkaConfig } from 'kafkajs';
+import { type Backoff, backoffDelay } from '../../core/error-policy.js';
+import { ConfigurationError, RivuletError } from '../../core/errors.js';
 import { type Logger, defaultLogger } from '../../core/logger.js';
 import type {
   ConsumerHandlers,
@@ -18,6 +20,97 @@ import { KafkaProducer } from './kafka-producer.js';
 
 const DEFAULT_MAX_WAIT_MS = 500;
 const HEARTBEAT_CHECK_MS = 500;
+const TOPIC_BACKOFF: Backoff = { initialDelayMs: 100, maxDelayMs: 2000 };
+const TOPIC_READY_TIMEOUT_MS = 30_000;
+
+/**
+ * What {@link KafkaTransport} uses of kafkajs's `Kafka` client.
+ * @internal Replaced by fakes in unit tests.
+ */
+export type KafkaClient = Pick<Kafka, 'admin' | 'producer' | 'consumer'>;
+
+/**
+ * Seams of {@link KafkaTransport} for tests.
+ * @internal
+ */
+export interface KafkaTransportInternals {
+  /** Makes the kafkajs client (default `new Kafka(config)`). */
+  readonly client?: (config: KafkaConfig) => KafkaClient;
+  /** Backoff between checks that new topics are ready (default 100 ms doubling to 2 s). */
+  readonly topicBackoff?: Backoff;
+  /** Longest `ensureTopics` waits for new topics to be ready, in ms (default 30 000). */
+  readonly topicReadyTimeoutMs?: number;
+}
+
+/**
+ * Topics created by {@link KafkaTransport.ensureTopics} did not become ready (a leader for every
+ * partition in the cluster's metadata) in time. Retriable: the next attempt usually finds them ready.
+ *
+ * @example
+ * ```ts
+ * transport.ensureTopics(specs).catch((error) => {
+ *   if (error instanceof TopicsNotReadyError) console.warn(error.topics, error.message);
+ * });
+ * ```
+ */
+export class TopicsNotReadyError extends RivuletError {
+  constructor(
+    readonly topics: readonly string[],
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`Topics ${topics.join(', ')} are not ready: ${reason}`, { cause });
+  }
+}
+
+/** Kafka errors that creating a topic or reading its fresh metadata may meet for a while. */
+const TRANSIENT_TOPIC_ERRORS = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_CONTROLLER',
+  'REQUEST_TIMED_OUT',
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+  'BROKER_NOT_AVAILABLE',
+  'REPLICA_NOT_AVAILABLE',
+  'NETWORK_EXCEPTION',
+  'KAFKA_STORAGE_ERROR',
+]);
+const TRANSIENT_CLIENT_ERRORS = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSTimeout',
+]);
+
+/** A transient error, or one wrapping only transient ones (kafkajs's retry and aggregate errors). */
+function isTransientTopicError(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 4) return false;
+  const { type, name, errors, cause } = error as {
+    type?: unknown;
+    name?: unknown;
+    errors?: unknown;
+    cause?: unknown;
+  };
+  if (typeof type === 'string' && TRANSIENT_TOPIC_ERRORS.has(type)) return true;
+  if (typeof name === 'string' && TRANSIENT_CLIENT_ERRORS.has(name)) return true;
+  if (Array.isArray(errors) && errors.length > 0)
+    return errors.every((inner: unknown) => isTransientTopicError(inner, depth + 1) || isAlreadyThere(inner));
+  return cause !== undefined && cause !== error && isTransientTopicError(cause, depth + 1);
+}
+
+const isAlreadyThere = (error: unknown): boolean =>
+  typeof error === 'object' &&
+  error !== null &&
+  (error as { type?: unknown }).type === 'TOPIC_ALREADY_EXISTS';
+
+/** Thrown by the readiness check while a new topic's metadata is incomplete. */
+class NotReadyYet extends Error {
+  readonly type = 'LEADER_NOT_AVAILABLE';
+}
 
 /**
  * The transport behind `kafka://`: Apache Kafka through kafkajs. Consumers join consumer groups and are
@@ -37,20 +130,23 @@ export class KafkaTransport implements Transport {
   readonly description: string;
   readonly #options: KafkaTransportOptions;
   readonly #logger: Logger;
-  readonly #kafka: Kafka;
+  readonly #kafka: KafkaClient;
+  readonly #internals: KafkaTransportInternals;
   readonly #consumers = new Set<KafkaConsumer>();
-  #admin: Admin | undefined;
-  #producer: KafkaProducer | undefined;
-  #connecting: Promise<void> | undefined;
+  #connecting: Promise<Admin> | undefined;
+  #producing: Promise<KafkaProducer> | undefined;
 
-  constructor(options: KafkaTransportOptions) {
+  /** @param internals For tests only. */
+  constructor(options: KafkaTransportOptions, internals: KafkaTransportInternals = {}) {
     if (!options.brokers || options.brokers.length === 0)
       throw new ConfigurationError('KafkaTransport needs at least one broker');
     this.#options = options;
     this.description = describeKafka(options);
     const clientId = options.clientId ?? 'rivulet';
     this.#logger = options.logger ?? defaultLogger(clientId);
-    this.#kafka = new Kafka({
+    this.#internals = internals;
+    const makeClient = internals.client ?? ((config: KafkaConfig) => new Kafka(config));
+    this.#kafka = makeClient({
       brokers: [...options.brokers],
       clientId,
       ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
@@ -82,50 +178,96 @@ export class KafkaTransport implements Transport {
     return new KafkaTransport({ ...extra, ...parseKafkaUrl(url, clientId) });
   }
 
-  connect(): Promise<void> {
-    this.#connecting ??= (async () => {
-      const admin = this.#kafka.admin();
-      const producer = new KafkaProducer(this.#kafka);
-      await admin.connect();
-      await producer.connect();
-      this.#admin = admin;
-      this.#producer = producer;
-      this.#logger.debug({ transport: this.description }, 'kafka transport connected');
-    })();
-    return this.#connecting;
+  /**
+   * Connects the admin client (which also tells whether the brokers can be reached). A failed connect
+   * leaves nothing behind: the next call tries again. The producer connects on the first produce.
+   */
+  async connect(): Promise<void> {
+    await this.#adminClient();
   }
 
   async close(): Promise<void> {
     const consumers = [...this.#consumers];
     this.#consumers.clear();
     await Promise.all(consumers.map((consumer) => consumer.stop()));
-    await Promise.all([this.#producer?.disconnect(), this.#admin?.disconnect()]);
-    this.#producer = undefined;
-    this.#admin = undefined;
+    const [admin, producer] = [this.#connecting, this.#producing];
     this.#connecting = undefined;
+    this.#producing = undefined;
+    await Promise.all([
+      producer?.then((client) => client.disconnect()).catch(() => undefined),
+      admin?.then((client) => client.disconnect()).catch(() => undefined),
+    ]);
   }
 
+  /**
+   * Creates the topics that do not exist yet, then waits until the cluster's metadata shows a leader
+   * for every partition of each new one (retrying the errors a fresh topic meets for a while, such as
+   * UNKNOWN_TOPIC_OR_PARTITION or LEADER_NOT_AVAILABLE, with backoff, up to a bound). A setting the
+   * broker refuses (replication factor, config) is a {@link ConfigurationError}.
+   */
   async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
     if (topics.length === 0) return;
-    const admin = await this.#connected('admin');
+    const admin = await this.#adminClient();
     // Ask first: creating an existing topic works but makes kafkajs log a misleading error.
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((topic) => !existing.has(topic.name));
     if (missing.length === 0) return;
-    const created = await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((topic) => ({
-        topic: topic.name,
-        numPartitions: topic.partitions ?? -1,
-        replicationFactor: topic.replicationFactor ?? -1,
-        configEntries: Object.entries(topic.config ?? {}).map(([name, value]) => ({ name, value })),
-      })),
-    });
-    if (created) this.#logger.debug({ topics: missing.map((t) => t.name) }, 'kafka topics created');
+    const names = missing.map((topic) => topic.name);
+    const backoff = this.#internals.topicBackoff ?? TOPIC_BACKOFF;
+    const deadline = Date.now() + (this.#internals.topicReadyTimeoutMs ?? TOPIC_READY_TIMEOUT_MS);
+    let created = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!created) {
+          await admin.createTopics({
+            waitForLeaders: false,
+            topics: missing.map((topic) => ({
+              topic: topic.name,
+              numPartitions: topic.partitions ?? -1,
+              replicationFactor: topic.replicationFactor ?? -1,
+              configEntries: Object.entries(topic.config ?? {}).map(([name, value]) => ({ name, value })),
+            })),
+          });
+          created = true;
+          this.#logger.debug({ topics: names }, 'kafka topics created');
+        }
+        await this.#assertReady(admin, missing);
+        return;
+      } catch (error) {
+        if (!isTransientTopicError(error)) {
+          if ((error as { retriable?: unknown }).retriable === false && !(error instanceof RivuletError))
+            throw new ConfigurationError(
+              `Cannot create topics ${names.join(', ')}: ${(error as Error).message}`,
+              { cause: error },
+            );
+          throw error;
+        }
+        const delay = backoffDelay(backoff, attempt);
+        if (Date.now() + delay > deadline) throw new TopicsNotReadyError(names, error);
+        this.#logger.debug(
+          { topics: names, attempt, retryInMs: Math.round(delay), reason: (error as Error).message },
+          'kafka topics not ready yet',
+        );
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** Throws a transient error unless every partition of every topic has a leader in fresh metadata. */
+  async #assertReady(admin: Admin, topics: readonly TopicSpec[]): Promise<void> {
+    const { topics: found } = await admin.fetchTopicMetadata({ topics: topics.map((topic) => topic.name) });
+    for (const topic of topics) {
+      const partitions = found.find((metadata) => metadata.name === topic.name)?.partitions ?? [];
+      const leaderless = partitions.filter((p) => p.leader < 0 || p.partitionErrorCode !== 0);
+      if (partitions.length < (topic.partitions ?? 1) || leaderless.length > 0)
+        throw new NotReadyYet(
+          `${topic.name}: ${partitions.length} partition(s) in metadata, ${leaderless.length} without a leader`,
+        );
+    }
   }
 
   async produce(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
-    const producer = await this.#connected('producer');
+    const producer = await this.#producer();
     return producer.produce(records);
   }
 
@@ -161,7 +303,7 @@ export class KafkaTransport implements Transport {
   }
 
   async committedOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]> {
-    const admin = await this.#connected('admin');
+    const admin = await this.#adminClient();
     const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
     return (result?.partitions ?? [])
       .map(({ partition, offset }) => ({ topic, partition, offset: Number(offset) }))
@@ -170,19 +312,53 @@ export class KafkaTransport implements Transport {
   }
 
   async endOffsets(topic: string): Promise<TopicPartitionOffset[]> {
-    const admin = await this.#connected('admin');
+    const admin = await this.#adminClient();
     const offsets = await admin.fetchTopicOffsets(topic);
     return offsets
       .map(({ partition, high }) => ({ topic, partition, offset: Number(high) }))
       .sort((a, b) => a.partition - b.partition);
   }
 
-  async #connected(part: 'admin'): Promise<Admin>;
-  async #connected(part: 'producer'): Promise<KafkaProducer>;
-  async #connected(part: 'admin' | 'producer'): Promise<Admin | KafkaProducer> {
-    await this.connect();
-    const client = part === 'admin' ? this.#admin : this.#producer;
-    if (!client) throw new ConfigurationError('the Kafka transport is closed');
-    return client;
+  /** The connected admin client; a failed connect is forgotten, so the next call tries again. */
+  #adminClient(): Promise<Admin> {
+    if (!this.#connecting) {
+      const connecting = (async () => {
+        const admin = this.#kafka.admin();
+        try {
+          await admin.connect();
+        } catch (error) {
+          await admin.disconnect().catch(() => undefined);
+          throw error;
+        }
+        this.#logger.debug({ transport: this.description }, 'kafka transport connected');
+        return admin;
+      })();
+      connecting.catch(() => {
+        if (this.#connecting === connecting) this.#connecting = undefined;
+      });
+      this.#connecting = connecting;
+    }
+    return this.#connecting;
+  }
+
+  /** The producer, created and connected on the first produce (concurrent first produces share it). */
+  #producer(): Promise<KafkaProducer> {
+    if (!this.#producing) {
+      const producing = (async () => {
+        const producer = new KafkaProducer(this.#kafka);
+        try {
+          await producer.connect();
+        } catch (error) {
+          await producer.disconnect().catch(() => undefined);
+          throw error;
+        }
+        return producer;
+      })();
+      producing.catch(() => {
+        if (this.#producing === producing) this.#producing = undefined;
+      });
+      this.#producing = producing;
+    }
+    return this.#producing;
   }
 }

@@ -1,0 +1,250 @@
+import { expect } from 'chai';
+import {
+  type Admin,
+  type ITopicMetadata,
+  KafkaJSAggregateError,
+  KafkaJSProtocolError,
+  type Producer,
+  type ProducerBatch,
+  type RecordMetadata,
+} from 'kafkajs';
+import { ConfigurationError, silentLogger } from '../../../lib/index.js';
+import { KafkaTransport, TopicsNotReadyError } from '../../../lib/transports/kafka/kafka-transport.js';
+import type { KafkaClient } from '../../../lib/transports/kafka/kafka-transport.js';
+
+/** A Kafka protocol error as kafkajs raises it. */
+function protocolError(type: string, message: string, retriable = true): KafkaJSProtocolError {
+  return new KafkaJSProtocolError(Object.assign(new Error(message), { type, code: 0, retriable }));
+}
+
+const notHosted = (): KafkaJSProtocolError =>
+  protocolError('UNKNOWN_TOPIC_OR_PARTITION', 'This server does not host this topic-partition');
+
+/** A kafkajs admin whose topic creation and metadata answer as a script says. */
+class FakeAdmin {
+  topics = new Map<string, number>();
+  connects = 0;
+  disconnects = 0;
+  createCalls = 0;
+  metadataCalls = 0;
+  /** Errors thrown by the next createTopics calls, in order. */
+  createFailures: Error[] = [];
+  /** Errors thrown by the next fetchTopicMetadata calls, in order (`'leaderless'`: answer without leaders). */
+  metadataFailures: (Error | 'leaderless')[] = [];
+  connectFailures: Error[] = [];
+  waitForLeaders: boolean[] = [];
+
+  client(): Admin {
+    const admin: Partial<Admin> = {
+      connect: async () => {
+        this.connects++;
+        const failure = this.connectFailures.shift();
+        if (failure) throw failure;
+      },
+      disconnect: async () => void this.disconnects++,
+      listTopics: async () => [...this.topics.keys()],
+      createTopics: async ({ topics, waitForLeaders }) => {
+        this.createCalls++;
+        this.waitForLeaders.push(waitForLeaders ?? true);
+        const failure = this.createFailures.shift();
+        for (const { topic, numPartitions } of topics)
+          this.topics.set(topic, numPartitions && numPartitions > 0 ? numPartitions : 1);
+        if (failure) throw failure;
+        return true;
+      },
+      fetchTopicMetadata: async (options) => {
+        this.metadataCalls++;
+        const failure = this.metadataFailures.shift();
+        if (failure instanceof Error) throw failure;
+        const topics: ITopicMetadata[] = (options?.topics ?? []).map((name) => ({
+          name,
+          partitions: Array.from({ length: this.topics.get(name) ?? 0 }, (_, partitionId) => ({
+            partitionErrorCode: failure === 'leaderless' ? 5 : 0,
+            partitionId,
+            leader: failure === 'leaderless' ? -1 : 1,
+            replicas: [1],
+            isr: [1],
+          })),
+        }));
+        return { topics };
+      },
+    };
+    return admin as Admin;
+  }
+}
+
+/** A kafkajs client that counts what the transport creates. */
+class FakeKafka {
+  readonly admin = new FakeAdmin();
+  admins = 0;
+  producers = 0;
+  producerConnects = 0;
+  sent: ProducerBatch[] = [];
+  /** Holds producer connects until opened. */
+  gate: Promise<void> | undefined;
+
+  client(): KafkaClient {
+    return {
+      admin: () => {
+        this.admins++;
+        return this.admin.client();
+      },
+      producer: () => {
+        this.producers++;
+        const producer: Partial<Producer> = {
+          connect: async () => {
+            this.producerConnects++;
+            await this.gate;
+          },
+          disconnect: async () => {},
+          sendBatch: async (batch: ProducerBatch): Promise<RecordMetadata[]> => {
+            this.sent.push(batch);
+            return (batch.topicMessages ?? []).map(({ topic }) => ({
+              topicName: topic,
+              partition: 0,
+              errorCode: 0,
+              baseOffset: '0',
+            }));
+          },
+        };
+        return producer as Producer;
+      },
+      consumer: () => {
+        throw new Error('no consumer in these tests');
+      },
+    };
+  }
+}
+
+function transportOn(kafka: FakeKafka, topicReadyTimeoutMs = 5000): KafkaTransport {
+  return new KafkaTransport(
+    { brokers: ['broker-1:9092'], clientId: 'test', logger: silentLogger },
+    {
+      client: () => kafka.client(),
+      topicBackoff: { initialDelayMs: 1, maxDelayMs: 5, jitter: false },
+      topicReadyTimeoutMs,
+    },
+  );
+}
+
+describe('KafkaTransport.ensureTopics', () => {
+  it('waits until the metadata shows every new partition with a leader, retrying "does not host this topic-partition"', async () => {
+    const kafka = new FakeKafka();
+    kafka.admin.metadataFailures = [notHosted(), notHosted(), 'leaderless', notHosted()];
+    const transport = transportOn(kafka);
+
+    await transport.ensureTopics([{ name: 'orders', partitions: 3 }]);
+
+    expect(kafka.admin.createCalls, 'created once').to.equal(1);
+    expect(kafka.admin.waitForLeaders).to.deep.equal([false]);
+    expect(kafka.admin.metadataCalls).to.equal(5);
+  });
+
+  it('retries the transient errors of topic creation itself (NOT_CONTROLLER, REQUEST_TIMED_OUT…)', async () => {
+    const kafka = new FakeKafka();
+    kafka.admin.createFailures = [
+      protocolError('NOT_CONTROLLER', 'This is not the correct controller for this cluster'),
+      new KafkaJSAggregateError('Topic creation errors', [
+        protocolError('REQUEST_TIMED_OUT', 'The request timed out'),
+      ]),
+      // As kafkajs raises it when its own wait for leaders meets a topic the broker does not know yet.
+      notHosted(),
+    ];
+    const transport = transportOn(kafka);
+
+    await transport.ensureTopics([{ name: 'orders' }, { name: 'payments' }]);
+
+    expect(kafka.admin.createCalls).to.equal(4);
+    expect(kafka.admin.metadataCalls).to.equal(1);
+  });
+
+  it('gives up after its bound with TopicsNotReadyError naming the topics', async () => {
+    const kafka = new FakeKafka();
+    kafka.admin.metadataFailures = Array.from({ length: 1000 }, notHosted);
+    const transport = transportOn(kafka, 50);
+
+    const error = await transport.ensureTopics([{ name: 'orders' }]).catch((e: unknown) => e);
+
+    expect(error).to.be.instanceOf(TopicsNotReadyError);
+    expect((error as TopicsNotReadyError).topics).to.deep.equal(['orders']);
+    expect((error as Error).message).to.equal(
+      'Topics orders are not ready: This server does not host this topic-partition',
+    );
+    expect((error as TopicsNotReadyError).retriable).to.equal(true);
+  });
+
+  it('does not retry a setting the broker refuses: a ConfigurationError', async () => {
+    const kafka = new FakeKafka();
+    kafka.admin.createFailures = [
+      new KafkaJSAggregateError('Topic creation errors', [
+        protocolError('INVALID_REPLICATION_FACTOR', 'Replication factor is invalid', false),
+      ]),
+    ];
+    Object.assign(kafka.admin.createFailures[0]!, { retriable: false });
+    const transport = transportOn(kafka);
+
+    const error = await transport
+      .ensureTopics([{ name: 'orders', replicationFactor: 5 }])
+      .catch((e: unknown) => e);
+
+    expect(error).to.be.instanceOf(ConfigurationError);
+    expect((error as Error).message).to.contain('Cannot create topics orders');
+    expect(kafka.admin.createCalls).to.equal(1);
+  });
+
+  it('leaves existing topics alone', async () => {
+    const kafka = new FakeKafka();
+    kafka.admin.topics.set('orders', 3);
+    const transport = transportOn(kafka);
+    await transport.ensureTopics([{ name: 'orders' }]);
+    expect(kafka.admin.createCalls).to.equal(0);
+    expect(kafka.admin.metadataCalls).to.equal(0);
+  });
+});
+
+describe('KafkaTransport connection', () => {
+  it('forgets a failed connect: the next call tries again, and the failed admin is disconnected', async () => {
+    const kafka = new FakeKafka();
+    kafka.admin.connectFailures = [new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1')];
+    const transport = transportOn(kafka);
+
+    const error = await transport.connect().catch((e: unknown) => e);
+    expect((error as Error).message).to.contain('ECONNREFUSED');
+    expect(kafka.admin.disconnects).to.equal(1);
+
+    await transport.connect();
+    expect(kafka.admin.connects).to.equal(2);
+    await transport.connect();
+    expect(kafka.admin.connects, 'a connected admin is kept').to.equal(2);
+  });
+});
+
+describe('KafkaTransport producer', () => {
+  it('opens no producer for an app that only connects, creates topics and reads offsets', async () => {
+    const kafka = new FakeKafka();
+    const transport = transportOn(kafka);
+    await transport.connect();
+    await transport.ensureTopics([{ name: 'orders' }]);
+    await transport.close();
+    expect(kafka.producers).to.equal(0);
+  });
+
+  it('creates the producer on the first produce; concurrent first produces share one connect', async () => {
+    const kafka = new FakeKafka();
+    let open!: () => void;
+    kafka.gate = new Promise((resolve) => (open = resolve));
+    const transport = transportOn(kafka);
+    await transport.connect();
+
+    const record = { topic: 'orders', partition: 0, value: Buffer.from('{}') };
+    const sends = [transport.produce([record]), transport.produce([record]), transport.produce([record])];
+    open();
+    await Promise.all(sends);
+    await transport.produce([record]);
+
+    expect(kafka.producers).to.equal(1);
+    expect(kafka.producerConnects).to.equal(1);
+    expect(kafka.sent).to.have.length(4);
+    await transport.close();
+  });
+});
