@@ -14,7 +14,8 @@ describe('deadLetterRecord', () => {
       }),
       { options: { sasl: { password: 'p@ss:w/rd%?&' } } },
     );
-    const { headers, topic } = build(error);
+    const { topic } = build(error);
+    const headers = build(error).headers!;
     expect(topic).to.equal('orders.dlq');
     expect(headers[DEAD_LETTER_HEADERS.errorName]).to.equal('ConfigurationError');
     expect(headers[DEAD_LETTER_HEADERS.error]).to.equal('cannot reach kafka:/***@127.0.0.1:49092');
@@ -26,7 +27,7 @@ describe('deadLetterRecord', () => {
 
   it('keeps record positions in decode errors readable, and names thrown non-errors by type', () => {
     const decode = new DecodeError({ topic: 'orders', partition: 2, offset: 7 }, 'value', new Error('bad'));
-    expect(build(decode).headers[DEAD_LETTER_HEADERS.error]).to.equal(
+    expect(build(decode).headers![DEAD_LETTER_HEADERS.error]).to.equal(
       'Cannot decode the value of orders[2]@7: bad',
     );
     expect(build('u:pw@h:1').headers).to.include({
