@@ -328,7 +328,7 @@ export class KafkaTransport implements Transport {
           await admin.connect();
         } catch (error) {
           await admin.disconnect().catch(() => undefined);
-          throw error;
+          throw this.#refused(error);
         }
         this.#logger.debug({ transport: this.description }, 'kafka transport connected');
         return admin;
@@ -350,7 +350,7 @@ export class KafkaTransport implements Transport {
           await producer.connect();
         } catch (error) {
           await producer.disconnect().catch(() => undefined);
-          throw error;
+          throw this.#refused(error);
         }
         return producer;
       })();
@@ -360,5 +360,17 @@ export class KafkaTransport implements Transport {
       this.#producing = producing;
     }
     return this.#producing;
+  }
+
+  /** Credentials the brokers refuse do not heal by retrying: a {@link ConfigurationError}. */
+  #refused(error: unknown): unknown {
+    for (let cause = error, depth = 0; cause instanceof Error && depth < 5; depth++) {
+      if (cause.name === 'KafkaJSSASLAuthenticationError')
+        return new ConfigurationError(`${this.description} refused the credentials: ${cause.message}`, {
+          cause: error,
+        });
+      cause = cause.cause;
+    }
+    return error;
   }
 }

@@ -4,6 +4,7 @@ import {
   type ITopicMetadata,
   KafkaJSAggregateError,
   KafkaJSProtocolError,
+  KafkaJSSASLAuthenticationError,
   type Producer,
   type ProducerBatch,
   type RecordMetadata,
@@ -216,6 +217,22 @@ describe('KafkaTransport connection', () => {
     expect(kafka.admin.connects).to.equal(2);
     await transport.connect();
     expect(kafka.admin.connects, 'a connected admin is kept').to.equal(2);
+  });
+
+  it('reports refused credentials as a ConfigurationError (no retry can fix them)', async () => {
+    const kafka = new FakeKafka();
+    kafka.admin.connectFailures = [
+      new KafkaJSSASLAuthenticationError('SASL SCRAM SHA512 authentication failed: Authentication failed'),
+    ];
+    const transport = transportOn(kafka);
+
+    const error = await transport.connect().catch((e: unknown) => e);
+
+    expect(error).to.be.instanceOf(ConfigurationError);
+    expect((error as Error).message).to.equal(
+      'kafka://broker-1:9092 refused the credentials: SASL SCRAM SHA512 authentication failed: Authentication failed',
+    );
+    expect((error as Error).cause).to.be.instanceOf(KafkaJSSASLAuthenticationError);
   });
 });
 
