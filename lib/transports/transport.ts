@@ -200,4 +200,143 @@ export interface Transport {
   committedOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]>;
   /** For each partition of a topic, the offset the next produced record will get. */
   endOffsets(topic: string): Promise<TopicPartitionOffset[]>;
+  /** Reads partitions by offset range, outside any group: see {@link PartitionReader}. Optional. */
+  readPartitions?: PartitionReader['readPartitions'];
+}
+
+/**
+ * A stretch of one partition to read: offsets `from` (included) up to `to` (excluded), `to` being an end
+ * offset captured beforehand (so the read ends even while producers go on writing).
+ *
+ * @example
+ * ```ts
+ * const [end] = await transport.endOffsets('orders-count-changelog');
+ * const range: PartitionRange = { partition: 0, from: store.checkpoint(0) ?? 0, to: end!.offset };
+ * ```
+ */
+export interface PartitionRange {
+  readonly partition: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * How far a {@link Transport.readPartitions} call is. On a compacted topic fewer records than
+ * `toRead` exist: `read` ends below it and `remaining` still reaches 0.
+ *
+ * @example
+ * ```ts
+ * const onProgress = ({ read, toRead }: ReadProgress) => console.log(`replayed ${read} of at most ${toRead}`);
+ * ```
+ */
+export interface ReadProgress {
+  readonly topic: string;
+  /** Records handed to `onBatch` so far. */
+  readonly read: number;
+  /** Sum of `to - from` over the requested partitions: the most there is to read. */
+  readonly toRead: number;
+  /** Sum over the partitions of the offsets left between the reader's position and `to`. */
+  readonly remaining: number;
+  /** Partitions read up to their `to`. */
+  readonly partitionsDone: number;
+  readonly partitions: number;
+}
+
+/**
+ * A read made no progress for `stallTimeoutMs`: what it waits for, and on which partitions.
+ *
+ * @example
+ * ```ts
+ * const onStall = (stall: ReadStall) =>
+ *   logger.warn({ ...stall }, stall.waitingFor === 'onBatch' ? 'restore waits on the store' : 'restore waits on the broker');
+ * ```
+ */
+export interface ReadStall {
+  readonly topic: string;
+  /** Milliseconds since the last progress. */
+  readonly idleMs: number;
+  /** `onBatch` has not returned yet (the consumer is slow), or the broker has sent nothing. */
+  readonly waitingFor: 'onBatch' | 'broker';
+  /** The partitions not done yet: where the reader is, and where it stops. */
+  readonly pending: readonly { readonly partition: number; readonly position: number; readonly to: number }[];
+}
+
+/**
+ * Callbacks and limits of a {@link Transport.readPartitions} call.
+ *
+ * @example
+ * ```ts
+ * const handlers: ReadPartitionsHandlers = {
+ *   onBatch: (batch) => store.apply(batch.partition, toChanges(batch.records), batch.records.at(-1)!.offset + 1),
+ *   onProgress: (progress) => status.update(progress),
+ *   stallTimeoutMs: 30_000,
+ * };
+ * ```
+ */
+export interface ReadPartitionsHandlers {
+  /** Records of one partition, in offset order, all in the requested range; awaited before the next batch. */
+  onBatch(batch: RecordBatch): Promise<void> | void;
+  /** Called after each batch, and once at the start. */
+  onProgress?(progress: ReadProgress): void;
+  /**
+   * Milliseconds without progress before `onStall` is called (then again after each such period).
+   * @defaultValue 30000
+   */
+  readonly stallTimeoutMs?: number;
+  /** The read made no progress for `stallTimeoutMs`. Without it, the transport logs a warning (if it logs). */
+  onStall?(stall: ReadStall): void;
+  /** Aborting stops the read: the promise rejects with `PartitionReadAbortedError`. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * What a finished {@link Transport.readPartitions} call read.
+ *
+ * @example
+ * ```ts
+ * const { read, durationMs } = await transport.readPartitions!(topic, ranges, { onBatch });
+ * console.log(`${Math.round(read / (durationMs / 1000))} records/s`);
+ * ```
+ */
+export interface ReadPartitionsResult {
+  readonly topic: string;
+  /** Records handed to `onBatch`. */
+  readonly read: number;
+  readonly durationMs: number;
+}
+
+/**
+ * Reading partitions by offset range, outside any consumer group's offsets: what a table needs to
+ * restore its state from a changelog. Implemented by the memory and Kafka transports.
+ *
+ * @example
+ * ```ts
+ * if (isPartitionReader(transport)) await transport.readPartitions(changelog, ranges, { onBatch });
+ * ```
+ */
+export interface PartitionReader {
+  /**
+   * Reads each range (one per partition) and resolves once every partition reached its `to`. Batches
+   * of one partition come in offset order, each awaited; records at or past `to` are never handed
+   * over. A range with `from >= to` is done at once; so is one whose records were all deleted by
+   * retention. Rejects with `PartitionReadRangeError` for a partition the topic does not have or a `to`
+   * past its end offset, and never commits offsets anywhere.
+   */
+  readPartitions(
+    topic: string,
+    ranges: readonly PartitionRange[],
+    handlers: ReadPartitionsHandlers,
+  ): Promise<ReadPartitionsResult>;
+}
+
+/**
+ * Whether a transport can read partitions by offset range ({@link PartitionReader}).
+ *
+ * @example
+ * ```ts
+ * if (!isPartitionReader(transport)) throw new ConfigurationError('tables need a transport that reads partitions');
+ * ```
+ */
+export function isPartitionReader(transport: Transport): transport is Transport & PartitionReader {
+  return typeof (transport as Partial<PartitionReader>).readPartitions === 'function';
 }

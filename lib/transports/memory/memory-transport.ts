@@ -1,7 +1,12 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { PartitionReadTracker } from '../partition-read-tracker.js';
 import type {
   ConsumerHandlers,
   ConsumerOptions,
+  PartitionRange,
   ProducerRecord,
+  ReadPartitionsHandlers,
+  ReadPartitionsResult,
   RecordMetadata,
   TopicPartitionOffset,
   TopicSpec,
@@ -103,6 +108,32 @@ export class MemoryTransport implements Transport {
 
   async endOffsets(topic: string): Promise<TopicPartitionOffset[]> {
     return this.broker.endOffsets(topic);
+  }
+
+  /**
+   * Reads each partition's range in batches of `batchSize`, partitions in turn, awaiting every
+   * `onBatch` (see {@link Transport.readPartitions}).
+   */
+  async readPartitions(
+    topic: string,
+    ranges: readonly PartitionRange[],
+    handlers: ReadPartitionsHandlers,
+  ): Promise<ReadPartitionsResult> {
+    const bounds = this.broker
+      .endOffsets(topic)
+      .map(({ partition, offset }) => ({ partition, low: 0, high: offset }));
+    const tracker = new PartitionReadTracker(topic, ranges, bounds, handlers);
+    void (async () => {
+      while (!tracker.settled) {
+        for (const { partition, position, to } of tracker.pending()) {
+          const count = Math.min(this.#batchSize, to - position);
+          await tracker.deliver(partition, this.broker.read(topic, partition, position, count));
+          if (tracker.settled) return;
+        }
+        await yieldToEventLoop();
+      }
+    })().catch(() => undefined); // a failed onBatch has already failed the tracker
+    return tracker.finished;
   }
 
   /** Kills every consumer of this client on the spot, as `kill -9` would: nothing more is committed. */
