@@ -95,7 +95,9 @@ export class App implements TopicHost {
   }
 
   /**
-   * Declares a topic. Declaring the same name twice returns the first declaration.
+   * Declares a topic. Declaring the same name again the same way (same codecs, partitions, replication
+   * factor and config) returns the same Topic; declaring it differently throws a `ConfigurationError`
+   * naming both declarations.
    *
    * @example
    * ```ts
@@ -103,15 +105,12 @@ export class App implements TopicHost {
    * ```
    */
   topic<T = unknown, K = string>(name: string, options: TopicOptions<T, K> = {}): Topic<T, K> {
-    const existing = this.#topics.get(name);
-    if (existing) return existing as Topic<T, K>;
-    const topic = new Topic<T, K>(
-      this,
-      name,
-      options.value ?? (json() as Codec<T>),
-      options.key ?? (string() as Codec<K>),
-      options,
-    );
+    const valueCodec = options.value ?? (json() as Codec<T>);
+    const keyCodec = options.key ?? (string() as Codec<K>);
+    const declaredAt = Topic.declarationSite();
+    const existing = this.#topics.get(name) as Topic<T, K> | undefined;
+    if (existing) return existing.redeclared(valueCodec, keyCodec, options, declaredAt);
+    const topic = new Topic<T, K>(this, name, valueCodec, keyCodec, options, declaredAt);
     this.#topics.set(name, topic as Topic<unknown, unknown>);
     return topic;
   }

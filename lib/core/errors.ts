@@ -36,6 +36,10 @@ export interface RecordPosition {
  * A record's bytes could not be decoded or did not pass the topic's schema. Never retried: the record
  * goes to the agent's terminal policy (dead-letter by default).
  *
+ * The message says where and why, once: `Cannot decode the value of orders[2]@1041: <the codec's reason>`.
+ * What the codec threw is kept as {@link DecodeError.reason}, not as `cause`: its text is already in the
+ * message, and loggers that append causes (pino does) would print it a second time.
+ *
  * @example
  * ```ts
  * if (error instanceof DecodeError) console.log(error.topic, error.partition, error.offset, error.issues);
@@ -50,19 +54,20 @@ export class DecodeError extends RivuletError {
   readonly part: 'key' | 'value';
   /** Schema issues, when a schema rejected the value. */
   readonly issues: readonly SchemaIssue[];
+  /** What the codec threw (a `SyntaxError` from `JSON.parse`, a {@link ValidationError}…). */
+  readonly reason: unknown;
 
-  constructor(position: RecordPosition, part: 'key' | 'value', cause: unknown) {
-    const issues = cause instanceof ValidationError ? cause.issues : [];
-    const reason = cause instanceof Error ? cause.message : String(cause);
+  constructor(position: RecordPosition, part: 'key' | 'value', reason: unknown) {
+    const text = reason instanceof Error ? reason.message || reason.name : String(reason);
     super(
-      `Cannot decode the ${part} of ${position.topic}[${position.partition}]@${position.offset}: ${reason}`,
-      { cause },
+      `Cannot decode the ${part} of ${position.topic}[${position.partition}]@${position.offset}: ${text}`,
     );
     this.topic = position.topic;
     this.partition = position.partition;
     this.offset = position.offset;
     this.part = part;
-    this.issues = issues;
+    this.issues = reason instanceof ValidationError ? reason.issues : [];
+    this.reason = reason;
   }
 }
 

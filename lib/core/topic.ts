@@ -2,6 +2,7 @@ import { Observable, type Subscriber } from 'rxjs';
 import type { Codec } from '../codecs/codec.js';
 import type { ProducerRecord, RecordMetadata, Transport } from '../transports/transport.js';
 import type { Message, MessageHeaders } from './message.js';
+import { assertSameDeclaration, declarationSite } from './topic-declaration.js';
 
 /**
  * How a topic is declared with `app.topic()`.
@@ -84,8 +85,34 @@ export class Topic<T = unknown, K = string> extends Observable<Message<T, K | nu
     readonly keyCodec: Codec<K>,
     /** Options the topic was declared with. */
     readonly options: TopicOptions<T, K>,
+    /** @internal Where `app.topic()` was called (`file:line:column`), named when it is declared twice differently. */
+    readonly declaredAt?: string,
   ) {
     super((subscriber) => host.subscribeDirect(this, subscriber));
+  }
+
+  /** @internal Where `app.topic()` is being called from (see `declaredAt`). */
+  static declarationSite(): string | undefined {
+    return declarationSite();
+  }
+
+  /**
+   * This topic, if a second declaration matches the first; otherwise throws a `ConfigurationError` that
+   * names both declarations.
+   * @internal
+   */
+  redeclared(
+    valueCodec: Codec<T>,
+    keyCodec: Codec<K>,
+    options: TopicOptions<T, K>,
+    declaredAt: string | undefined,
+  ): this {
+    assertSameDeclaration(
+      this.name,
+      { ...this.options, valueCodec: this.valueCodec, keyCodec: this.keyCodec, site: this.declaredAt },
+      { ...options, valueCodec, keyCodec, site: declaredAt },
+    );
+    return this;
   }
 
   /**
