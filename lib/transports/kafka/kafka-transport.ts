@@ -15,11 +15,22 @@ import type {
 } from '../transport.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { kafkaLogCreator, kafkaLogLevel } from './kafka-log.js';
+import { KafkaPartitionReader } from './kafka-partition-reader.js';
 import { type KafkaTransportOptions, describeKafka, parseKafkaUrl, secretsOf } from './kafka-options.js';
 import { KafkaProducer } from './kafka-producer.js';
 
 const DEFAULT_MAX_WAIT_MS = 500;
 const HEARTBEAT_CHECK_MS = 500;
+/**
+ * Fetch sizes. kafkajs decodes a whole fetch response at once, and every record's key and value are
+ * views on the response's buffer: the response lives until the agent has taken its last record. With
+ * kafkajs's defaults (1 MiB per partition, 10 MiB per response) and a slow sink, that is tens of
+ * thousands of records held for seconds, long enough to reach V8's old generation and pile up there
+ * (and in external memory) until a full GC: RSS grew by tens of MiB. Smaller responses die young;
+ * throughput on a fast pipeline is unchanged (see BENCHMARKS.md).
+ */
+const DEFAULT_MAX_BYTES_PER_PARTITION = 256 * 1024;
+const DEFAULT_MAX_BYTES = 1024 * 1024;
 const TOPIC_BACKOFF: Backoff = { initialDelayMs: 100, maxDelayMs: 2000 };
 const TOPIC_READY_TIMEOUT_MS = 30_000;
 
@@ -280,8 +291,8 @@ export class KafkaTransport implements Transport {
       ...(o.sessionTimeout !== undefined ? { sessionTimeout: o.sessionTimeout } : {}),
       ...(o.heartbeatInterval !== undefined ? { heartbeatInterval: o.heartbeatInterval } : {}),
       ...(o.rebalanceTimeout !== undefined ? { rebalanceTimeout: o.rebalanceTimeout } : {}),
-      ...(o.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: o.maxBytesPerPartition } : {}),
-      ...(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}),
+      maxBytesPerPartition: o.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION,
+      maxBytes: o.maxBytes ?? DEFAULT_MAX_BYTES,
     });
     const consumer = new KafkaConsumer(
       kafkaConsumer,
@@ -317,6 +328,22 @@ export class KafkaTransport implements Transport {
     return offsets
       .map(({ partition, high }) => ({ topic, partition, offset: Number(high) }))
       .sort((a, b) => a.partition - b.partition);
+  }
+
+  /**
+   * Reads partitions by offset range (see `PartitionReader`), in a short-lived consumer group of its
+   * own that never commits. Abort it through `handlers.signal` before closing the transport.
+   */
+  async readPartitions(
+    ...[topic, ranges, handlers]: Parameters<KafkaPartitionReader['read']>
+  ): ReturnType<KafkaPartitionReader['read']> {
+    const admin = await this.#adminClient();
+    const o = this.#options;
+    return new KafkaPartitionReader(this.#kafka, admin, this.#logger, {
+      ...o,
+      clientId: o.clientId ?? 'rivulet',
+      maxWaitTimeInMs: o.maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_MS,
+    }).read(topic, ranges, handlers);
   }
 
   /** The connected admin client; a failed connect is forgotten, so the next call tries again. */

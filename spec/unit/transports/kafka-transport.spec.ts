@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
   type Admin,
+  type ConsumerConfig,
   type ITopicMetadata,
   KafkaJSAggregateError,
   KafkaJSProtocolError,
@@ -12,6 +13,7 @@ import {
 import { ConfigurationError, silentLogger } from '../../../lib/index.js';
 import { KafkaTransport, TopicsNotReadyError } from '../../../lib/transports/kafka/kafka-transport.js';
 import type { KafkaClient } from '../../../lib/transports/kafka/kafka-transport.js';
+import type { KafkaTransportOptions } from '../../../lib/kafka.js';
 
 /** A Kafka protocol error as kafkajs raises it. */
 function protocolError(type: string, message: string, retriable = true): KafkaJSProtocolError {
@@ -83,6 +85,7 @@ class FakeKafka {
   sent: ProducerBatch[] = [];
   /** Holds producer connects until opened. */
   gate: Promise<void> | undefined;
+  consumerConfigs: ConsumerConfig[] = [];
 
   client(): KafkaClient {
     return {
@@ -110,16 +113,21 @@ class FakeKafka {
         };
         return producer as Producer;
       },
-      consumer: () => {
+      consumer: (config: ConsumerConfig) => {
+        this.consumerConfigs.push(config);
         throw new Error('no consumer in these tests');
       },
     };
   }
 }
 
-function transportOn(kafka: FakeKafka, topicReadyTimeoutMs = 5000): KafkaTransport {
+function transportOn(
+  kafka: FakeKafka,
+  topicReadyTimeoutMs = 5000,
+  options: Partial<KafkaTransportOptions> = {},
+): KafkaTransport {
   return new KafkaTransport(
-    { brokers: ['broker-1:9092'], clientId: 'test', logger: silentLogger },
+    { brokers: ['broker-1:9092'], clientId: 'test', logger: silentLogger, ...options },
     {
       client: () => kafka.client(),
       topicBackoff: { initialDelayMs: 1, maxDelayMs: 5, jitter: false },
@@ -222,7 +230,10 @@ describe('KafkaTransport connection', () => {
   it('reports refused credentials as a ConfigurationError (no retry can fix them)', async () => {
     const kafka = new FakeKafka();
     kafka.admin.connectFailures = [
-      new KafkaJSSASLAuthenticationError('SASL SCRAM SHA512 authentication failed: Authentication failed'),
+      // kafkajs's typings omit the constructor's message argument.
+      Reflect.construct(KafkaJSSASLAuthenticationError, [
+        'SASL SCRAM SHA512 authentication failed: Authentication failed',
+      ]) as KafkaJSSASLAuthenticationError,
     ];
     const transport = transportOn(kafka);
 
@@ -263,5 +274,25 @@ describe('KafkaTransport producer', () => {
     expect(kafka.producerConnects).to.equal(1);
     expect(kafka.sent).to.have.length(4);
     await transport.close();
+  });
+});
+
+describe('KafkaTransport consumers', () => {
+  const handlers = { onBatch: () => undefined };
+  const options = { groupId: 'g', topics: ['orders'] };
+
+  it('fetch at most 256 KiB per partition and 1 MiB per response by default (memory under a slow sink)', async () => {
+    const kafka = new FakeKafka();
+    await transportOn(kafka)
+      .consume(options, handlers)
+      .catch(() => undefined);
+    expect(kafka.consumerConfigs[0]).to.include({ maxBytesPerPartition: 256 * 1024, maxBytes: 1024 * 1024 });
+  });
+
+  it('take the fetch sizes given in the options', async () => {
+    const kafka = new FakeKafka();
+    const transport = transportOn(kafka, 5000, { maxBytesPerPartition: 1 << 20, maxBytes: 10 << 20 });
+    await transport.consume(options, handlers).catch(() => undefined);
+    expect(kafka.consumerConfigs[0]).to.include({ maxBytesPerPartition: 1 << 20, maxBytes: 10 << 20 });
   });
 });
