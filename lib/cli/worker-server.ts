@@ -1,10 +1,12 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AppMetrics } from '../metrics/app-metrics.js';
+import type { LiveFeedOptions } from '../status/live-page/live-feed.js';
+import { type LiveRoutes, liveRoutes } from '../status/live-page/live-routes.js';
 import { health } from './health.js';
 import type { WorkerApp } from './load-app.js';
 
-/** A listening `/metrics` + `/healthz` server, from {@link serveWorker}. @internal */
+/** A listening `/metrics` + `/healthz` + live page server, from {@link serveWorker}. @internal */
 export interface WorkerServer {
   /** The port it listens on (the one picked when asked for port 0). */
   readonly port: number;
@@ -12,8 +14,9 @@ export interface WorkerServer {
 }
 
 /**
- * Serves an app's Prometheus metrics on `/metrics` and its health on `/healthz` (200 with the agents'
- * states while they all run, 503 otherwise).
+ * Serves an app's Prometheus metrics on `/metrics`, its health on `/healthz` (200 with the agents'
+ * states while they all run, 503 otherwise) and its live page on `/` (with `/events` and `/stats.json`,
+ * sampled every `live.intervalMs`).
  *
  * @example
  * ```ts
@@ -24,22 +27,29 @@ export interface WorkerServer {
 export async function serveWorker(
   app: WorkerApp,
   metrics: AppMetrics,
-  options: { readonly port: number; readonly host?: string },
+  options: { readonly port: number; readonly host?: string; readonly live?: LiveFeedOptions },
 ): Promise<WorkerServer> {
+  const live = liveRoutes(app, options.live);
   const server: Server = createServer((request, response) => {
-    void respond(app, metrics, request, response);
+    void respond(app, metrics, live, request, response);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    live.close();
+    throw error;
+  }
   return {
     port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((resolve) => {
+        live.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -49,6 +59,7 @@ export async function serveWorker(
 async function respond(
   app: WorkerApp,
   metrics: AppMetrics,
+  live: LiveRoutes,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
@@ -56,6 +67,8 @@ async function respond(
   try {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
+    } else if (live.handle(request, response)) {
+      return;
     } else if (path === '/metrics') {
       const text = await metrics.metrics();
       response.writeHead(200, { 'content-type': metrics.contentType }).end(text);
@@ -65,7 +78,7 @@ async function respond(
         .writeHead(report.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' })
         .end(JSON.stringify(report));
     } else {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('try /metrics or /healthz\n');
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('try /, /metrics or /healthz\n');
     }
   } catch (error) {
     response.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
