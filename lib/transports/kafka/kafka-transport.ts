@@ -16,7 +16,6 @@ import type {
 import { KafkaConsumer } from './kafka-consumer.js';
 import { kafkaLogCreator, kafkaLogLevel } from './kafka-log.js';
 import { KafkaPartitionReader } from './kafka-partition-reader.js';
-import { KafkaPartitionReader } from './kafka-partition-reader.js';
 import { type KafkaTransportOptions, describeKafka, parseKafkaUrl, secretsOf } from './kafka-options.js';
 import { KafkaProducer } from './kafka-producer.js';
 
@@ -329,22 +328,6 @@ export class KafkaTransport implements Transport {
     return offsets
       .map(({ partition, high }) => ({ topic, partition, offset: Number(high) }))
       .sort((a, b) => a.partition - b.partition);
-  }
-
-  /**
-   * Reads partitions by offset range (see `PartitionReader`), in a short-lived consumer group of its
-   * own that never commits. Abort it through `handlers.signal` before closing the transport.
-   */
-  async readPartitions(
-    ...[topic, ranges, handlers]: Parameters<KafkaPartitionReader['read']>
-  ): ReturnType<KafkaPartitionReader['read']> {
-    const admin = await this.#adminClient();
-    const o = this.#options;
-    return new KafkaPartitionReader(this.#kafka, admin, this.#logger, {
-      ...o,
-      clientId: o.clientId ?? 'rivulet',
-      maxWaitTimeInMs: o.maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_MS,
-    }).read(topic, ranges, handlers);
   }
 
   /**
