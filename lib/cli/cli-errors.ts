@@ -24,3 +24,26 @@ export class CliUsageError extends RivuletError {
 export class AppModuleError extends RivuletError {
   override readonly retriable = false;
 }
+
+/**
+ * `send` or `tail` was pointed at `memory://`, which lives inside one process: nothing another process
+ * wrote is there, and nothing written there outlives the command. The message says how to name a shared
+ * broker. Exits with code 2, like a usage error.
+ *
+ * @example
+ * ```ts
+ * requireSharedBroker('tail', 'memory://'); // throws SharedBrokerRequiredError
+ * ```
+ */
+export class SharedBrokerRequiredError extends CliUsageError {}
+
+/**
+ * An app module is TypeScript and no TypeScript loader is there to run it: the message says what to
+ * install (`npm install -D tsx`) or to build the module to JavaScript. Exits with code 2.
+ *
+ * @example
+ * ```ts
+ * await loadApp('app.ts').catch((error) => error instanceof TypeScriptLoaderMissingError);
+ * ```
+ */
+export class TypeScriptLoaderMissingError extends AppModuleError {}

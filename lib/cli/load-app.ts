@@ -1,7 +1,8 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App } from '../core/app.js';
-import { AppModuleError } from './cli-errors.js';
+import { AppModuleError, TypeScriptLoaderMissingError } from './cli-errors.js';
+import { isTypeScript, registerTsx } from './typescript-loader.js';
 
 /** What the worker needs of an app: an {@link App}, or one from another copy of rivulet. @internal */
 export type WorkerApp = Pick<App, 'id' | 'agents' | 'failure' | 'run' | 'stop' | 'transport' | 'logger'>;
@@ -30,7 +31,9 @@ export function isApp(value: unknown): value is WorkerApp {
 
 /**
  * Imports an app module (a path relative to `cwd`) and returns its App: the default export, or else the
- * export named `app`. The module should declare topics and agents, not start them.
+ * export named `app`. The module should declare topics and agents, not start them. A TypeScript module
+ * runs under the tsx installed in the user's project (found from the module's directory, then `cwd`);
+ * without one, the error says what to install.
  *
  * @example
  * ```ts
@@ -39,19 +42,40 @@ export function isApp(value: unknown): value is WorkerApp {
  * ```
  */
 export async function loadApp(modulePath: string, cwd: string = process.cwd()): Promise<WorkerApp> {
-  const url = pathToFileURL(resolve(cwd, modulePath)).href;
+  const file = resolve(cwd, modulePath);
   let module: Record<string, unknown>;
   try {
-    module = (await import(url)) as Record<string, unknown>;
+    module = await importModule(modulePath, file, cwd);
   } catch (error) {
+    if (error instanceof AppModuleError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new AppModuleError(`Cannot load the app module ${modulePath}: ${reason}`, { cause: error });
   }
-  const app = [module.default, module.app].find(isApp);
+  // A CommonJS module compiled by tsx puts its exports under `default`.
+  const nested = typeof module.default === 'object' && module.default !== null ? module.default : {};
+  const { default: nestedDefault, app: nestedApp } = nested as Record<string, unknown>;
+  const app = [module.default, module.app, nestedDefault, nestedApp].find(isApp);
   if (!app) {
     throw new AppModuleError(
       `${modulePath} exports no App: export it as default (export default app) or as \`app\``,
     );
   }
   return app;
+}
+
+async function importModule(modulePath: string, file: string, cwd: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(file).href;
+  if (!isTypeScript(file)) return (await import(url)) as Record<string, unknown>;
+  const tsx = await registerTsx([dirname(file), cwd]);
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    // Without tsx, Node (before type stripping) refuses the extension: say what to install.
+    if (tsx.registered || (error as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+    throw new TypeScriptLoaderMissingError(
+      `${modulePath} is TypeScript, and ${tsx.why}: run \`npm install -D tsx\` in your project, ` +
+        'or build the module to JavaScript and pass the .js file',
+      { cause: error },
+    );
+  }
 }

@@ -1,12 +1,13 @@
 import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError } from 'commander';
+import { cliLogger } from './cli-logger.js';
 import { sendCommand } from './commands/send.js';
 import { tailCommand } from './commands/tail.js';
 import { workerCommand } from './commands/worker.js';
 
 const BROKER_HELP =
-  'broker URL: kafka://host:port[,host:port…] or memory:// (default: $RIVULET_BROKER, else memory://). ' +
-  'memory:// lives inside one process, so across processes (a worker here, send or tail there) use Kafka';
+  'broker URL: kafka://host:port[,host:port…] (default: $RIVULET_BROKER, else $KAFKA_URL). ' +
+  'memory:// is refused: it lives inside one process, and this command talks to others';
 
 function wholeNumber(name: string, min: number): (text: string) => number {
   return (text) => {
@@ -45,7 +46,13 @@ export function rivuletProgram(
   const program = new Command()
     .name('rivulet')
     .description('Run rivulet apps and poke at their topics')
-    .version(version);
+    .version(version)
+    .option('--verbose', 'print stacks with errors, and every client log line (or set RIVULET_DEBUG=1)');
+  const logger = () =>
+    cliLogger({
+      verbose: Boolean(program.opts<{ verbose?: boolean }>().verbose) || Boolean(process.env.RIVULET_DEBUG),
+      write: io.err,
+    });
 
   program
     .command('worker')
@@ -55,7 +62,8 @@ export function rivuletProgram(
     )
     .argument(
       '<app-module>',
-      'module exporting the App as default or as `app` (path relative to the cwd; .ts runs under tsx)',
+      'module exporting the App as default or as `app` (path relative to the cwd; a .ts module runs under ' +
+        'the tsx installed in your project: npm install -D tsx)',
     )
     .option(
       '-p, --port <port>',
@@ -70,7 +78,10 @@ export function rivuletProgram(
 
   program
     .command('send')
-    .description('Produce one record whose value is the given JSON; prints where it landed')
+    .description(
+      'Produce one record whose value is the given JSON to a Kafka topic; prints where it landed ' +
+        '({topic, partition, offset}) on stdout',
+    )
     .argument('<topic>')
     .argument('<json>', 'the value, as JSON text')
     .option('-k, --key <key>', 'record key (a string)')
@@ -82,6 +93,7 @@ export function rivuletProgram(
           topic,
           json,
           headers: options.header,
+          logger: logger(),
           ...pick(options, 'key', 'broker'),
         });
         io.out(`${JSON.stringify(metadata)}\n`);
@@ -105,7 +117,7 @@ export function rivuletProgram(
       try {
         await tailCommand(
           { topic, signal: abort.signal, ...pick(options, 'broker', 'fromBeginning', 'max') },
-          { write: io.out, onReady: () => io.err(`tailing ${topic} (Ctrl-C to stop)\n`) },
+          { write: io.out, logger: logger(), onReady: () => io.err(`tailing ${topic} (Ctrl-C to stop)\n`) },
         );
       } finally {
         process.off('SIGINT', stop).off('SIGTERM', stop);

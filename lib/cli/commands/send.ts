@@ -1,3 +1,4 @@
+import type { Logger } from '../../core/logger.js';
 import type { RecordMetadata } from '../../transports/transport.js';
 import { CliUsageError } from '../cli-errors.js';
 import { type Connect, connectBroker, defaultBroker } from './connect.js';
@@ -11,8 +12,10 @@ export interface SendCommandOptions {
   readonly key?: string;
   /** Headers as `name=value`. */
   readonly headers?: readonly string[];
-  /** Broker URL (default `$RIVULET_BROKER`, else `memory://`). */
+  /** Broker URL (default `$RIVULET_BROKER`, else `$KAFKA_URL`; `memory://` is refused). */
   readonly broker?: string;
+  /** Where the client logs (the CLI: stderr). */
+  readonly logger?: Logger;
 }
 
 /**
@@ -36,7 +39,7 @@ export function parseHeaders(headers: readonly string[]): Record<string, string>
 /**
  * `rivulet send <topic> <json>`: produces one record (creating the topic with the broker's defaults if
  * missing), the value JSON-encoded as the app's default `json()` codec reads it, and resolves with where
- * it landed.
+ * it landed. Refuses `memory://`: the record would vanish with this process.
  *
  * @example
  * ```ts
@@ -54,7 +57,10 @@ export async function sendCommand(
     throw new CliUsageError(`The value is not JSON: ${options.json}`, { cause: error });
   }
   const headers = parseHeaders(options.headers ?? []);
-  const transport = await connect(options.broker ?? defaultBroker());
+  const transport = await connect(options.broker ?? defaultBroker(), {
+    command: 'send',
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   try {
     await transport.ensureTopics([{ name: options.topic }]); // as an app's first send would
     const [metadata] = await transport.produce([

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../core/logger.js';
 import type { TransportRecord } from '../../transports/transport.js';
 import { CliUsageError } from '../cli-errors.js';
 import { type Connect, connectBroker, defaultBroker } from './connect.js';
@@ -6,7 +7,7 @@ import { type Connect, connectBroker, defaultBroker } from './connect.js';
 /** Options of {@link tailCommand}. @internal */
 export interface TailCommandOptions {
   readonly topic: string;
-  /** Broker URL (default `$RIVULET_BROKER`, else `memory://`). */
+  /** Broker URL (default `$RIVULET_BROKER`, else `$KAFKA_URL`; `memory://` is refused). */
   readonly broker?: string;
   /** Start at the earliest record instead of the end (only what is produced from now on). */
   readonly fromBeginning?: boolean;
@@ -23,6 +24,8 @@ export interface TailIo {
   /** Called once the consumer has joined: records produced from now on will be printed. */
   onReady?(): void;
   connect?: Connect;
+  /** Where the client logs (the CLI: stderr). */
+  logger?: Logger;
 }
 
 /** A record as `rivulet tail` prints it. @internal */
@@ -68,6 +71,7 @@ export function tailedRecord(partition: number, record: TransportRecord): Tailed
  * `rivulet tail <topic>`: prints one JSON line per record until `max` records or the signal. It reads in
  * a fresh consumer group of its own (`rivulet-tail-<uuid>`) and never commits, so it moves no app's
  * offsets and starts again where asked on every run. Resolves with the number of records printed.
+ * Refuses `memory://`: another process's in-memory topics are out of reach.
  *
  * @example
  * ```ts
@@ -80,7 +84,10 @@ export async function tailCommand(options: TailCommandOptions, io: TailIo): Prom
     throw new CliUsageError(`--max wants a positive whole number, not ${options.max}`);
   }
   if (options.signal?.aborted) return 0;
-  const transport = await (io.connect ?? connectBroker)(options.broker ?? defaultBroker());
+  const transport = await (io.connect ?? connectBroker)(options.broker ?? defaultBroker(), {
+    command: 'tail',
+    ...(io.logger ? { logger: io.logger } : {}),
+  });
   let printed = 0;
   let finish!: () => void;
   let crash!: (error: Error) => void;
@@ -91,23 +98,25 @@ export async function tailCommand(options: TailCommandOptions, io: TailIo): Prom
   const onAbort = (): void => finish();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const consumer = await transport.consume(
-      {
-        groupId: `rivulet-tail-${randomUUID()}`,
-        topics: [options.topic],
-        fromBeginning: options.fromBeginning ?? false,
-      },
-      {
-        onBatch: (batch) => {
-          for (let i = 0; i < batch.records.length; i++) {
-            if (printed >= max || options.signal?.aborted) return i;
-            io.write(`${JSON.stringify(tailedRecord(batch.partition, batch.records[i]!))}\n`);
-            if (++printed >= max) finish();
-          }
-          return batch.records.length;
+    const consumer = await consumeOrExplain(options.topic, () =>
+      transport.consume(
+        {
+          groupId: `rivulet-tail-${randomUUID()}`,
+          topics: [options.topic],
+          fromBeginning: options.fromBeginning ?? false,
         },
-        onCrash: (error) => crash(error),
-      },
+        {
+          onBatch: (batch) => {
+            for (let i = 0; i < batch.records.length; i++) {
+              if (printed >= max || options.signal?.aborted) return i;
+              io.write(`${JSON.stringify(tailedRecord(batch.partition, batch.records[i]!))}\n`);
+              if (++printed >= max) finish();
+            }
+            return batch.records.length;
+          },
+          onCrash: (error) => crash(error),
+        },
+      ),
     );
     io.onReady?.();
     await finished;
@@ -117,4 +126,22 @@ export async function tailCommand(options: TailCommandOptions, io: TailIo): Prom
     await transport.close();
   }
   return printed;
+}
+
+/** Kafka's answer for a topic that does not exist, as kafkajs reports it. */
+function isUnknownTopic(error: unknown): boolean {
+  return (error as { type?: unknown } | null)?.type === 'UNKNOWN_TOPIC_OR_PARTITION';
+}
+
+/** Starts the consumer, saying plainly when the topic does not exist (tail never creates topics). */
+async function consumeOrExplain<C>(topic: string, consume: () => Promise<C>): Promise<C> {
+  try {
+    return await consume();
+  } catch (error) {
+    if (!isUnknownTopic(error)) throw error;
+    throw new CliUsageError(
+      `topic ${topic} does not exist (tail never creates topics; \`rivulet send\` or an app that declares it does)`,
+      { cause: error },
+    );
+  }
 }

@@ -100,7 +100,8 @@ describe('rivulet worker', () => {
       'agent stopped',
       'worker stopped gracefully',
     ]);
-    expect(worker.logs.find((line) => line.msg === 'agent stopped')).to.include({ settled: 3, unsettled: 0 });
+    const stopped = worker.logs.find((line) => line.msg === 'agent stopped');
+    expect(stopped).to.include({ settled: 3, leftForRedelivery: 0 });
   });
 
   it('exits with code 1 when an agent fails', async () => {
