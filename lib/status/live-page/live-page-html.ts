@@ -92,14 +92,15 @@ const SCRIPT = `
     var box = el('div', 'spark');
     box.setAttribute('data-series', name);
     var head = el('div', 'l');
-    head.appendChild(el('span', null, label));
+    var reach = times.length > 1 ? ' \u00b7 last ' + age(times[times.length - 1] - times[0]) : '';
+    head.appendChild(el('span', null, label + reach));
     head.appendChild(field(el('span', null, current), name));
     box.appendChild(head);
     var svg = document.createElementNS(NS, 'svg');
     svg.setAttribute('viewBox', '0 0 300 40');
     svg.setAttribute('preserveAspectRatio', 'none');
     var end = times.length ? times[times.length - 1] : 0;
-    var span = Math.max(60000, times.length ? end - times[0] : 0);
+    var span = Math.max(1, times.length ? end - times[0] : 0);
     var max = 0;
     values.forEach(function (v) { if (v !== null && v > max) max = v; });
     var runs = [], run = [];
@@ -134,9 +135,11 @@ const SCRIPT = `
     if (name) field(td, name);
     return td;
   }
-  function headRow(labels) {
+  function headRow(labels, textColumns) {
     var tr = el('tr');
-    labels.forEach(function (label) { tr.appendChild(el('th', null, label)); });
+    labels.forEach(function (label, i) {
+      tr.appendChild(el('th', textColumns && textColumns.indexOf(i) >= 0 ? 'text' : null, label));
+    });
     var thead = el('thead');
     thead.appendChild(tr);
     return thead;
@@ -156,7 +159,7 @@ const SCRIPT = `
       if (p.stuck) first.appendChild(el('span', 'tag', 'stuck'));
       var tr = row([
         first,
-        cell(num(p.committed), 'committed'),
+        cell(p.committed < 0 ? 'none' : num(p.committed), 'committed'),
         cell(num(p.inFlight), 'inFlight'),
         cell(num(p.end), 'end'),
         cell(num(p.lag), 'lag'),
@@ -201,7 +204,7 @@ const SCRIPT = `
     var panel = el('div', 'panel');
     if (!list.length) { panel.appendChild(el('div', 'empty', 'no sink has written yet')); return panel; }
     var table = el('table', 'sinks');
-    table.appendChild(headRow(['sink', 'state', 'failed attempts', 'last success', 'last error']));
+    table.appendChild(headRow(['sink', 'state', 'failed attempts', 'last success', 'last error'], [1, 4]));
     var body = el('tbody');
     list.forEach(function (sink) {
       var failing = sink.state === 'failing';

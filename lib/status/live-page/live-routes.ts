@@ -16,7 +16,7 @@ export interface LiveRoutes {
   readonly feed: LiveFeed;
   /** Event streams open right now. */
   readonly openStreams: number;
-  /** Answers `GET /`, `/events` and `/stats.json`; returns false (and does nothing) for other paths. */
+  /** Answers `GET /`, `/events`, `/stats.json` (and `/favicon.ico`: none); returns false (and does nothing) for other paths. */
   handle(request: IncomingMessage, response: ServerResponse): boolean;
   /** Stops sampling and ends every open event stream. Safe to call twice. */
   close(): void;
@@ -93,6 +93,8 @@ export function liveRoutes(app: LiveApp, options: LiveFeedOptions = {}): LiveRou
           .end(LIVE_PAGE_HTML);
       } else if (path === '/events') {
         events(request, response);
+      } else if (path === '/favicon.ico') {
+        response.writeHead(204, { 'cache-control': 'max-age=86400' }).end();
       } else if (path === '/stats.json') {
         response
           .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
