@@ -147,6 +147,9 @@ describe('liveRoutes', () => {
     await body(head);
     expect(head.statusCode).to.equal(200);
     expect(live.openStreams).to.equal(0);
+    const icon = await open('/favicon.ico');
+    await body(icon);
+    expect(icon.statusCode).to.equal(204); // no icon, and no 404 in the browser's console
     const other = await new Promise<IncomingMessage>((resolve) => get(`${base}/metrics`, resolve));
     expect(other.statusCode).to.equal(404);
     await body(other);
