@@ -51,7 +51,7 @@ export default tseslint.config(
   boundary(['lib/sinks/**/*.ts'], ['agent', 'lookups', 'backends', 'cli', 'metrics', 'status']),
   boundary(['lib/lookups/**/*.ts'], ['agent', 'sinks', 'backends', 'cli', 'metrics', 'status', 'transports']),
   boundary(['lib/backends/**/*.ts'], ['agent', 'transports', 'cli', 'metrics', 'status']),
-  boundary(['lib/agent/**/*.ts'], ['sinks', 'lookups', 'backends', 'cli', 'metrics', 'status']),
+  boundary(['lib/agent/**/*.ts'], ['lookups', 'backends', 'cli', 'metrics', 'status']),
   boundary(['lib/core/**/*.ts'], ['sinks', 'lookups', 'backends', 'cli', 'metrics', 'status']),
   boundary(['lib/metrics/**/*.ts', 'lib/status/**/*.ts'], ['cli', 'backends']),
 );

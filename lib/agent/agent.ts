@@ -1,27 +1,24 @@
-import { Subject, type OperatorFunction, type Subscription } from 'rxjs';
-import type {
-  RecordBatch,
-  TopicPartition,
-  TopicPartitionOffset,
-  Transport,
-  TransportConsumer,
-} from '../transports/transport.js';
-import { settleMessage } from '../core/ack.js';
-import { deadLetterRecord } from './dead-letter.js';
-import { decodeRecord } from './decode-record.js';
-import { type ErrorPolicy, backoffDelay, isRetriable } from '../core/error-policy.js';
-import { AgentFailedError, RebalanceInProgressError, ShutdownTimeoutError } from '../core/errors.js';
-import { Lineage, type LineageOwner } from '../core/lineage.js';
+import type { OperatorFunction } from 'rxjs';
+import type { ErrorPolicy } from '../core/error-policy.js';
+import { AgentFailedError, ShutdownTimeoutError } from '../core/errors.js';
+import type { Lineage, LineageOwner } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
-import { Message } from '../core/message.js';
-import { type Entry, PartitionTracker } from './partition-tracker.js';
-import { StallDetector } from './stall-detector.js';
+import type { Message } from '../core/message.js';
 import type { Topic } from '../core/topic.js';
+import type { Transport, TransportConsumer } from '../transports/transport.js';
+import { FailureHandler } from './failure-handler.js';
+import { Intake } from './intake.js';
+import { Ledger } from './ledger.js';
+import type { Entry } from './partition-tracker.js';
+import { RestartBudget, type RestartPolicy } from './restart-budget.js';
+import { StallDetector } from './stall-detector.js';
+import { type PipelineEnd, Supervisor } from './supervisor.js';
 
 /**
- * An agent's processing: an RxJS operator from the topic's messages to anything. What the pipeline emits
+ * An agent's processing: an RxJS operator from the topic's messages to messages. What the pipeline emits
  * (a message, or an array of messages such as a batch) is settled; messages dropped with `filterValue`
- * are settled on purpose; a failure goes to the agent's error policy.
+ * are settled on purpose; a failure goes to the agent's error policy. Any RxJS operator may be used: an
+ * error thrown while a message is pushed through is that message's failure, and the pipeline restarts.
  *
  * @example
  * ```ts
@@ -30,7 +27,18 @@ import type { Topic } from '../core/topic.js';
  * app.agent('validate', orders, pipeline);
  * ```
  */
-export type Pipeline<T, K> = OperatorFunction<Message<T, K | null>, unknown>;
+export type Pipeline<T, K> = OperatorFunction<Message<T, K | null>, PipelineOutput>;
+
+/**
+ * What an agent's pipeline may emit: messages, or arrays of them (batches). The compiler flags a pipeline
+ * that ends in anything else (e.g. a plain `map((m) => m.value)`), which would leave records unsettled.
+ *
+ * @example
+ * ```ts
+ * const end: OperatorFunction<Message<Order>, PipelineOutput> = toRedis(redis, zaddOrder);
+ * ```
+ */
+export type PipelineOutput = Message<unknown, unknown> | readonly Message<unknown, unknown>[];
 
 /**
  * How an agent runs.
@@ -50,8 +58,14 @@ export interface AgentOptions {
   readonly group?: string;
   /** Where a new group starts: the earliest record (default) or the end of the topic. */
   readonly fromBeginning?: boolean;
-  /** Retry, dead-letter or stop on failure. Default: 3 retries, then dead-letter to `<topic>.dlq`. */
+  /**
+   * Retry, dead-letter or stop on failure. Default: 3 retries (attempts inside sinks included), then
+   * dead-letter to `<topic>.dlq`. A sink that fails for every message (its server is down) pauses the agent
+   * instead: nothing is dead-lettered for an outage.
+   */
   readonly errors?: ErrorPolicy;
+  /** How often the pipeline may restart after errors before the agent fails (default 10 per minute). */
+  readonly restarts?: RestartPolicy;
   /** Least time between two commits, in ms (default 100); commits only ever cover settled records. */
   readonly commitIntervalMs?: number;
   /** Warn when a record stays unsettled this long, in ms (default 30 000; 0 turns it off). */
@@ -82,8 +96,12 @@ export interface AgentStats {
   readonly inFlight: number;
   /** Records received and not yet committable (what `maxInFlight` bounds). */
   readonly window: number;
-  /** Times the agent paused its partitions for lack of room. */
+  /** Times the agent paused its partitions for lack of room or while a sink was down. */
   readonly pauses: number;
+  /** Records held while their sink is down (the agent takes no new records meanwhile). */
+  readonly held: number;
+  /** Times the pipeline restarted after an error. */
+  readonly restarts: number;
   readonly partitions: readonly PartitionStats[];
 }
 
@@ -113,11 +131,11 @@ export interface PartitionStats {
  *
  * @example
  * ```ts
- * const state: AgentState = agent.state; // 'idle' | 'running' | 'stopping' | 'stopped'
+ * const state: AgentState = agent.state; // 'idle' | 'running' | 'stopping' | 'stopped' | 'failed'
  * if (state !== 'running') console.warn(`${agent.name} is ${state}`);
  * ```
  */
-export type AgentState = 'idle' | 'running' | 'stopping' | 'stopped';
+export type AgentState = 'idle' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 /** What an agent needs from its app. @internal */
 export interface AgentHost {
@@ -125,15 +143,18 @@ export interface AgentHost {
   readonly logger: Logger;
   transport(): Promise<Transport>;
   onAgentFailed(agent: Agent<unknown, unknown>, error: AgentFailedError): void;
+  /** How long a stop may wait for in-flight records, in ms. */
+  readonly shutdownTimeoutMs: number;
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 5000;
-const DEAD_LETTER_ATTEMPTS = 5;
 
 /**
  * A running agent: consumes its topic in its consumer group, runs every message through its pipeline,
  * commits only the contiguous settled prefix of each partition, bounds what is in flight, and applies
- * its error policy. Created with `app.agent()`; started and stopped by the app.
+ * its error policy. It wires four rooms together: the intake (fetch, decode, admit), the ledger
+ * (partitions, counts, commits), the supervisor (the pipeline, its restarts) and the failure handler
+ * (retries, outages, dead letters). Created with `app.agent()`; started and stopped by the app.
  *
  * @example
  * ```ts
@@ -144,37 +165,18 @@ const DEAD_LETTER_ATTEMPTS = 5;
 export class Agent<T = unknown, K = string> implements LineageOwner {
   /** Consumer group of this agent. */
   readonly group: string;
-  readonly #maxInFlight: number;
-  readonly #resumeBelow: number;
-  readonly #policy: Required<Pick<ErrorPolicy, 'retries' | 'onFailure'>> & ErrorPolicy;
-  readonly #deadLetterTopic: string;
-  readonly #commitIntervalMs: number;
-  readonly #trackers = new Map<string, PartitionTracker>();
-  readonly #assigned = new Map<string, TopicPartition>();
-  readonly #retryTimers = new Set<NodeJS.Timeout>();
+  readonly #ledger: Ledger;
+  readonly #failures: FailureHandler;
+  readonly #supervisor: Supervisor<T, K>;
+  readonly #intake: Intake<T, K>;
   readonly #stall: StallDetector;
   #state: AgentState = 'idle';
   #transport: Transport | undefined;
   #consumer: TransportConsumer | undefined;
-  #input = new Subject<Message<T, K | null>>();
-  #output: Subscription | undefined;
-  #outputDone = false;
-  #pendingDeadLetters = 0;
-  #drained: (() => void) | undefined;
-  #capacity: (() => void)[] = [];
-  #commitTimer: NodeJS.Timeout | undefined;
-  #committing: Promise<void> | undefined;
-  #stopping: Promise<void> | undefined;
   #failure: AgentFailedError | undefined;
-  #warnedOutput = false;
-  // Sums over the trackers, kept as counters because the per-record path reads them.
-  #window = 0;
-  #unsettled = 0;
-  #received = 0;
-  #settled = 0;
-  #retried = 0;
-  #deadLettered = 0;
-  #pauses = 0;
+  #stopping: Promise<void> | undefined;
+  #pipelineDone = false;
+  #drained: (() => void) | undefined;
 
   /** @internal Use `app.agent()`. */
   constructor(
@@ -183,19 +185,50 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     readonly name: string,
     /** The topic it consumes. */
     readonly topic: Topic<T, K>,
-    private readonly pipeline: Pipeline<T, K>,
+    pipeline: OperatorFunction<Message<T, K | null>, unknown>,
     private readonly options: AgentOptions = {},
+    private readonly end: PipelineEnd = { kind: 'settle' },
   ) {
     this.group = options.group ?? `${host.appId}.${name}`;
-    this.#maxInFlight = Math.max(1, options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
-    this.#resumeBelow = Math.max(1, Math.floor(this.#maxInFlight * 0.75));
-    this.#policy = { retries: 3, onFailure: 'dead-letter', ...options.errors };
-    this.#deadLetterTopic = this.#policy.deadLetterTopic ?? `${topic.name}.dlq`;
-    this.#commitIntervalMs = options.commitIntervalMs ?? 100;
+    const logger = host.logger;
+    this.#ledger = new Ledger({
+      agent: name,
+      logger,
+      maxInFlight: Math.max(1, options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
+      commitIntervalMs: options.commitIntervalMs ?? 100,
+    });
+    const running = (): boolean => this.#state === 'running';
+    this.#failures = new FailureHandler(
+      {
+        name,
+        logger,
+        ledger: this.#ledger,
+        running,
+        transport: () => this.#transport!,
+        repush: (entry) => this.#supervisor.push(entry),
+        fail: (error) => this.#fail(error),
+        drained: () => this.#checkDrained(),
+      },
+      options.errors ?? {},
+      topic.name,
+    );
+    this.#supervisor = new Supervisor<T, K>(
+      { name, logger, owner: this, pending: () => this.#pending(), fail: (error) => this.#fail(error) },
+      pipeline,
+      end,
+      new RestartBudget(options.restarts),
+    );
+    this.#intake = new Intake<T, K>({
+      topic,
+      ledger: this.#ledger,
+      running,
+      push: (entry) => this.#supervisor.push(entry),
+      failed: (entry, error) => this.#failures.handle(entry, error),
+    });
     this.#stall = new StallDetector(
       name,
-      () => this.#trackers.values(),
-      host.logger,
+      () => this.#ledger.trackers(),
+      logger,
       options.stallTimeoutMs ?? 30_000,
     );
   }
@@ -210,6 +243,11 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     return this.#failure;
   }
 
+  /** @internal Sinks start no new write for this agent's messages once it stops. */
+  get accepting(): boolean {
+    return this.#state === 'running';
+  }
+
   /**
    * Counters of this agent right now.
    *
@@ -220,7 +258,8 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
    */
   stats(): AgentStats {
     const now = Date.now();
-    const partitions = [...this.#trackers.values()].map((tracker) => ({
+    const ledger = this.#ledger;
+    const partitions = [...ledger.trackers()].map((tracker) => ({
       partition: tracker.partition,
       committed: tracker.committed,
       committable: tracker.committable,
@@ -232,63 +271,63 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       topic: this.topic.name,
       group: this.group,
       state: this.#state,
-      received: this.#received,
-      settled: this.#settled,
-      retried: this.#retried,
-      deadLettered: this.#deadLettered,
-      inFlight: this.#unsettled,
-      window: this.#window,
-      pauses: this.#pauses,
+      received: ledger.received,
+      settled: ledger.settled,
+      retried: this.#failures.retried,
+      deadLettered: this.#failures.deadLettered,
+      inFlight: ledger.unsettled,
+      window: ledger.window,
+      pauses: ledger.pauses,
+      held: this.#failures.held,
+      restarts: this.#supervisor.restarts,
       partitions,
     };
   }
 
-  /** @internal Joins the group and starts processing. */
+  /** @internal Joins the group and starts processing. Never rejects: a failure fails the agent. */
   async start(): Promise<void> {
     if (this.#state !== 'idle') return;
     this.#state = 'running';
-    const transport = await this.host.transport();
-    this.#transport = transport;
-    if (this.#policy.onFailure === 'dead-letter') {
-      await transport.ensureTopics([{ name: this.#deadLetterTopic }]);
+    try {
+      const transport = await this.host.transport();
+      if (this.#state !== 'running') return;
+      this.#transport = transport;
+      const deadLetterTopic = this.#failures.deadLetterTopic;
+      if (deadLetterTopic) await transport.ensureTopics([{ name: deadLetterTopic }]);
+      if (this.#state !== 'running' || !this.#supervisor.start()) return;
+      void this.#supervisor.done.then(() => {
+        this.#pipelineDone = true;
+        this.#checkDrained();
+      });
+      const consumer = await transport.consume(
+        { groupId: this.group, topics: [this.topic.name], fromBeginning: this.options.fromBeginning ?? true },
+        {
+          onBatch: (batch) => this.#intake.onBatch(batch),
+          onAssigned: (partitions) => this.#ledger.assign(partitions),
+          onRevoked: async (partitions) => {
+            await this.#ledger.revoke(partitions);
+            this.#failures.revoked();
+            this.#checkDrained();
+          },
+          onRebalancing: () => this.#ledger.commitNow(),
+          onCrash: (error) => this.#fail(error),
+        },
+      );
+      this.#consumer = consumer;
+      this.#ledger.attach(consumer);
+      if (this.#state !== 'running') return;
+      this.#stall.start();
+      this.host.logger.info({ agent: this.name, topic: this.topic.name, group: this.group }, 'agent started');
+    } catch (error) {
+      this.#fail(error);
     }
-    this.#output = this.pipeline(this.#input).subscribe({
-      next: (value) => this.#settleOutput(value),
-      error: (error: unknown) => {
-        this.#outputDone = true;
-        this.#fail(new AgentFailedError(this.name, undefined, error));
-        this.#checkDrained();
-      },
-      complete: () => {
-        this.#outputDone = true;
-        if (this.#state === 'running') {
-          this.host.logger.warn(
-            { agent: this.name },
-            'agent pipeline completed while the topic is still open',
-          );
-        }
-        this.#checkDrained();
-      },
-    });
-    this.#consumer = await transport.consume(
-      { groupId: this.group, topics: [this.topic.name], fromBeginning: this.options.fromBeginning ?? true },
-      {
-        onBatch: (batch) => this.#onBatch(batch),
-        onAssigned: (partitions) => this.#onAssigned(partitions),
-        onRevoked: (partitions) => this.#onRevoked(partitions),
-        onRebalancing: () => this.#commitNow(),
-        onCrash: (error) => this.#fail(new AgentFailedError(this.name, undefined, error)),
-      },
-    );
-    this.#stall.start();
-    this.host.logger.info({ agent: this.name, topic: this.topic.name, group: this.group }, 'agent started');
   }
 
   /**
-   * @internal Graceful stop: stop fetching, complete the pipeline so batches flush, wait (up to
-   * `timeoutMs`) for in-flight records to settle, commit, leave the group.
+   * @internal Graceful stop: stop fetching; writes already started finish, records not yet handed to
+   * a sink are left for redelivery; wait (up to `timeoutMs`) for that, commit, leave the group.
    */
-  stop(timeoutMs: number): Promise<void> {
+  stop(timeoutMs: number = this.host.shutdownTimeoutMs): Promise<void> {
     this.#stopping ??= this.#stop(timeoutMs);
     return this.#stopping;
   }
@@ -299,331 +338,93 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       return;
     }
     this.#state = 'stopping';
-    this.#consumer?.pause([...this.#assigned.values()]);
-    for (const timer of this.#retryTimers) clearTimeout(timer);
-    this.#retryTimers.clear();
-    this.#wakeCapacity();
-    this.#input.complete();
+    this.#failures.stop();
+    this.#ledger.close();
     const drained = new Promise<void>((resolve) => (this.#drained = resolve));
+    void this.#supervisor.complete();
     this.#checkDrained();
     let deadline: NodeJS.Timeout | undefined;
-    await Promise.race([drained, new Promise((resolve) => (deadline = setTimeout(resolve, timeoutMs)))]);
+    const timedOut = await Promise.race([
+      drained.then(() => false),
+      new Promise<boolean>((resolve) => (deadline = setTimeout(() => resolve(true), timeoutMs))),
+    ]);
     clearTimeout(deadline);
-    if (this.#unsettled > 0) {
-      const error = new ShutdownTimeoutError(this.name, this.#unsettled);
-      this.host.logger.warn({ agent: this.name, unsettled: this.#unsettled }, error.message);
+    const unsettled = this.#ledger.unsettled;
+    if (timedOut && unsettled > 0) {
+      const error = new ShutdownTimeoutError(this.name, unsettled);
+      this.host.logger.warn({ agent: this.name, unsettled }, error.message);
     }
-    clearTimeout(this.#commitTimer);
-    this.#commitTimer = undefined;
-    await this.#committing;
-    await this.#commit();
+    await this.#ledger.flush();
     this.#stall.stop();
     await this.#consumer?.stop();
-    this.#output?.unsubscribe();
-    this.#state = 'stopped';
-    this.host.logger.info({ agent: this.name, ...this.#counters() }, 'agent stopped');
+    this.#supervisor.dispose();
+    this.#state = this.#failure ? 'failed' : 'stopped';
+    if (this.end.kind === 'observer' && !this.#failure) this.end.observer.complete?.();
+    this.host.logger.info(
+      { agent: this.name, ...this.#counters(), leftForRedelivery: unsettled },
+      'agent stopped',
+    );
   }
 
   /** @internal */
   onSettled(lineage: Lineage): void {
-    this.#settleEntry(lineage.token as Entry);
+    const entry = lineage.token as Entry;
+    if (!this.#ledger.settle(entry)) return;
+    this.#failures.settled(entry);
+    if (this.#drained) this.#checkDrained();
+  }
+
+  /** @internal Failures of an attempt that is no longer the record's current one are ignored. */
+  onFailed(lineage: Lineage, error: unknown): void {
+    const entry = lineage.token as Entry;
+    if (lineage !== entry.lineage) return;
+    this.#failures.handle(entry, error);
   }
 
   /** @internal */
-  onFailed(lineage: Lineage, error: unknown): void {
-    this.#handleFailure(lineage.token as Entry, error);
+  attemptsLeft(lineage: Lineage): number {
+    return this.#failures.attemptsLeft(lineage.token as Entry);
   }
 
-  async #onBatch(batch: RecordBatch): Promise<number> {
-    const tracker = this.#tracker(batch);
-    const records = batch.records;
-    const now = Date.now();
-    for (let i = 0; i < records.length; i++) {
-      if (this.#window >= this.#maxInFlight) {
-        await this.#waitForCapacity();
-        if (this.#state !== 'running' || tracker.revoked) return i;
-      }
-      const record = records[i]!;
-      let decoded;
-      try {
-        decoded = decodeRecord(batch, record, this.topic.keyCodec, this.topic.valueCodec);
-        if (decoded instanceof Promise) decoded = await decoded;
-      } catch (error) {
-        if (this.#state !== 'running' || tracker.revoked) return i;
-        this.#handleFailure(this.#admit(tracker, record, now), error);
-        continue;
-      }
-      if (this.#state !== 'running' || tracker.revoked) return i;
-      const entry = this.#admit(tracker, record, now);
-      const message = new Message<T, K | null>(
-        batch.topic,
-        batch.partition,
-        record.offset,
-        decoded.key,
-        decoded.value,
-        record.headers,
-        record.timestamp,
-        new Lineage(this, entry),
-      );
-      entry.message = message;
-      this.#input.next(message);
-    }
-    return records.length;
+  *#pending(): IterableIterator<Entry> {
+    for (const entry of this.#ledger.unsettledEntries()) if (entry.stage === 'processing') yield entry;
   }
 
-  #admit(tracker: PartitionTracker, record: RecordBatch['records'][number], now: number): Entry {
-    this.#window++;
-    this.#unsettled++;
-    this.#received++;
-    return tracker.add(record, now, undefined);
-  }
-
-  #tracker(tp: TopicPartition): PartitionTracker {
-    const key = `${tp.topic}\u0000${tp.partition}`;
-    let tracker = this.#trackers.get(key);
-    if (!tracker) {
-      tracker = new PartitionTracker(tp.topic, tp.partition);
-      this.#trackers.set(key, tracker);
-    }
-    return tracker;
-  }
-
-  #settleOutput(value: unknown): void {
-    if (value instanceof Message) {
-      settleMessage(value);
-    } else if (Array.isArray(value)) {
-      for (const item of value) {
-        if (item instanceof Message) settleMessage(item);
-        else this.#warnOutput(item);
-      }
-    } else {
-      this.#warnOutput(value);
-    }
-  }
-
-  #warnOutput(value: unknown): void {
-    if (this.#warnedOutput) return;
-    this.#warnedOutput = true;
-    this.host.logger.warn(
-      { agent: this.name, type: typeof value },
-      'the pipeline emitted a value that is not a Message; it settles nothing (use mapValue to keep the message)',
-    );
-  }
-
-  #settleEntry(entry: Entry): void {
-    const tracker = entry.tracker;
-    if (tracker.revoked || entry.settled) return;
-    const left = tracker.settle(entry);
-    this.#unsettled--;
-    this.#settled++;
-    if (left > 0) {
-      this.#window -= left;
-      this.#scheduleCommit();
-      if (this.#capacity.length > 0 && this.#window < this.#resumeBelow) this.#wakeCapacity();
-    }
-    if (this.#state === 'stopping') this.#checkDrained();
-  }
-
-  #handleFailure(entry: Entry, error: unknown): void {
-    if (entry.tracker.revoked || entry.settled || this.#state === 'stopped') return;
-    const retriable = isRetriable(error) && entry.message !== undefined;
-    const position = { topic: entry.tracker.topic, partition: entry.tracker.partition, offset: entry.offset };
-    if (retriable && entry.attempt <= this.#policy.retries) {
-      if (this.#state !== 'running') return; // left unsettled: delivered again after restart
-      this.#retry(entry, error);
-      return;
-    }
-    this.host.logger.warn(
-      { agent: this.name, ...position, attempts: entry.attempt, err: error },
-      `processing failed for good; policy: ${this.#policy.onFailure}`,
-    );
-    if (this.#policy.onFailure === 'stop') this.#fail(new AgentFailedError(this.name, position, error));
-    else void this.#deadLetter(entry, error);
-  }
-
-  #retry(entry: Entry, error: unknown): void {
-    const delay = backoffDelay(this.#policy.backoff ?? {}, entry.attempt);
-    this.#retried++;
-    this.host.logger.debug(
-      { agent: this.name, offset: entry.offset, attempt: entry.attempt, delay, err: error },
-      'retrying',
-    );
-    const timer = setTimeout(() => {
-      this.#retryTimers.delete(timer);
-      const previous = entry.message;
-      if (this.#state !== 'running' || entry.tracker.revoked || !previous) return;
-      entry.attempt++;
-      const message = new Message<T, K | null>(
-        previous.topic,
-        previous.partition,
-        previous.offset,
-        previous.key as K | null,
-        previous.value as T,
-        previous.headers,
-        previous.timestamp,
-        new Lineage(this, entry),
-      );
-      entry.message = message;
-      this.#input.next(message);
-    }, delay);
-    this.#retryTimers.add(timer);
-  }
-
-  async #deadLetter(entry: Entry, error: unknown): Promise<void> {
-    const transport = this.#transport!;
-    const source = { topic: entry.tracker.topic, partition: entry.tracker.partition };
-    const record = deadLetterRecord(
-      this.#deadLetterTopic,
-      this.name,
-      source,
-      entry.record,
-      error,
-      entry.attempt,
-    );
-    this.#pendingDeadLetters++;
-    try {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await transport.produce([record]);
-          break;
-        } catch (produceError) {
-          if (attempt >= DEAD_LETTER_ATTEMPTS) throw produceError;
-          await new Promise((resolve) => setTimeout(resolve, backoffDelay({}, attempt)));
-        }
-      }
-      this.#deadLettered++;
-      this.#settleEntry(entry);
-    } catch (produceError) {
-      this.#fail(new AgentFailedError(this.name, { ...source, offset: entry.offset }, produceError));
-    } finally {
-      this.#pendingDeadLetters--;
-      this.#checkDrained();
-    }
-  }
-
-  #fail(error: AgentFailedError): void {
+  #fail(error: unknown): void {
     if (this.#failure) return;
-    this.#failure = error;
-    this.host.logger.error({ agent: this.name, err: error }, error.message);
-    this.host.onAgentFailed(this as Agent<unknown, unknown>, error);
-  }
-
-  #waitForCapacity(): Promise<void> {
-    this.#pauses++;
-    const partitions = [...this.#assigned.values()];
-    this.#consumer?.pause(partitions);
-    return new Promise<void>((resolve) => this.#capacity.push(resolve));
-  }
-
-  /** Resumes every batch waiting for room (several when the transport delivers partitions concurrently). */
-  #wakeCapacity(): void {
-    if (this.#capacity.length === 0) return;
-    const waiting = this.#capacity;
-    this.#capacity = [];
-    if (this.#state === 'running') this.#consumer?.resume([...this.#assigned.values()]);
-    for (const resolve of waiting) resolve();
+    const failure =
+      error instanceof AgentFailedError ? error : new AgentFailedError(this.name, undefined, error);
+    this.#failure = failure;
+    this.host.logger.error({ agent: this.name, err: failure }, failure.message);
+    if (this.end.kind === 'observer') {
+      try {
+        this.end.observer.error?.(failure);
+      } catch (observerError) {
+        this.host.logger.error({ agent: this.name, err: observerError }, 'a subscriber threw on error');
+      }
+    }
+    this.host.onAgentFailed(this as Agent<unknown, unknown>, failure);
+    void this.stop();
   }
 
   #checkDrained(): void {
-    if (this.#drained && ((this.#outputDone && this.#pendingDeadLetters === 0) || this.#unsettled === 0)) {
+    const done =
+      (this.#pipelineDone && this.#failures.pendingDeadLetters === 0) || this.#ledger.unsettled === 0;
+    if (this.#drained && done) {
       const drained = this.#drained;
       this.#drained = undefined;
       drained();
     }
   }
 
-  #onAssigned(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) this.#assigned.set(`${tp.topic}\u0000${tp.partition}`, tp);
-    this.host.logger.debug(
-      { agent: this.name, partitions: partitions.map((tp) => tp.partition) },
-      'assigned',
-    );
-  }
-
-  async #onRevoked(partitions: readonly TopicPartition[]): Promise<void> {
-    await this.#committing;
-    await this.#commit(partitions);
-    for (const tp of partitions) {
-      const key = `${tp.topic}\u0000${tp.partition}`;
-      this.#assigned.delete(key);
-      const tracker = this.#trackers.get(key);
-      if (!tracker) continue;
-      tracker.revoked = true;
-      this.#trackers.delete(key);
-      this.#window -= tracker.window;
-      this.#unsettled -= tracker.unsettled;
-    }
-    this.#wakeCapacity();
-    this.#checkDrained();
-    this.host.logger.debug({ agent: this.name, partitions: partitions.map((tp) => tp.partition) }, 'revoked');
-  }
-
-  /** Commits at once (after the commit in flight, if any) instead of at the next interval. */
-  #commitNow(): Promise<void> {
-    clearTimeout(this.#commitTimer);
-    this.#commitTimer = undefined;
-    return this.#committing ? this.#committing.then(() => this.#commit()) : this.#commit();
-  }
-
-  #scheduleCommit(): void {
-    if (this.#commitTimer !== undefined || this.#committing !== undefined) return;
-    this.#commitTimer = setTimeout(() => {
-      this.#commitTimer = undefined;
-      void this.#commit();
-    }, this.#commitIntervalMs);
-  }
-
-  /** Commits the settled prefix of every partition (or of the given ones) that advanced. */
-  #commit(only?: readonly TopicPartition[]): Promise<void> {
-    const consumer = this.#consumer;
-    if (!consumer || this.#committing) return this.#committing ?? Promise.resolve();
-    const offsets: TopicPartitionOffset[] = [];
-    const trackers: PartitionTracker[] = [];
-    for (const tracker of this.#trackers.values()) {
-      if (only && !only.some((tp) => tp.topic === tracker.topic && tp.partition === tracker.partition))
-        continue;
-      const offset = tracker.committable;
-      if (tracker.revoked || offset === undefined || offset <= tracker.committed) continue;
-      offsets.push({ topic: tracker.topic, partition: tracker.partition, offset });
-      trackers.push(tracker);
-    }
-    if (offsets.length === 0) return Promise.resolve();
-    this.#committing = consumer
-      .commit(offsets)
-      .then(
-        () =>
-          trackers.forEach(
-            (tracker, i) => (tracker.committed = Math.max(tracker.committed, offsets[i]!.offset)),
-          ),
-        (error: unknown) => {
-          const level = error instanceof RebalanceInProgressError ? 'debug' : 'warn';
-          this.host.logger[level]({ agent: this.name, err: error }, 'commit failed; will retry');
-        },
-      )
-      .finally(() => {
-        this.#committing = undefined;
-        if (this.#state === 'running') this.#scheduleCommitIfBehind();
-      });
-    return this.#committing;
-  }
-
-  #scheduleCommitIfBehind(): void {
-    for (const tracker of this.#trackers.values()) {
-      const offset = tracker.committable;
-      if (!tracker.revoked && offset !== undefined && offset > tracker.committed) {
-        this.#scheduleCommit();
-        return;
-      }
-    }
-  }
-
   #counters(): Record<string, number> {
+    const stats = this.stats();
     return {
-      received: this.#received,
-      settled: this.#settled,
-      retried: this.#retried,
-      deadLettered: this.#deadLettered,
-      unsettled: this.#unsettled,
+      received: stats.received,
+      settled: stats.settled,
+      retried: stats.retried,
+      deadLettered: stats.deadLettered,
+      restarts: stats.restarts,
     };
   }
 }

@@ -1,17 +1,30 @@
-import type { TransportRecord } from '../transports/transport.js';
+import type { Lineage } from '../core/lineage.js';
 import type { Message } from '../core/message.js';
+import type { TransportRecord } from '../transports/transport.js';
+
+/**
+ * Where a record is between arrival and settlement: in the pipeline (or waiting to be handed to a
+ * restarted one), waiting for a retry, held while its sink is down, being dead-lettered, or left for
+ * redelivery because the agent stopped. @internal
+ */
+export type EntryStage = 'processing' | 'retrying' | 'held' | 'dead-lettering' | 'abandoned';
 
 /** One consumed record, from its arrival until it is settled. @internal */
 export class Entry {
   settled = false;
-  /** Processing attempts so far (retries re-run the pipeline for the record). */
-  attempt = 1;
+  stage: EntryStage = 'processing';
+  /** Attempts used from the record's retry budget (a sink's in-place retries count too). */
+  attempts = 0;
+  /** When the record first failed (ms since the epoch), for telling an outage from a bad record. */
+  firstFailedAt: number | undefined;
+  /** The lineage of the current attempt; failures of older attempts are ignored. */
+  lineage: Lineage | undefined;
 
   constructor(
     readonly tracker: PartitionTracker,
     readonly record: TransportRecord,
     readonly receivedAt: number,
-    /** The decoded message, kept for retries; undefined when decoding failed. */
+    /** The decoded message (no lineage), kept to hand it over again; undefined when decoding failed. */
     public message: Message<unknown, unknown> | undefined,
   ) {}
 
@@ -87,6 +100,12 @@ export class PartitionTracker {
   /** Records received and not settled. */
   get unsettled(): number {
     return this.#unsettled;
+  }
+
+  /** The unsettled records, oldest first. */
+  *unsettledEntries(): IterableIterator<Entry> {
+    const entries = this.#entries;
+    for (let i = this.#head; i < entries.length; i++) if (!entries[i]!.settled) yield entries[i]!;
   }
 
   /** The oldest unsettled record. */

@@ -48,7 +48,7 @@ export class StallDetector {
           partition: tracker.partition,
           offset: oldest.offset,
           ageMs,
-          attempt: oldest.attempt,
+          attempts: oldest.attempts,
         },
         `stalled: ${tracker.topic}[${tracker.partition}]@${oldest.offset} unsettled for ${ageMs} ms; commits of this partition wait for it`,
       );

@@ -1,5 +1,4 @@
-import type { Subscriber } from 'rxjs';
-import { tap } from 'rxjs';
+import { type Observer, type OperatorFunction, Subscription } from 'rxjs';
 import type { Codec } from '../codecs/codec.js';
 import { json } from '../codecs/json.js';
 import { string } from '../codecs/string.js';
@@ -9,6 +8,7 @@ import { Connection } from './connection.js';
 import { AgentFailedError, ConfigurationError } from './errors.js';
 import { type Logger, defaultLogger } from './logger.js';
 import type { Message } from './message.js';
+import type { DirectTopic } from './topic-stream.js';
 import { Topic, type TopicHost, type TopicOptions } from './topic.js';
 
 /**
@@ -30,8 +30,19 @@ export interface AppOptions {
   readonly logger?: Logger;
   /** Defaults for every agent of the app; each agent's own options win. */
   readonly agentDefaults?: AgentOptions;
-  /** How long `stop()` waits for in-flight messages to settle, in ms (default 30 000). */
+  /**
+   * The longest `stop()` may take, in ms (default 30 000): writes already started finish, records not yet
+   * handed to a sink are left for redelivery, offsets are committed, `onStop` hooks run; whatever is still
+   * running at the deadline is abandoned.
+   */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * What the app does when one of its agents fails for good (restart budget spent, `onFailure: 'stop'`,
+   * pipeline completed): `'stop'` (default) stops the app and `run()` rejects with the agent's
+   * `AgentFailedError`; `'continue'` keeps the other agents running and reports the failed one as
+   * failing in `/healthz` and the metrics.
+   */
+  readonly onAgentFailure?: 'stop' | 'continue';
 }
 
 /**
@@ -64,6 +75,7 @@ export class App implements TopicHost {
   readonly #options: AppOptions;
   readonly #topics = new Map<string, Topic<unknown, unknown>>();
   readonly #agents: Agent<unknown, unknown>[] = [];
+  readonly #agentHost: AgentHost;
   /** The broker connection: retried until connected, a failed attempt never kept. */
   #connection: Connection | undefined;
   /** The transport once connected, for stop() to close. */
@@ -81,6 +93,13 @@ export class App implements TopicHost {
     this.id = options.id;
     this.#options = options;
     this.logger = options.logger ?? defaultLogger(options.id);
+    this.#agentHost = {
+      appId: this.id,
+      logger: this.logger,
+      transport: () => this.transport(),
+      onAgentFailed: (agent, error) => this.#onAgentFailed(agent, error),
+      shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
+    };
     this.#stopped = new Promise((resolve) => (this.#markStopped = resolve));
   }
 
@@ -136,18 +155,12 @@ export class App implements TopicHost {
     if (this.#agents.some((agent) => agent.name === name)) {
       throw new ConfigurationError(`Agent ${name} is declared twice`);
     }
-    const agent = new Agent<T, K>(this.#agentHost(), name, topic, pipeline, {
+    const agent = new Agent<T, K>(this.#agentHost, name, topic, pipeline, {
       ...this.#options.agentDefaults,
       ...options,
     });
     this.#agents.push(agent as unknown as Agent<unknown, unknown>);
-    if (this.#started) {
-      agent.start().catch((error: unknown) => {
-        this.#failure ??= new AgentFailedError(name, undefined, error);
-        this.logger.error({ agent: name, err: error }, 'agent could not start');
-        void this.stop();
-      });
-    }
+    if (this.#started) void agent.start(); // a failure to start fails the agent, as any other
     return agent;
   }
 
@@ -181,17 +194,22 @@ export class App implements TopicHost {
   }
 
   async #stop(): Promise<void> {
-    const timeoutMs = this.#options.shutdownTimeoutMs ?? 30_000;
+    const timeoutMs = this.#shutdownTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
     try {
       await Promise.all(this.#agents.map((agent) => agent.stop(timeoutMs)));
+      this.#connection?.abort();
       const transport = await this.#connecting?.catch(() => undefined);
-      await transport?.close();
+      await withDeadline(Promise.resolve(transport?.close()), deadline);
       for (const hook of [...this.#onStop].reverse()) {
-        try {
-          await hook();
-        } catch (error) {
-          this.logger.warn({ err: error }, 'an onStop hook failed');
-        }
+        const finished = await withDeadline(
+          Promise.resolve()
+            .then(hook)
+            .catch((error: unknown) => this.logger.warn({ err: error }, 'an onStop hook failed')),
+          deadline,
+        );
+        if (!finished)
+          this.logger.warn({ timeoutMs }, 'an onStop hook did not finish by the shutdown deadline');
       }
     } finally {
       this.#markStopped();
@@ -281,32 +299,57 @@ export class App implements TopicHost {
     return this.#connection;
   }
 
-  /** @internal A direct subscription to a topic runs as a small agent that settles after `next`. */
-  subscribeDirect<T, K>(topic: Topic<T, K>, subscriber: Subscriber<Message<T, K | null>>): () => void {
-    const host = this.#agentHost((_agent, error) => subscriber.error(error));
-    const agent = new Agent<T, K>(
-      host,
-      `${topic.name}.subscriber`,
+  /**
+   * @internal A subscription to a topic outside `app.agent()` is an agent too, named
+   * `<topic>.subscriber` (then `.subscriber-2`…), in its own group, listed in `agents`, stopped by `stop()`;
+   * each record settles when the subscriber's `next` returned, and fails if it threw.
+   */
+  subscribeDirect(
+    root: DirectTopic,
+    pipeline: OperatorFunction<Message<unknown, unknown>, unknown>,
+    observer: Partial<Observer<unknown>>,
+  ): Subscription {
+    const topic = this.#topics.get(root.name);
+    if (!topic) throw new ConfigurationError(`Topic ${root.name} was not declared with app.topic()`);
+    const base = `${topic.name}.subscriber`;
+    let name = base;
+    for (let n = 2; this.#agents.some((agent) => agent.name === name); n++) name = `${base}-${n}`;
+    const agent = new Agent<unknown, unknown>(
+      this.#agentHost,
+      name,
       topic,
-      (message$) => message$.pipe(tap((message) => subscriber.next(message))),
-      { ...this.#options.agentDefaults, group: this.id },
+      pipeline,
+      { ...this.#options.agentDefaults },
+      { kind: 'observer', observer },
     );
-    agent.start().catch((error: unknown) => subscriber.error(error));
-    return () => void agent.stop(this.#options.shutdownTimeoutMs ?? 30_000);
+    this.#agents.push(agent);
+    void agent.start();
+    return new Subscription(() => void agent.stop());
   }
 
-  #agentHost(onFailed?: (agent: Agent<unknown, unknown>, error: AgentFailedError) => void): AgentHost {
-    return {
-      appId: this.id,
-      logger: this.logger,
-      transport: () => this.transport(),
-      onAgentFailed:
-        onFailed ??
-        ((_agent, error) => {
-          this.#failure ??= error;
-          void this.stop();
-        }),
-    };
+  get #shutdownTimeoutMs(): number {
+    return this.#options.shutdownTimeoutMs ?? 30_000;
+  }
+
+  #onAgentFailed(agent: Agent<unknown, unknown>, error: AgentFailedError): void {
+    if ((this.#options.onAgentFailure ?? 'stop') === 'continue') return;
+    this.#failure ??= error;
+    this.logger.error({ agent: agent.name }, 'stopping the app: an agent failed (onAgentFailure: stop)');
+    void this.stop();
+  }
+}
+
+/** Waits for `work` until `deadline` (ms since the epoch); false when the deadline came first. */
+async function withDeadline(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

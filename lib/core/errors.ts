@@ -171,3 +171,86 @@ export class ConfigurationError extends RivuletError {
  * ```
  */
 export class RebalanceInProgressError extends RivuletError {}
+
+/**
+ * Something other than a {@link Message} reached a rivulet operator, a sink or the end of an agent's
+ * pipeline, e.g. after a plain `map((m) => m.value)`. The record being processed goes to the error policy
+ * and the pipeline restarts; keep messages flowing with `mapValue`.
+ *
+ * @example
+ * ```ts
+ * order$.pipe(map((m) => m.value), mapValue(price)); // NotAMessageError: mapValue received a object, not a Message
+ * ```
+ */
+export class NotAMessageError extends RivuletError {
+  override readonly retriable = false;
+  constructor(
+    /** Where it arrived: an operator or sink name, or `the end of the pipeline`. */
+    readonly where: string,
+    value: unknown,
+  ) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+    super(
+      `${where} received a ${kind}, not a Message: keep the message with mapValue (a plain map drops its lineage)`,
+    );
+  }
+}
+
+/**
+ * One message object was used twice: passed on after it was settled or replaced (moved), or sent down two
+ * paths at once. A message stands for one reference to its record; to fan out, derive copies with
+ * `mergeMapValue` or `forkMessage`, so the record settles only when every copy has.
+ *
+ * @example
+ * ```ts
+ * message$.pipe(mergeMap((m) => [m, m]), toRedis(redis, zadd)); // MessageReusedError: use forkMessage to fan out
+ * ```
+ */
+export class MessageReusedError extends RivuletError {
+  override readonly retriable = false;
+  constructor(readonly where: string) {
+    super(
+      `${where} received a message that was already settled, replaced or in use elsewhere: use forkMessage or mergeMapValue to fan out`,
+    );
+  }
+}
+
+/**
+ * An agent's pipeline completed while its topic was still open (a `take(n)`, `first()`…): the agent
+ * cannot go on, so it fails rather than sitting paused.
+ *
+ * @example
+ * ```ts
+ * app.agent('first-two', orders, (order$) => order$.pipe(take(2))); // fails with PipelineCompletedError
+ * ```
+ */
+export class PipelineCompletedError extends RivuletError {
+  constructor(readonly agent: string) {
+    super(`the pipeline of agent ${agent} completed while its topic is still open`);
+  }
+}
+
+/**
+ * An agent's pipeline kept erroring: more restarts than its budget allows within the window.
+ *
+ * @example
+ * ```ts
+ * app.agent('prices', orders, pipeline, { restarts: { max: 10, withinMs: 60_000 } });
+ * ```
+ */
+export class RestartBudgetExceededError extends RivuletError {
+  constructor(
+    readonly agent: string,
+    readonly restarts: number,
+    readonly withinMs: number,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `agent ${agent} restarted its pipeline ${restarts} times within ${withinMs} ms; last error: ${reason}`,
+      {
+        cause,
+      },
+    );
+  }
+}

@@ -13,6 +13,10 @@
 export interface LineageOwner {
   onSettled(lineage: Lineage): void;
   onFailed(lineage: Lineage, error: unknown): void;
+  /** False once the owner stops: sinks start no new write for its messages. */
+  readonly accepting: boolean;
+  /** Attempts the lineage's record may still make (its retry budget), if the owner keeps one. */
+  attemptsLeft?(lineage: Lineage): number | undefined;
 }
 
 /** One consumed record's acknowledgement state, for one processing attempt. @internal */
@@ -37,6 +41,13 @@ export class Lineage {
       this.done = true;
       this.owner.onSettled(this);
     }
+  }
+
+  /** Settles the record whatever references remain (a direct subscription settles after `next`). */
+  settleAll(): void {
+    if (this.done) return;
+    this.done = true;
+    this.owner.onSettled(this);
   }
 
   fail(error: unknown): void {

@@ -4,6 +4,18 @@ import { type LineageRef } from './lineage.js';
 export const LINEAGE: unique symbol = Symbol('rivulet.lineage');
 
 /**
+ * Internal slot holding what a message object may still do with its lineage: a message object is one
+ * reference to its record. `live`: it may be passed on, settled or failed; `held`: an operator or sink
+ * is working on it; `spent`: it was settled, failed, or replaced by a derived message (moved). A spent or
+ * held message that reaches a rivulet operator again is a reuse, reported as `MessageReusedError`.
+ * @internal
+ */
+export const USE: unique symbol = Symbol('rivulet.use');
+
+/** @internal */
+export type MessageUse = 'live' | 'held' | 'spent';
+
+/**
  * Message headers, decoded as UTF-8 strings.
  *
  * @example
@@ -37,8 +49,9 @@ const NO_HEADERS: MessageHeaders = Object.freeze({});
 
 /**
  * One record of a topic, decoded: the value (typed by the topic's codec), its key, headers, and where it
- * came from. Immutable: operators such as `mapValue` derive new messages that keep the original's
- * acknowledgement lineage, so rivulet can tell when the record is done.
+ * came from. Immutable: operators such as `mapValue` derive new messages that take over the original's
+ * acknowledgement lineage, so rivulet can tell when the record is done. Each message object stands for
+ * one reference to its record: pass it on once (to fan out, use `mergeMapValue` or `forkMessage`).
  *
  * @example
  * ```ts
@@ -48,6 +61,8 @@ const NO_HEADERS: MessageHeaders = Object.freeze({});
 export class Message<T = unknown, K = string | null> {
   /** @internal */
   readonly [LINEAGE]: LineageRef;
+  /** @internal */
+  [USE]: MessageUse = 'live';
 
   /** @internal Use {@link createMessage}; rivulet builds messages as it consumes them. */
   constructor(
@@ -68,28 +83,6 @@ export class Message<T = unknown, K = string | null> {
     lineage: LineageRef,
   ) {
     this[LINEAGE] = lineage;
-  }
-
-  /**
-   * A copy of this message with another value and the same lineage: the new message stands for the
-   * same record. Operators use it; in a pipeline prefer `mapValue`.
-   *
-   * @example
-   * ```ts
-   * const upper = message.withValue(message.value.toUpperCase());
-   * ```
-   */
-  withValue<U>(value: U): Message<U, K> {
-    return new Message(
-      this.topic,
-      this.partition,
-      this.offset,
-      this.key,
-      value,
-      this.headers,
-      this.timestamp,
-      this[LINEAGE],
-    );
   }
 }
 
@@ -125,4 +118,42 @@ export function createMessage<T, K = string | null>(init: MessageInit<T, K>): Me
  */
 export function isMessage(value: unknown): value is Message<unknown, unknown> {
   return value instanceof Message;
+}
+
+/**
+ * A message with another value standing for the same record. `lineage` is what the new message holds:
+ * the original's (a move, as `mapValue` does) or a new reference (a fork). The one place rivulet builds a
+ * message from another.
+ * @internal
+ */
+export function deriveMessage<U, K>(
+  from: Message<unknown, K>,
+  value: U,
+  lineage: LineageRef = from[LINEAGE],
+): Message<U, K> {
+  return new Message(
+    from.topic,
+    from.partition,
+    from.offset,
+    from.key,
+    value,
+    from.headers,
+    from.timestamp,
+    lineage,
+  );
+}
+
+/**
+ * The message of a consumed record, decoded. The one place rivulet builds a message from a record.
+ * @internal
+ */
+export function recordMessage<T, K>(
+  topic: string,
+  partition: number,
+  record: { readonly offset: number; readonly headers: MessageHeaders; readonly timestamp: number },
+  key: K,
+  value: T,
+  lineage?: LineageRef,
+): Message<T, K> {
+  return new Message(topic, partition, record.offset, key, value, record.headers, record.timestamp, lineage);
 }

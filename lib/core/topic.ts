@@ -1,7 +1,7 @@
-import { Observable, type Subscriber } from 'rxjs';
 import type { Codec } from '../codecs/codec.js';
 import type { ProducerRecord, RecordMetadata, Transport } from '../transports/transport.js';
 import type { Message, MessageHeaders } from './message.js';
+import { type DirectSubscriber, TopicStream } from './topic-stream.js';
 import { assertSameDeclaration, declarationSite } from './topic-declaration.js';
 
 /**
@@ -56,15 +56,16 @@ export interface OutgoingRecord<T, K> extends SendOptions<K> {
 }
 
 /** What a topic needs from its app. @internal */
-export interface TopicHost {
+export interface TopicHost extends DirectSubscriber {
   transportFor(topic: Topic<unknown, unknown>): Promise<Transport>;
-  subscribeDirect<T, K>(topic: Topic<T, K>, subscriber: Subscriber<Message<T, K | null>>): () => void;
 }
 
 /**
- * A Kafka topic with typed keys and values. It *is* an `Observable` of its messages: subscribing reads
- * the topic in the app's consumer group, and each message is settled (and its offset committed) once the
- * subscriber's `next` has returned. For asynchronous work, give the topic to `app.agent()` instead.
+ * A Kafka topic with typed keys and values. It *is* an `Observable` of its messages: subscribing (directly
+ * or after `pipe`) runs a small supervised agent named `<topic>.subscriber` in its own consumer group
+ * `<app id>.<topic>.subscriber`, listed in `app.agents` and stopped by `app.stop()`. Each message is settled
+ * (and its offset committed) once the subscriber's `next` has returned; if it throws, the message goes to
+ * the error policy instead. For asynchronous work, give the topic to `app.agent()`.
  *
  * @example
  * ```ts
@@ -73,7 +74,7 @@ export interface TopicHost {
  * orders.pipe(map((m) => m.value.symbol)).subscribe(console.log);
  * ```
  */
-export class Topic<T = unknown, K = string> extends Observable<Message<T, K | null>> {
+export class Topic<T = unknown, K = string> extends TopicStream<Message<T, K | null>> {
   /** @internal Use `app.topic()`. */
   constructor(
     private readonly host: TopicHost,
@@ -88,7 +89,7 @@ export class Topic<T = unknown, K = string> extends Observable<Message<T, K | nu
     /** @internal Where `app.topic()` was called (`file:line:column`), named when it is declared twice differently. */
     readonly declaredAt?: string,
   ) {
-    super((subscriber) => host.subscribeDirect(this, subscriber));
+    super(host);
   }
 
   /** @internal Where `app.topic()` is being called from (see `declaredAt`). */

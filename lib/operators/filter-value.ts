@@ -1,5 +1,5 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { failMessage, settleMessage } from '../core/ack.js';
+import { claimMessage, failMessage, releaseMessage, settleMessage } from '../core/ack.js';
 import type { Message } from '../core/message.js';
 
 /**
@@ -24,7 +24,9 @@ export function filterValue<T, K>(
   return (source) =>
     new Observable<Message<T, K>>((subscriber) =>
       source.subscribe({
-        next(message) {
+        next(input) {
+          const message = claimMessage(input, 'filterValue', subscriber);
+          if (!message) return;
           let keep: boolean;
           try {
             keep = predicate(message.value, message);
@@ -32,8 +34,10 @@ export function filterValue<T, K>(
             failMessage(message, error);
             return;
           }
-          if (keep) subscriber.next(message);
-          else settleMessage(message);
+          if (keep) {
+            releaseMessage(message);
+            subscriber.next(message);
+          } else settleMessage(message);
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => subscriber.complete(),

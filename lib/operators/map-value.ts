@@ -1,10 +1,12 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { failMessage } from '../core/ack.js';
+import { claimMessage, failMessage, moveMessage } from '../core/ack.js';
 import type { Message } from '../core/message.js';
 
 /**
  * Maps each message's value, keeping the message (key, headers, position) and its acknowledgement
- * lineage. If `project` throws, the message goes to the agent's error policy and the stream goes on.
+ * lineage (the new message takes over the input's reference). If `project` throws, the message goes to
+ * the agent's error policy and the stream goes on. Anything but a message arriving here fails the record
+ * being pushed with `NotAMessageError`.
  *
  * @example
  * ```ts
@@ -17,7 +19,9 @@ export function mapValue<T, U, K>(
   return (source) =>
     new Observable<Message<U, K>>((subscriber) =>
       source.subscribe({
-        next(message) {
+        next(input) {
+          const message = claimMessage(input, 'mapValue', subscriber);
+          if (!message) return;
           let value: U;
           try {
             value = project(message.value, message);
@@ -25,7 +29,7 @@ export function mapValue<T, U, K>(
             failMessage(message, error);
             return;
           }
-          subscriber.next(message.withValue(value));
+          subscriber.next(moveMessage(message, value));
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => subscriber.complete(),

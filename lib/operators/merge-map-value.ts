@@ -1,5 +1,5 @@
 import { Observable, type ObservableInput, type OperatorFunction, from, mergeMap } from 'rxjs';
-import { failMessage, forkMessage, settleMessage } from '../core/ack.js';
+import { claimMessage, failMessage, forkMessage, settleMessage } from '../core/ack.js';
 import type { Message } from '../core/message.js';
 
 /**
@@ -19,8 +19,10 @@ export function mergeMapValue<T, U, K>(
   options: { readonly concurrency?: number } = {},
 ): OperatorFunction<Message<T, K>, Message<U, K>> {
   return mergeMap(
-    (message) =>
+    (input) =>
       new Observable<Message<U, K>>((subscriber) => {
+        const message = claimMessage(input, 'mergeMapValue', subscriber);
+        if (!message) return subscriber.complete();
         let step: Observable<U>;
         try {
           step = from(project(message.value, message));

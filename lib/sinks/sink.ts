@@ -1,16 +1,20 @@
 import {
   Observable,
   type ObservableInput,
+  type OperatorFunction,
   type SchedulerLike,
   Subscription,
   asyncScheduler,
   defer,
+  tap,
 } from 'rxjs';
-import { failMessage } from '../core/ack.js';
-import type { Message } from '../core/message.js';
+import { attemptsLeft, claimMessage, failMessage, isAccepted, releaseMessage } from '../core/ack.js';
+import { Message } from '../core/message.js';
 import { type RetryPolicy, retryWithBackoff } from '../core/retry.js';
 import { SinkError } from './sink-error.js';
 import { emitSinkEvent } from './sink-events.js';
+import { recordSinkFailure, recordSinkSuccess } from './sink-health.js';
+import type { SinkMessage } from './sink-message.js';
 
 /**
  * What a sink accepts and emits: a message, or a batch of messages (from `bufferTime`, `bufferCount`…).
@@ -38,7 +42,11 @@ export interface SinkOptions {
   readonly concurrency?: number;
   /** Most messages in one write (default 500). */
   readonly maxBatchSize?: number;
-  /** How a write is retried before its messages go to the agent's error policy (default 3 retries). */
+  /**
+   * How a write is retried in place before its messages go back to the agent (default 3 retries, never
+   * more than the messages' agent still allows: attempts made here count against each message's retry
+   * budget, see the agent's `errors.retries`).
+   */
   readonly retry?: RetryPolicy;
   /** Scheduler of retry delays (for virtual time in tests). */
   readonly scheduler?: SchedulerLike;
@@ -51,25 +59,50 @@ const size = (input: SinkInput): number => (Array.isArray(input) ? input.length 
  * arriving messages gather into the next one (up to `maxBatchSize`), so a sink batches by itself under
  * load and writes at once when idle. When a write succeeds, its inputs are emitted unchanged (the agent
  * then settles them); when it fails after retries, its messages go to the agent's error policy, all
- * together: a batch settles as a whole or not at all.
+ * together: a batch settles as a whole or not at all. Every attempt updates the sink's health
+ * (`sinkHealth()`): a sink whose server is down shows as failing, and its agent pauses instead of
+ * dead-lettering. Once the agent stops, writes not yet started are abandoned (their records stay
+ * uncommitted and are delivered again).
+ *
+ * The message type is inferred from the pipeline, as with the other sinks.
+ *
+ * @example
+ * ```ts
+ * row$.pipe(
+ *   bufferTime(100),
+ *   sink((batch) => db.insertMany(batch.map((m) => m.value)), { name: 'postgres' }),
+ * );
+ * ```
+ */
+export function sink<I extends SinkInput<unknown, unknown>>(
+  write: (batch: readonly SinkMessage<NoInfer<I>>[]) => ObservableInput<unknown>,
+  options: SinkOptions,
+): OperatorFunction<I, I>;
+/**
+ * A sink for messages of a given value and key type, usable in any pipeline of such messages.
  *
  * @example
  * ```ts
  * const toPostgres = sink<Row, string>((batch) => db.insertMany(batch.map((m) => m.value)), { name: 'postgres' });
- * row$.pipe(bufferTime(100), toPostgres);
  * ```
  */
 export function sink<T, K>(
   write: (batch: readonly Message<T, K>[]) => ObservableInput<unknown>,
   options: SinkOptions,
-): <I extends SinkInput<T, K>>(source: Observable<I>) => Observable<I> {
+): <I extends SinkInput<T, K>>(source: Observable<I>) => Observable<I>;
+export function sink(
+  write: (batch: readonly Message<unknown, unknown>[]) => ObservableInput<unknown>,
+  options: SinkOptions,
+): OperatorFunction<SinkInput, SinkInput> {
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const maxBatchSize = Math.max(1, options.maxBatchSize ?? 500);
   const scheduler = options.scheduler ?? asyncScheduler;
+  const name = options.name;
+  const retries = options.retry?.retries ?? 3;
 
-  return <I extends SinkInput<T, K>>(source: Observable<I>) =>
-    new Observable<I>((subscriber) => {
-      const queue: I[] = [];
+  return (source) =>
+    new Observable<SinkInput>((subscriber) => {
+      const queue: SinkInput[] = [];
       const writes = new Subscription();
       let active = 0;
       let sourceDone = false;
@@ -79,16 +112,18 @@ export function sink<T, K>(
       };
 
       const pump = (): void => {
+        // Once an agent stops, what no write has taken yet is left unsettled (delivered again later).
+        while (queue.length > 0 && !accepted(queue[0]!)) queue.shift();
         while (active < concurrency && queue.length > 0) {
-          const batch: Message<T, K>[] = [];
+          const batch: Message<unknown, unknown>[] = [];
           let taken = 0;
           while (
             taken < queue.length &&
             (batch.length === 0 || batch.length + size(queue[taken]!) <= maxBatchSize)
           ) {
             const unit = queue[taken++]!;
-            if (Array.isArray(unit)) batch.push(...(unit as readonly Message<T, K>[]));
-            else batch.push(unit as Message<T, K>);
+            if (Array.isArray(unit)) batch.push(...(unit as readonly Message<unknown, unknown>[]));
+            else batch.push(unit as Message<unknown, unknown>);
           }
           const units = queue.splice(0, taken); // one splice per write: the queue can hold thousands
           active++;
@@ -97,20 +132,27 @@ export function sink<T, K>(
           const done = (error?: unknown): void => {
             active--;
             const durationMs = scheduler.now() - started;
-            emitSinkEvent({ sink: options.name, messages: batch.length, durationMs, attempts, error });
-            if (error === undefined) for (const unit of units) subscriber.next(unit);
-            else {
-              const failure = new SinkError(options.name, attempts, error);
+            emitSinkEvent({ sink: name, messages: batch.length, durationMs, attempts, error });
+            if (error === undefined) {
+              recordSinkSuccess(name);
+              for (const message of batch) releaseMessage(message);
+              for (const unit of units) subscriber.next(unit);
+            } else {
+              const failure = sinkError(name, attempts, error);
               for (const message of batch) failMessage(message, failure);
             }
             pump();
             finishIfDone();
           };
+          const policy = { ...options.retry, retries: budget(batch, retries) };
           const subscription = defer(() => {
             attempts++;
             return write(batch);
           })
-            .pipe(retryWithBackoff(options.retry, scheduler))
+            .pipe(
+              tap({ error: (error: unknown) => recordSinkFailure(name, error) }),
+              retryWithBackoff(policy, scheduler),
+            )
             .subscribe({ error: (error: unknown) => done(error), complete: () => done() });
           writes.add(subscription);
         }
@@ -118,13 +160,14 @@ export function sink<T, K>(
 
       const upstream = source.subscribe({
         next: (unit) => {
-          if (size(unit) === 0) return;
+          if (!claim(unit, name, subscriber)) return;
           queue.push(unit);
           pump();
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => {
           sourceDone = true;
+          pump();
           finishIfDone();
         },
       });
@@ -133,4 +176,45 @@ export function sink<T, K>(
         writes.unsubscribe();
       };
     });
+}
+
+/** Claims every message of a unit for the sink; false when the unit is empty or not made of live messages. */
+function claim(unit: SinkInput, name: string, subscriber: { error(error: unknown): void }): boolean {
+  const where = `sink ${name}`;
+  if (!Array.isArray(unit))
+    return claimMessage(unit as Message<unknown, unknown>, where, subscriber) !== undefined;
+  if (unit.length === 0) return false;
+  let all = true;
+  for (const item of unit as readonly unknown[]) {
+    if (claimMessage(item as Message<unknown, unknown>, where, subscriber) === undefined) all = false;
+  }
+  if (!all)
+    for (const item of unit as readonly unknown[])
+      if (item instanceof Message)
+        failMessage(item, new SinkError(name, 0, 'a message of its batch was unusable'));
+  return all;
+}
+
+function accepted(unit: SinkInput): boolean {
+  const first = Array.isArray(unit)
+    ? (unit as readonly Message<unknown, unknown>[])[0]
+    : (unit as Message<unknown, unknown>);
+  return first === undefined || isAccepted(first);
+}
+
+/** In-place retries for a batch: the sink's own, within what every message's retry budget still allows. */
+function budget(batch: readonly Message<unknown, unknown>[], retries: number): number {
+  let least = retries;
+  for (const message of batch) {
+    const left = attemptsLeft(message);
+    if (left !== undefined) least = Math.min(least, left - 1);
+  }
+  return Math.max(0, least);
+}
+
+/** The failure of a write: attempts made by inner retries (a nested SinkError) multiply this sink's. */
+function sinkError(name: string, attempts: number, error: unknown): SinkError {
+  return error instanceof SinkError
+    ? new SinkError(name, attempts * error.attempts, error.cause)
+    : new SinkError(name, attempts, error);
 }

@@ -1,8 +1,10 @@
 import { Observable, type OperatorFunction, filter, map, share } from 'rxjs';
+import { Ledger } from '../agent/ledger.js';
+import type { Entry } from '../agent/partition-tracker.js';
 import { settleMessage } from '../core/ack.js';
 import { Lineage, type LineageOwner } from '../core/lineage.js';
-import { Message, createMessage } from '../core/message.js';
-import { PartitionTracker, type Entry } from '../agent/partition-tracker.js';
+import { silentLogger } from '../core/logger.js';
+import { Message, createMessage, recordMessage } from '../core/message.js';
 
 /**
  * A failure reported by a pipeline under test.
@@ -41,13 +43,8 @@ export interface PipelineRun<U> {
 
 type RunEvent<U> =
   | { readonly kind: 'output'; readonly value: U }
-  | {
-      readonly kind: 'settled';
-      readonly partition: number;
-      readonly offset: number;
-      readonly committable: number | undefined;
-      readonly advanced: boolean;
-    }
+  | { readonly kind: 'settled'; readonly partition: number; readonly offset: number }
+  | { readonly kind: 'committed'; readonly partition: number; readonly offset: number }
   | { readonly kind: 'failed'; readonly failure: TestFailure };
 
 /**
@@ -71,20 +68,23 @@ export function testPipeline<T, U, K = string | null>(
 ): PipelineRun<U> {
   const topic = options.topic ?? 'test';
   const events = new Observable<RunEvent<U>>((subscriber) => {
-    const trackers = new Map<number, PartitionTracker>();
+    // The agent's own ledger: the same settle and commit arithmetic, with no consumer to commit to.
+    const ledger = new Ledger({
+      agent: 'test',
+      logger: silentLogger,
+      maxInFlight: Number.MAX_SAFE_INTEGER,
+      commitIntervalMs: 0,
+      onAdvance: (tracker) => {
+        subscriber.next({ kind: 'committed', partition: tracker.partition, offset: tracker.committable! });
+      },
+    });
     const nextOffset = new Map<number, number>();
     const owner: LineageOwner = {
+      accepting: true,
       onSettled(lineage) {
         const entry = lineage.token as Entry;
-        const tracker = entry.tracker;
-        const advanced = tracker.settle(entry) > 0;
-        subscriber.next({
-          kind: 'settled',
-          partition: tracker.partition,
-          offset: entry.offset,
-          committable: tracker.committable,
-          advanced,
-        });
+        if (!ledger.settle(entry)) return;
+        subscriber.next({ kind: 'settled', partition: entry.tracker.partition, offset: entry.offset });
       },
       onFailed(lineage, error) {
         const entry = lineage.token as Entry;
@@ -100,20 +100,11 @@ export function testPipeline<T, U, K = string | null>(
         const partition = init.partition;
         const offset = item instanceof Message ? init.offset : (nextOffset.get(partition) ?? 0);
         nextOffset.set(partition, offset + 1);
-        let tracker = trackers.get(partition);
-        if (!tracker) trackers.set(partition, (tracker = new PartitionTracker(topic, partition)));
         const record = { offset, key: null, value: null, headers: init.headers, timestamp: init.timestamp };
-        const entry = tracker.add(record, 0, undefined);
-        return new Message<T, K>(
-          init.topic || topic,
-          partition,
-          offset,
-          init.key,
-          init.value,
-          init.headers,
-          init.timestamp,
-          new Lineage(owner, entry),
-        );
+        const entry = ledger.admit(ledger.tracker({ topic, partition }), record, 0);
+        const lineage = new Lineage(owner, entry);
+        entry.lineage = lineage;
+        return recordMessage(init.topic || topic, partition, record, init.key, init.value, lineage);
       }),
     );
     return pipeline(wrapped).subscribe({
@@ -142,8 +133,8 @@ export function testPipeline<T, U, K = string | null>(
       map((event) => event.failure),
     ),
     committed: events.pipe(
-      filter((event) => event.kind === 'settled' && event.advanced),
-      map((event) => (event as { committable: number }).committable),
+      filter((event) => event.kind === 'committed'),
+      map((event) => event.offset),
     ),
   };
 }

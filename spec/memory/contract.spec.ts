@@ -45,7 +45,7 @@ describe('processing contract on the in-memory broker', () => {
   it('C1/C2: with 16 concurrent handlers finishing out of order, no commit passes an unhandled offset', async () => {
     const { transport, handled, violations, commits } = setup();
     const app = createApp({ id: 'c2', transport, logger: silentLogger });
-    const items = app.topic<Item>('items', { value: json(), partitions: 3 });
+    const items = app.topic<Item>('items', { value: json() }); // the broker's default: 3 partitions
     const seen = new Set<number>();
     app.agent(
       'work',
@@ -204,33 +204,51 @@ describe('processing contract on the in-memory broker', () => {
     expect(violations).to.deep.equal([]);
   });
 
-  it('C6: stop() flushes open batches, lets in-flight messages settle and commits them before it resolves', async () => {
+  it('C6: stop() lets the writes already started finish, commits them, and leaves the rest for redelivery', async () => {
     const { transport, handled, violations } = setup({ partitions: 2 });
-    const app = createApp({ id: 'c6', transport, logger: silentLogger });
-    const items = app.topic<Item>('items', { value: json() });
-    const written = new Set<number>();
-    app.agent('batched', items, (item$) =>
-      item$.pipe(
-        bufferTime(60_000), // only stop() can close this batch
-        sink<Item, string | null>(
-          async (batch) => {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-            for (const m of batch) {
-              written.add(m.value.id);
-              handled.add(m.topic, m.partition, m.offset);
-            }
-          },
-          { name: 'slow' },
+    const written: number[] = [];
+    let started = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const start = (): ReturnType<typeof createApp> => {
+      const app = createApp({ id: 'c6', transport, logger: silentLogger });
+      const items = app.topic<Item>('items', { value: json() });
+      app.agent('batched', items, (item$) =>
+        item$.pipe(
+          sink<Item, string | null>(
+            async (batch) => {
+              started++;
+              await gate;
+              for (const m of batch) {
+                written.push(m.value.id);
+                handled.add(m.topic, m.partition, m.offset);
+              }
+            },
+            { name: 'gated', maxBatchSize: 50 },
+          ),
         ),
-      ),
-    );
-    await app.start();
-    await produce(app, 'items', 500);
-    await waitFor(() => app.agents[0]!.stats().received === 500);
-    expect(written.size).to.equal(0);
-    await app.stop();
-    expect(written.size).to.equal(500);
-    expect(await committedTotal(transport, 'c6.batched', 'items')).to.equal(500);
+      );
+      return app;
+    };
+    const first = start();
+    await first.start();
+    await produce(first, 'items', 500);
+    await waitFor(() => first.agents[0]!.stats().received === 500 && started === 1);
+    const stopping = first.stop();
+    open();
+    await stopping;
+    // the write under way finished and was committed; the ~500 queued behind it were never started
+    expect(started).to.equal(1);
+    expect(written.length).to.be.within(1, 50);
+    const committed = await committedTotal(transport, 'c6.batched', 'items');
+    expect(committed).to.be.within(1, written.length);
+    expect(violations).to.deep.equal([]);
+    // the next run delivers what the first did not settle: nothing is lost
+    const second = start();
+    await second.start();
+    await waitFor(async () => (await committedTotal(transport, 'c6.batched', 'items')) === 500);
+    await second.stop();
+    expect(new Set(written).size).to.equal(500);
     expect(violations).to.deep.equal([]);
   });
 
@@ -377,7 +395,7 @@ describe('processing contract on the in-memory broker', () => {
     await produce(app, 'items', 30);
     const ids: number[] = [];
     const subscription = items.subscribe((message) => ids.push(message.value.id));
-    await waitFor(async () => (await committedTotal(transport, 'direct', 'items')) === 30);
+    await waitFor(async () => (await committedTotal(transport, 'direct.items.subscriber', 'items')) === 30);
     subscription.unsubscribe();
     expect([...ids].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 30 }, (_, i) => i));
     await app.stop();

@@ -10,7 +10,7 @@ import {
   string,
   toTopic,
 } from '../../lib/index.js';
-import { waitForCommitted } from '../../lib/testing/index.js';
+import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
 import { delegateTransport } from '../support/delegate.js';
 
 describe('toTopic', () => {
@@ -42,7 +42,7 @@ describe('toTopic', () => {
     }
   });
 
-  it('a produce that keeps failing leaves the source messages unsettled for the error policy (here: dead-lettered)', async () => {
+  it('a produce that fails for every message is an outage: nothing dead-lettered or committed until the broker takes records again', async () => {
     const broker = new MemoryBroker();
     const inner = new MemoryTransport(broker);
     let refuse = true;
@@ -55,20 +55,21 @@ describe('toTopic', () => {
     const app = createApp({ id: 'to-topic-fail', transport, logger: silentLogger });
     const input = app.topic('in', { value: string() });
     const out = app.topic('out', { value: string() });
-    app.agent(
+    const agent = app.agent(
       'copy',
       input,
-      (message$) => message$.pipe(toTopic(out, { retry: { retries: 1, backoff: { initialDelayMs: 1 } } })),
-      {
-        errors: { retries: 0 },
-      },
+      (message$) => message$.pipe(toTopic(out, { retry: { backoff: { initialDelayMs: 1 } } })),
+      { errors: { retries: 1, backoff: { initialDelayMs: 1, maxDelayMs: 20 } } },
     );
     await app.start();
     await input.sendMany([{ value: 'a' }, { value: 'b' }]);
-    await waitForCommitted(app);
+    await waitFor(() => agent.stats().held === 2);
+    expect(await transport.committedOffsets('to-topic-fail.copy', 'in')).to.deep.equal([]);
     refuse = false;
+    await waitForCommitted(app);
     await app.stop();
-    expect(broker.read('out', 0, 0, 10)).to.have.length(0);
-    expect(broker.read('in.dlq', 0, 0, 10).map((r) => r.value!.toString())).to.have.members(['a', 'b']);
+    expect(broker.read('out', 0, 0, 10).map((r) => r.value!.toString())).to.have.members(['a', 'b']);
+    expect(broker.read('in.dlq', 0, 0, 10)).to.have.length(0);
+    expect(agent.stats().deadLettered).to.equal(0);
   });
 });

@@ -14,6 +14,8 @@ export function agentStats(name: string, topic: string, changes: Partial<AgentSt
     inFlight: 0,
     window: 0,
     pauses: 0,
+    held: 0,
+    restarts: 0,
     partitions: [],
     ...changes,
   };

@@ -1,0 +1,208 @@
+import {
+  type Observer,
+  type OperatorFunction,
+  type SchedulerLike,
+  Subject,
+  type Subscription,
+  asyncScheduler,
+} from 'rxjs';
+import { settleMessage } from '../core/ack.js';
+import { NotAMessageError, PipelineCompletedError, RestartBudgetExceededError } from '../core/errors.js';
+import { Lineage, type LineageOwner } from '../core/lineage.js';
+import type { Logger } from '../core/logger.js';
+import { Message, deriveMessage } from '../core/message.js';
+import type { Entry } from './partition-tracker.js';
+import type { RestartBudget } from './restart-budget.js';
+
+/** What a {@link Supervisor} needs from its agent. @internal */
+export interface SupervisorHost {
+  readonly name: string;
+  readonly logger: Logger;
+  /** Owner of the lineages of the messages it hands to the pipeline. */
+  readonly owner: LineageOwner;
+  /** Records to hand to a restarted pipeline (unsettled, not waiting for a retry or a dead letter). */
+  pending(): Iterable<Entry>;
+  /** The pipeline cannot go on: the agent fails. */
+  fail(error: unknown): void;
+}
+
+/**
+ * Where a pipeline's output goes: settled (an agent), or to a subscriber's observer, the pushed record
+ * settling when the observer returned (a direct subscription to a topic).
+ * @internal
+ */
+export type PipelineEnd =
+  { readonly kind: 'settle' } | { readonly kind: 'observer'; readonly observer: Partial<Observer<unknown>> };
+
+const NONE = Symbol('none');
+
+/**
+ * Runs an agent's pipeline the Erlang way: every record is pushed with a fresh lineage; an error thrown
+ * while a record is pushed is that record's failure (it goes to the error policy); the pipeline is then
+ * restarted (a fresh subscription of the user's function) and the records still in process are handed to
+ * it again, so nothing is skipped. Restarts beyond the budget, a pipeline that completes while the topic
+ * is open, or a pipeline function that throws fail the agent.
+ * @internal
+ */
+export class Supervisor<T, K> {
+  #input = new Subject<Message<T, K | null>>();
+  #subscription: Subscription | undefined;
+  #pushing: Entry | undefined;
+  #pushError: unknown = NONE;
+  #restarting = false;
+  #stopping = false;
+  #finished = false;
+  #markDone!: () => void;
+  readonly #done = new Promise<void>((resolve) => (this.#markDone = resolve));
+  readonly #scheduler: SchedulerLike;
+
+  constructor(
+    private readonly host: SupervisorHost,
+    private readonly pipeline: OperatorFunction<Message<T, K | null>, unknown>,
+    private readonly end: PipelineEnd,
+    private readonly budget: RestartBudget,
+    scheduler?: SchedulerLike,
+  ) {
+    this.#scheduler = scheduler ?? asyncScheduler;
+  }
+
+  /** Restarts so far. */
+  get restarts(): number {
+    return this.budget.total;
+  }
+
+  /** Resolves when the pipeline has finished after {@link complete} (or failed for good). */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /** Subscribes the pipeline; false when the pipeline function threw (the agent then failed). */
+  start(): boolean {
+    this.#input = new Subject<Message<T, K | null>>();
+    let output;
+    try {
+      output = this.pipeline(this.#input);
+    } catch (error) {
+      this.#finish();
+      this.host.fail(error);
+      return false;
+    }
+    const subscription = output.subscribe({
+      next: (value) => this.#output(value),
+      error: (error: unknown) => this.#onError(error),
+      complete: () => this.#onComplete(),
+    });
+    // The pipeline may have errored or completed while subscribing.
+    if (!subscription.closed) this.#subscription = subscription;
+    return true;
+  }
+
+  /** Hands a record to the pipeline with a fresh lineage (later, at restart, while one is under way). */
+  push(entry: Entry): void {
+    const template = entry.message;
+    if (this.#restarting || this.#finished || this.#subscription === undefined || !template) return;
+    const lineage = new Lineage(this.host.owner, entry);
+    entry.lineage = lineage;
+    entry.stage = 'processing';
+    const message = deriveMessage(template, template.value, lineage) as Message<T, K | null>;
+    const outer = this.#pushing;
+    this.#pushing = entry;
+    this.#pushError = NONE;
+    try {
+      this.#input.next(message);
+    } finally {
+      this.#pushing = outer;
+    }
+    if (this.end.kind === 'observer') {
+      const error = this.#pushError;
+      this.#pushError = NONE;
+      if (error === NONE) lineage.settleAll();
+      else lineage.fail(error);
+    }
+  }
+
+  /** Completes the input so the pipeline drains (batches flush; sinks start no new writes). */
+  complete(): Promise<void> {
+    this.#stopping = true;
+    if (this.#subscription === undefined) this.#finish();
+    else this.#input.complete();
+    return this.#done;
+  }
+
+  /** Cancels whatever the pipeline still runs. */
+  dispose(): void {
+    this.#subscription?.unsubscribe();
+    this.#subscription = undefined;
+    this.#finish();
+  }
+
+  #output(value: unknown): void {
+    if (this.end.kind === 'observer') {
+      try {
+        this.end.observer.next?.(value);
+      } catch (error) {
+        if (this.#pushing) this.#pushError = error;
+        else
+          this.host.logger.error(
+            { agent: this.host.name, err: error },
+            'a subscriber threw outside of a push',
+          );
+      }
+      return;
+    }
+    if (value instanceof Message) settleMessage(value);
+    else if (Array.isArray(value) && value.every((item) => item instanceof Message)) {
+      for (const item of value as Message<unknown, unknown>[]) settleMessage(item);
+    } else {
+      this.#subscription?.unsubscribe();
+      this.#onError(new NotAMessageError('the end of the pipeline', value));
+    }
+  }
+
+  #onError(error: unknown): void {
+    this.#subscription = undefined;
+    if (this.#stopping || this.#finished) return this.#finish();
+    const entry = this.#pushing;
+    if (entry) entry.lineage?.fail(error);
+    if (!this.budget.take(this.#scheduler.now())) {
+      this.#finish();
+      this.host.fail(
+        new RestartBudgetExceededError(this.host.name, this.budget.max, this.budget.withinMs, error),
+      );
+      return;
+    }
+    this.host.logger.warn(
+      {
+        agent: this.host.name,
+        err: error,
+        ...(entry
+          ? { topic: entry.tracker.topic, partition: entry.tracker.partition, offset: entry.offset }
+          : {}),
+      },
+      entry
+        ? 'the pipeline failed on a message; the message goes to the error policy and the pipeline restarts'
+        : 'the pipeline failed; restarting it with the messages still in process',
+    );
+    this.#restarting = true;
+    this.#scheduler.schedule(() => this.#restart());
+  }
+
+  #onComplete(): void {
+    this.#subscription = undefined;
+    if (!this.#stopping && !this.#finished) this.host.fail(new PipelineCompletedError(this.host.name));
+    this.#finish();
+  }
+
+  #restart(): void {
+    this.#restarting = false;
+    if (this.#stopping || this.#finished) return this.#finish();
+    if (!this.start()) return;
+    for (const entry of [...this.host.pending()]) this.push(entry);
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#markDone();
+  }
+}
