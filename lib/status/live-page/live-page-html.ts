@@ -189,6 +189,8 @@ const SCRIPT = `
     counters.appendChild(counter('lag', num(agent.lag), 'lag'));
     counters.appendChild(counter('retried', num(agent.retried), 'retried', agent.retried > 0));
     counters.appendChild(counter('dead-lettered', num(agent.deadLettered), 'deadLettered', agent.deadLettered > 0));
+    counters.appendChild(counter('held (sink down)', num(agent.held), 'held', agent.held > 0));
+    counters.appendChild(counter('restarts', num(agent.restarts), 'restarts', agent.restarts > 0));
     card.appendChild(counters);
     var sparks = el('div', 'sparks');
     var s = agent.series;

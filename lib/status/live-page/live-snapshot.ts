@@ -113,6 +113,10 @@ export interface LiveAgent {
   readonly inFlight: number;
   readonly window: number;
   readonly pauses: number;
+  /** Records held while their sink is down. */
+  readonly held: number;
+  /** Times the pipeline restarted after an error. */
+  readonly restarts: number;
   /** Total commit lag, `null` when unknown (agent not running, broker unreachable). */
   readonly lag: number | null;
   /** Messages settled per second over the last sampling interval, `null` before two samples. */
@@ -278,6 +282,8 @@ export function liveSnapshot(
       inFlight: stats.inFlight,
       window: stats.window,
       pauses: stats.pauses,
+      held: stats.held,
+      restarts: stats.restarts,
       lag: lags ? totalLag(lags) : null,
       ratePerSecond: series.at.at(-1) === sample.at ? (series.rate.at(-1) ?? null) : null,
       stallTimeoutMs,

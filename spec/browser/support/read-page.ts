@@ -21,6 +21,8 @@ export interface ShownAgent {
   readonly lag: number | null;
   readonly retried: number | null;
   readonly deadLettered: number | null;
+  readonly held: number | null;
+  readonly restarts: number | null;
   readonly partitions: readonly ShownPartition[];
   /** Points drawn in each sparkline (throughput, lag, in flight). */
   readonly sparkPoints: readonly number[];
@@ -66,6 +68,8 @@ const READ_PAGE = `(() => {
       lag: number(text(card, 'lag')),
       retried: number(text(card, 'retried')),
       deadLettered: number(text(card, 'deadLettered')),
+      held: number(text(card, 'held')),
+      restarts: number(text(card, 'restarts')),
       partitions: [...card.querySelectorAll('tr[data-partition]')].map((row) => {
         const first = row.querySelector('[data-field="partition"]');
         const tag = first.querySelector('.tag');

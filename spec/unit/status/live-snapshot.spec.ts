@@ -47,6 +47,8 @@ describe('liveSnapshot', () => {
       inFlight: 20,
       window: 21,
       pauses: 1,
+      held: 3,
+      restarts: 2,
       partitions: [partition(1, { committed: 40 }), partition(0, { committed: 60, committable: 61 })],
     });
     const now = sample(5000, [stats], { lags: [[lag(0, 70, 60), lag(1, 55, 40)]] });
@@ -67,6 +69,8 @@ describe('liveSnapshot', () => {
       inFlight: 20,
       window: 21,
       pauses: 1,
+      held: 3,
+      restarts: 2,
       lag: 25,
       ratePerSecond: null,
     });
