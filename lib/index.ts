@@ -11,6 +11,8 @@ export {
   type PartitionStats,
   type Pipeline,
 } from './agent/agent.js';
+export { type RestartPolicy } from './agent/restart-budget.js';
+export { TopicStream } from './core/topic-stream.js';
 export { Topic, type TopicOptions, type SendOptions, type OutgoingRecord } from './core/topic.js';
 export { Message, createMessage, isMessage, type MessageHeaders, type MessageInit } from './core/message.js';
 export { settleMessage, failMessage, forkMessage, combineMessages } from './core/ack.js';
@@ -24,6 +26,10 @@ export {
   ShutdownTimeoutError,
   ConfigurationError,
   RebalanceInProgressError,
+  NotAMessageError,
+  MessageReusedError,
+  PipelineCompletedError,
+  RestartBudgetExceededError,
   type RecordPosition,
   type SchemaIssue,
 } from './core/errors.js';

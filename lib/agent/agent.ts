@@ -205,7 +205,10 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
         ledger: this.#ledger,
         running,
         transport: () => this.#transport!,
-        repush: (entry) => this.#supervisor.push(entry),
+        repush: (entry) => {
+          entry.stage = 'processing'; // a restarting pipeline hands it over when it is back
+          this.#supervisor.push(entry);
+        },
         fail: (error) => this.#fail(error),
         drained: () => this.#checkDrained(),
       },
