@@ -1,5 +1,5 @@
 import { collectDefaultMetrics } from 'prom-client';
-import { AgentFailedError } from '../../core/errors.js';
+import { AgentFailedError, ConfigurationError } from '../../core/errors.js';
 import { type Logger, defaultLogger } from '../../core/logger.js';
 import { appMetrics } from '../../metrics/app-metrics.js';
 import { loadApp } from '../load-app.js';
@@ -20,7 +20,8 @@ export interface WorkerCommandOptions {
 /**
  * `rivulet worker <app module>`: loads the app, serves `/metrics` and `/healthz`, runs the agents until
  * SIGTERM or SIGINT (graceful stop) or until an agent fails. Resolves with the exit code: 0 after a
- * clean stop, 1 when an agent failed.
+ * clean stop, 1 when an agent failed; rejects with the `ConfigurationError` when an agent could not start
+ * for a setting (the CLI exits 2).
  *
  * @example
  * ```ts
@@ -46,6 +47,8 @@ export async function workerCommand(modulePath: string, options: WorkerCommandOp
     return 0;
   } catch (error) {
     if (!(error instanceof AgentFailedError)) throw error;
+    // An agent that could not start for a setting (a bad broker URL…): a usage error, said in one line.
+    if (error.cause instanceof ConfigurationError) throw error.cause;
     logger.error({ app: app.id, err: error }, 'worker stopped: an agent failed');
     return 1;
   } finally {
