@@ -26,7 +26,9 @@ const REDIS_RETRY = { retries: 10, backoff: { initialDelayMs: 100, maxDelayMs: 5
  * backoff up to 5 s), then its messages go to the agent's error policy (retry, then dead-letter or
  * stop); commands Redis refuses (`WRONGTYPE`…) are not retried and are dead-lettered. Batches from
  * `bufferTime`/`bufferCount` go out as one pipeline; single messages batch up while a write is in
- * flight. Sink events are named `redis` (or `options.name`).
+ * flight. Sink events are named `redis` (or `options.name`). A client without an `'error'` listener gets
+ * a no-op one: a failed write already reports the error (once per backoff step while Redis is down),
+ * where ioredis would print `[ioredis] Unhandled error event` on every reconnection attempt.
  *
  * @example
  * ```ts
@@ -41,6 +43,7 @@ export function toRedis<P extends RedisPipelineLike, I extends SinkInput<unknown
   command: (message: SinkMessage<NoInfer<I>>, pipeline: P) => unknown,
   options: ToRedisOptions = {},
 ): OperatorFunction<I, I> {
+  quietUnhandledErrors(client);
   return sink<unknown, unknown>(
     (batch) => {
       const pipeline = client.pipeline();
@@ -58,4 +61,16 @@ function checkExecResult(result: RedisExecResult): RedisExecResult {
     if (error) throw new RedisCommandError(index, error);
   });
   return result;
+}
+
+const ignoreError = (): void => undefined;
+
+/** Gives an event-emitting client with no `'error'` listener a no-op one (ioredis prints unhandled ones). */
+function quietUnhandledErrors(client: object): void {
+  const emitter = client as {
+    on?: (event: 'error', listener: () => void) => unknown;
+    listenerCount?: (event: 'error') => number;
+  };
+  if (typeof emitter.on !== 'function' || typeof emitter.listenerCount !== 'function') return;
+  if (emitter.listenerCount('error') === 0) emitter.on('error', ignoreError);
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { type Observable, bufferTime } from 'rxjs';
 import { type Message, SinkError } from '../../../../lib/index.js';
 import { RedisCommandError, RedisExecAbortedError, toRedis } from '../../../../lib/redis.js';
@@ -138,5 +138,29 @@ describe('toRedis', () => {
         toRedis(redis, ({ value: a }, tx) => tx.zadd(a.user, a.at, a.message)),
       );
     expect(typed).to.be.a('function');
+  });
+
+  it("gives a client without an 'error' listener a no-op one, and leaves a client that has one alone", () => {
+    const bare = new Redis({ lazyConnect: true }); // never connects
+    const watched = new Redis({ lazyConnect: true });
+    const seen: unknown[] = [];
+    watched.on('error', (error) => seen.push(error));
+    try {
+      expect(bare.listenerCount('error')).to.equal(0);
+      toRedis(bare, (_message, tx) => tx.ping());
+      toRedis(watched, (_message, tx) => tx.ping());
+      expect(bare.listenerCount('error')).to.equal(1);
+      // without a listener an EventEmitter throws on 'error' (and ioredis prints "Unhandled error event")
+      expect(() => bare.emit('error', new Error('connect ECONNREFUSED'))).not.to.throw();
+      expect(watched.listenerCount('error')).to.equal(1);
+      const refused = new Error('connect ECONNREFUSED');
+      watched.emit('error', refused);
+      expect(seen).to.deep.equal([refused]);
+      toRedis(bare, (_message, tx) => tx.ping()); // a second sink on the same client adds nothing
+      expect(bare.listenerCount('error')).to.equal(1);
+    } finally {
+      bare.disconnect();
+      watched.disconnect();
+    }
   });
 });
