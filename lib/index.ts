@@ -33,7 +33,10 @@ export {
   type RecordPosition,
   type SchemaIssue,
 } from './core/errors.js';
-export { type Logger, defaultLogger, silentLogger } from './core/logger.js';
+export { type Logger, defaultLogger, silentLogger, logSerializers } from './core/logger.js';
+export { redactText, redactError, errorSummary, type RedactedError } from './core/redact.js';
+export { BrokerUrlError } from './transports/broker-url-error.js';
+export { EncodeError } from './codecs/encode-error.js';
 export { type Codec, type CodecType } from './codecs/codec.js';
 export { json, type JsonOptions } from './codecs/json.js';
 export { string } from './codecs/string.js';

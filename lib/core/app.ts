@@ -82,7 +82,7 @@ export class App implements TopicHost {
   #connecting: Promise<Transport> | undefined;
   #started = false;
   #stopping: Promise<void> | undefined;
-  #failure: AgentFailedError | undefined;
+  #failure: Error | undefined;
   readonly #onStop: (() => unknown)[] = [];
   #stopped: Promise<void>;
   #markStopped!: () => void;
@@ -109,7 +109,7 @@ export class App implements TopicHost {
   }
 
   /** The error that made the app stop, if an agent failed. */
-  get failure(): AgentFailedError | undefined {
+  get failure(): Error | undefined {
     return this.#failure;
   }
 
@@ -175,7 +175,12 @@ export class App implements TopicHost {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    await this.transport();
+    try {
+      await this.transport(); // retried while the broker is unreachable; rejects for a bad URL or credentials
+    } catch (error) {
+      this.#failure ??= error instanceof Error ? error : new Error(String(error));
+      throw error;
+    }
     await Promise.all(this.#agents.map((agent) => agent.start()));
   }
 

@@ -23,7 +23,12 @@ const COUNTERS: readonly [string, string, Value][] = [
     'Records sent to the dead-letter topic',
     (s) => s.deadLettered,
   ],
-  ['rivulet_agent_pauses_total', 'Times the agent paused its partitions for lack of room', (s) => s.pauses],
+  [
+    'rivulet_agent_pauses_total',
+    'Times the agent paused its partitions for lack of room or while a sink was down',
+    (s) => s.pauses,
+  ],
+  ['rivulet_agent_restarts_total', 'Times the pipeline restarted after an error', (s) => s.restarts],
 ];
 
 const GAUGES: readonly [string, string, Value][] = [
@@ -34,6 +39,12 @@ const GAUGES: readonly [string, string, Value][] = [
     (s) => s.window,
   ],
   ['rivulet_agent_running', '1 while the agent is running, else 0', (s) => (s.state === 'running' ? 1 : 0)],
+  ['rivulet_agent_failed', '1 once the agent failed for good, else 0', (s) => (s.state === 'failed' ? 1 : 0)],
+  [
+    'rivulet_agent_held',
+    'Records held while their sink is down (the agent takes no new records meanwhile)',
+    (s) => s.held,
+  ],
 ];
 
 const labelsOf = (stats: AgentStats) => ({ agent: stats.name, topic: stats.topic });

@@ -1,6 +1,7 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Observable, Subscription } from 'rxjs';
 import type { SinkEvent } from '../sinks/sink-events.js';
+import { sinkHealth } from '../sinks/sink-health.js';
 
 /**
  * Buckets of the sink latency histogram, in seconds.
@@ -55,6 +56,29 @@ export function registerSinkMetrics(
     buckets: [...SINK_LATENCY_BUCKETS],
     registers,
   });
+  new Gauge({
+    name: 'rivulet_sink_failing',
+    help: '1 while the sink is failing (from its first failed attempt until a write succeeds), else 0',
+    labelNames,
+    registers,
+    collect() {
+      this.reset();
+      for (const sink of sinkHealth()) this.set({ sink: sink.name }, sink.state === 'failing' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'rivulet_sink_failing_seconds',
+    help: 'How long the sink has been failing, 0 while it is ok',
+    labelNames,
+    registers,
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const sink of sinkHealth()) {
+        this.set({ sink: sink.name }, sink.state === 'failing' ? (now - sink.since) / 1000 : 0);
+      }
+    },
+  });
   const subscription = events.subscribe((event) => {
     const labels = { sink: event.sink };
     writes.inc(labels);
@@ -68,6 +92,8 @@ export function registerSinkMetrics(
       'rivulet_sink_write_failures_total',
       'rivulet_sink_messages_total',
       'rivulet_sink_write_duration_seconds',
+      'rivulet_sink_failing',
+      'rivulet_sink_failing_seconds',
     ],
     subscription,
   };

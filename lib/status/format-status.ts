@@ -1,4 +1,5 @@
 import type { AgentState, PartitionStats } from '../agent/agent.js';
+import type { SinkHealth } from '../sinks/sink-health.js';
 
 /**
  * One agent's row of the status line.
@@ -18,6 +19,8 @@ export interface AgentStatus {
   readonly partitions: readonly PartitionStats[];
   /** Total commit lag of the agent's group, or `undefined` when unknown. */
   readonly lag: number | undefined;
+  /** Records held while a sink is down (shown when not 0). */
+  readonly held?: number;
 }
 
 /** Up to this many partitions, committed offsets are listed one by one; beyond, summed. */
@@ -44,7 +47,8 @@ export function formatCommitted(partitions: readonly PartitionStats[]): string {
 
 /**
  * The status block: one aligned line per agent with msg/s, in flight, committed offsets and lag, and
- * the state when the agent is not running. Ends with a newline.
+ * the state when the agent is not running; then one line per failing sink (`redis sink failing for 12 s:
+ * ECONNREFUSED 127.0.0.1:6379`). Ends with a newline.
  *
  * @example
  * ```ts
@@ -52,17 +56,27 @@ export function formatCommitted(partitions: readonly PartitionStats[]): string {
  * // 'save     120.0 msg/s  in flight     3  committed -  lag 0\n'
  * ```
  */
-export function formatStatus(rows: readonly AgentStatus[]): string {
+export function formatStatus(
+  rows: readonly AgentStatus[],
+  sinks: readonly SinkHealth[] = [],
+  now: number = Date.now(),
+): string {
   const width = Math.max(0, ...rows.map((row) => row.name.length));
-  return rows
-    .map((row) => {
-      const state = row.state === 'running' ? '' : `  (${row.state})`;
-      return (
-        `${row.name.padEnd(width)}  ${row.rate.toFixed(1).padStart(8)} msg/s` +
-        `  in flight ${String(row.inFlight).padStart(5)}` +
-        `  committed ${formatCommitted(row.partitions)}` +
-        `  lag ${row.lag ?? '?'}${state}\n`
-      );
-    })
-    .join('');
+  const agents = rows.map((row) => {
+    const state = row.state === 'running' ? '' : `  (${row.state})`;
+    const held = row.held ? `  held ${row.held} (sink down)` : '';
+    return (
+      `${row.name.padEnd(width)}  ${row.rate.toFixed(1).padStart(8)} msg/s` +
+      `  in flight ${String(row.inFlight).padStart(5)}` +
+      `  committed ${formatCommitted(row.partitions)}` +
+      `  lag ${row.lag ?? '?'}${held}${state}\n`
+    );
+  });
+  const failing = sinks
+    .filter((sink) => sink.state === 'failing')
+    .map(
+      (sink) =>
+        `${sink.name} sink failing for ${Math.round((now - sink.since) / 1000)} s: ${sink.lastError ?? 'unknown error'}\n`,
+    );
+  return [...agents, ...failing].join('');
 }

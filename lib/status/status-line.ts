@@ -3,6 +3,7 @@ import type { AgentStats } from '../agent/agent.js';
 import { type PartitionLag, totalLag } from '../metrics/commit-lag.js';
 import { LagCache } from '../metrics/lag-cache.js';
 import type { MonitoredApp } from '../metrics/monitored-app.js';
+import { sinkHealth } from '../sinks/sink-health.js';
 import { type AgentStatus, formatStatus } from './format-status.js';
 import { liveWriter } from './live-writer.js';
 import { summary } from './summary.js';
@@ -94,8 +95,9 @@ export function statusLine(app: MonitoredApp, options: StatusLineOptions = {}): 
         inFlight: s.inFlight,
         partitions: s.partitions,
         lag: lags[i],
+        held: s.held,
       }));
-      if (!stopped) write(formatStatus(rows));
+      if (!stopped) write(formatStatus(rows, sinkHealth(), Date.now()));
     });
   };
 

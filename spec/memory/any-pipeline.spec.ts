@@ -132,9 +132,9 @@ describe('the contract holds for any RxJS pipeline (issue 8)', () => {
     app.agent(
       'values',
       items,
-      // @ts-expect-error a plain map drops the message: the compiler flags what follows
       (item$) =>
         item$.pipe(
+          // @ts-expect-error a plain map drops the message: the compiler flags the mapValue after it
           map((m) => m.value),
           mapValue((v: Item) => v.id),
         ),
@@ -145,7 +145,7 @@ describe('the contract holds for any RxJS pipeline (issue 8)', () => {
     await waitForCommitted(app);
     await app.stop();
     expect(crashes.errors).to.deep.equal([]);
-    expect(deadLetters(broker).map((d) => d.name)).to.deep.equal(Array(3).fill('NotAMessageError'));
+    expect(deadLetters(broker).map((d) => d.name)).to.deep.equal(Array(3).fill(NotAMessageError.name));
     expect(app.agents[0]!.stats().restarts).to.equal(3);
   });
 

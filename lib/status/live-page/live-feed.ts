@@ -1,3 +1,4 @@
+import { errorSummary } from '../../core/redact.js';
 import {
   Observable,
   type SchedulerAction,
@@ -152,7 +153,7 @@ export class LiveFeed {
   }
 
   #read(): Omit<LiveSample, 'lags'> {
-    const failure = this.#app.failure?.message;
+    const failure = this.#app.failure === undefined ? undefined : errorSummary(this.#app.failure);
     return {
       app: this.#app.id,
       at: this.#scheduler.now(),

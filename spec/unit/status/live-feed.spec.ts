@@ -132,7 +132,7 @@ describe('LiveFeed', () => {
     app.failure = new Error('Agent save failed');
     await advance(1000);
     expect(feed.latest.sinks).to.deep.equal([failing]);
-    expect(feed.latest).to.include({ status: 'failing', failure: 'Agent save failed' });
+    expect(feed.latest).to.include({ status: 'failing', failure: 'Error: Agent save failed' });
   });
 
   it('does not pile up samples while the broker is slow to answer', async () => {

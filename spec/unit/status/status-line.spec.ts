@@ -4,6 +4,8 @@ import type { AgentStats, PartitionStats, Transport } from '../../../lib/index.j
 import { agentStats } from '../../support/agent-stats.js';
 import { statusLine } from '../../../lib/status/status-line.js';
 import { summary } from '../../../lib/status/summary.js';
+import { recordSinkFailure, resetSinkHealth, sinkHealth } from '../../../lib/sinks/sink-health.js';
+import { formatStatus } from '../../../lib/status/format-status.js';
 
 /** An agent whose stats follow a script: each `stats()` call returns the current step. */
 class ScriptedAgent {
@@ -34,6 +36,8 @@ const partition = (p: number, committed: number): PartitionStats => ({
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('statusLine', () => {
+  beforeEach(() => resetSinkHealth()); // sink health is process-wide: other specs' sinks are not ours
+
   it('prints msg/s, in flight, committed offsets and lag per agent under virtual time', async () => {
     const scheduler = new VirtualTimeScheduler();
     const save = new ScriptedAgent('save', 'feed_activities');
@@ -103,6 +107,27 @@ describe('statusLine', () => {
     scheduler.flush();
     await settle();
     expect(blocks).to.deep.equal(['a       0.0 msg/s  in flight     0  committed -  lag ?\n']);
+  });
+});
+
+describe('formatStatus', () => {
+  it('adds one line per failing sink, with how long and why, and the records an agent holds', () => {
+    resetSinkHealth();
+    recordSinkFailure(
+      'redis',
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }),
+      1000,
+    );
+    const text = formatStatus(
+      [{ name: 'save', state: 'running', rate: 0, inFlight: 3, partitions: [], lag: 3, held: 3 }],
+      sinkHealth(),
+      13_000,
+    );
+    expect(text).to.equal(
+      'save       0.0 msg/s  in flight     3  committed -  lag 3  held 3 (sink down)\n' +
+        'redis sink failing for 12 s: connect ECONNREFUSED 127.0.0.1:6379\n',
+    );
+    resetSinkHealth();
   });
 });
 
