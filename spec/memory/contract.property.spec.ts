@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { type Observable, bufferTime, map, pipe, timer } from 'rxjs';
+import { type Observable, bufferTime, map, pipe, tap, timer } from 'rxjs';
 import {
   MemoryBroker,
   MemoryTransport,
@@ -10,10 +10,14 @@ import {
   mergeMapValue,
   sink,
   silentLogger,
+  mapValue,
+  type App,
   type Message,
+  type Transport,
 } from '../../lib/index.js';
 import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
-import { Handled, auditCommits } from '../support/audit.js';
+import { Handled, auditCommits, deadLettered, writtenOrDeadLettered } from '../support/audit.js';
+import { delegateTransport } from '../support/delegate.js';
 
 interface Item {
   readonly id: number;
@@ -106,4 +110,214 @@ describe('processing contract, property-based (memory broker)', () => {
       { numRuns: 30 },
     );
   });
+
+  it('with failures injected (transient, permanent, pipeline throws, failing sink and dead-letter produce, stop, rebalance, restart): every commit covers only written or dead-lettered records', async () => {
+    await fc.assert(fc.asyncProperty(chaos, runChaos), { numRuns: 14 });
+  });
 });
+
+/** How one record misbehaves. */
+type Fault =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'transient'; readonly times: number } // mapValue throws `times` times, then succeeds
+  | { readonly kind: 'permanent' } // mapValue throws a `retriable: false` error, always
+  | { readonly kind: 'pipeline'; readonly times: number } // a plain `map` throws `times` times
+  | { readonly kind: 'sink'; readonly times: number }; // the sink's write fails `times` times
+
+const MAX = 60;
+const fault: fc.Arbitrary<Fault> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant({ kind: 'none' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('transient' as const), times: fc.integer({ min: 1, max: 4 }) }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'permanent' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('pipeline' as const), times: fc.integer({ min: 1, max: 2 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('sink' as const), times: fc.integer({ min: 1, max: 3 }) }),
+  },
+);
+
+const chaos = fc.record({
+  count: fc.integer({ min: 1, max: MAX }),
+  partitions: fc.integer({ min: 1, max: 3 }),
+  maxInFlight: fc.integer({ min: 4, max: 40 }),
+  batchMs: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+  delays: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: MAX, maxLength: MAX }),
+  faults: fc.array(fault, { minLength: MAX, maxLength: MAX }),
+  // The dead-letter produce: works, fails every other call, or fails always (the agent then fails).
+  deadLetter: fc.oneof(
+    { weight: 3, arbitrary: fc.constant('ok' as const) },
+    { weight: 2, arbitrary: fc.constant('flaky' as const) },
+    { weight: 1, arbitrary: fc.constant('down' as const) },
+  ),
+  // Stop the first worker once this many records went through (while others are failing, retrying).
+  stopAfter: fc.option(fc.nat({ max: MAX }), { nil: undefined }),
+  // A second worker of the same group joins after this many records, then leaves.
+  joinAfter: fc.option(fc.nat({ max: MAX }), { nil: undefined }),
+});
+
+type Chaos = typeof chaos extends fc.Arbitrary<infer R> ? R : never;
+
+async function runChaos(s: Chaos): Promise<void> {
+  const broker = new MemoryBroker({ defaultPartitions: s.partitions });
+  const written = new Handled();
+  const handled = writtenOrDeadLettered(written, broker, 'items.dlq');
+  const tries = new Map<string, number>(); // `${stage}:${id}` → attempts so far, across workers
+  const writtenIds = new Set<number>();
+  const violations: string[] = [];
+  const live = new Set<App>();
+  const sampler = setInterval(() => {
+    for (const app of live)
+      for (const agent of app.agents) {
+        const stats = agent.stats();
+        if (stats.inFlight < 0) violations.push(`inFlight ${stats.inFlight} < 0`);
+        if (stats.window > s.maxInFlight) violations.push(`window ${stats.window} > ${s.maxInFlight}`);
+      }
+  }, 1);
+  const failing = (stage: string, id: number, times: number): boolean => {
+    const key = `${stage}:${id}`;
+    const n = (tries.get(key) ?? 0) + 1;
+    tries.set(key, n);
+    return n <= times;
+  };
+  const progress = (): number => writtenIds.size + deadLettered(broker, 'items.dlq').size();
+
+  const worker = (deadLetter: 'ok' | 'flaky' | 'down') => {
+    const inner = new MemoryTransport(broker, { batchSize: 7 });
+    let produces = 0;
+    const faulty: Transport = delegateTransport(inner, {
+      produce: async (records) => {
+        if (records.some((r) => r.topic.endsWith('.dlq'))) {
+          produces++;
+          if (deadLetter === 'down' || (deadLetter === 'flaky' && produces % 2 === 1))
+            throw new Error('dead-letter topic unavailable');
+        }
+        return inner.produce(records);
+      },
+    });
+    const audited = auditCommits(faulty, handled);
+    const app = createApp({ id: 'chaos', transport: audited.transport, logger: silentLogger });
+    const items = app.topic<Item>('items', { value: json() });
+    const write = sink<Item, string | null>(
+      (batch) => {
+        const fail = batch.some((m) => {
+          const f = s.faults[m.value.id]!;
+          return f.kind === 'sink' && failing('sink', m.value.id, f.times);
+        });
+        const delay = Math.max(...batch.map((m) => s.delays[m.value.id]!));
+        // A write counts once it succeeded: recorded when its observable completes, never when it starts.
+        return timer(delay).pipe(
+          tap(() => {
+            if (fail) throw new Error('write failed');
+          }),
+          tap({
+            complete: () => {
+              for (const m of batch) {
+                written.add(m.topic, m.partition, m.offset);
+                writtenIds.add(m.value.id);
+              }
+            },
+          }),
+        );
+      },
+      { name: 'chaos-sink', retry: { retries: 1, backoff: { initialDelayMs: 1, maxDelayMs: 2 } } },
+    );
+    const batched = (source: Observable<Message<Item, string | null>>) =>
+      s.batchMs === undefined ? source.pipe(write) : source.pipe(bufferTime(s.batchMs), write);
+    app.agent(
+      'agent',
+      items,
+      pipe(
+        map((m: Message<Item, string | null>) => {
+          const f = s.faults[m.value.id]!;
+          if (f.kind === 'pipeline' && failing('pipeline', m.value.id, f.times))
+            throw new Error(`plain map threw on ${m.value.id}`);
+          return m;
+        }),
+        mapValue((item: Item) => {
+          const f = s.faults[item.id]!;
+          if (f.kind === 'transient' && failing('transient', item.id, f.times))
+            throw new Error(`transient ${item.id}`);
+          if (f.kind === 'permanent')
+            throw Object.assign(new Error(`permanent ${item.id}`), { retriable: false });
+          return item;
+        }),
+        batched,
+      ),
+      {
+        maxInFlight: s.maxInFlight,
+        commitIntervalMs: 1,
+        stallTimeoutMs: 0,
+        errors: { retries: 2, backoff: { initialDelayMs: 1, maxDelayMs: 4 } },
+        restarts: { max: 10_000, withinMs: 1000 },
+      },
+    );
+    live.add(app);
+    return { app, items, violations: audited.violations };
+  };
+  const stopped = (app: App): boolean => app.failure !== undefined;
+  const workers: ReturnType<typeof worker>[] = [];
+  try {
+    const first = worker(s.deadLetter);
+    workers.push(first);
+    await first.app.start();
+    await first.items.sendMany(
+      Array.from({ length: s.count }, (_, id) => ({ key: `k${id}`, value: { id } })),
+    );
+
+    if (s.joinAfter !== undefined && s.joinAfter < s.count) {
+      await waitFor(() => progress() >= s.joinAfter! || stopped(first.app), { timeoutMs: 10_000 });
+      const joiner = worker(s.deadLetter);
+      workers.push(joiner);
+      await joiner.app.start(); // the group rebalances: partitions are revoked from the first worker mid-flight
+      await new Promise((resolve) => setTimeout(resolve, 3));
+      await joiner.app.stop(); // and again when it leaves
+      live.delete(joiner.app);
+    }
+    if (s.stopAfter !== undefined && s.stopAfter < s.count) {
+      await waitFor(() => progress() >= s.stopAfter! || stopped(first.app), { timeoutMs: 10_000 });
+    } else {
+      await waitFor(() => progress() >= s.count || stopped(first.app), { timeoutMs: 10_000 });
+    }
+    await first.app.stop();
+    live.delete(first.app);
+
+    // A restart on the same broker, with a working dead-letter topic, drains everything.
+    const last = worker('ok');
+    workers.push(last);
+    await last.app.start();
+    await waitFor(
+      () =>
+        broker
+          .endOffsets('items')
+          .every(
+            (e) =>
+              e.offset === 0 ||
+              broker
+                .committedOffsets('chaos.agent', 'items')
+                .some((c) => c.partition === e.partition && c.offset === e.offset),
+          ),
+      { timeoutMs: 10_000, description: 'the restarted worker commits to the end' },
+    );
+    await last.app.stop();
+    live.delete(last.app);
+  } finally {
+    clearInterval(sampler);
+    await Promise.all(workers.map((w) => w.app.stop()));
+  }
+
+  expect(workers.flatMap((w) => w.violations)).to.deep.equal([]);
+  expect(violations.slice(0, 5)).to.deep.equal([]);
+  const dead = deadLettered(broker, 'items.dlq');
+  const lost = [];
+  for (const { partition, offset } of broker.endOffsets('items'))
+    for (let o = 0; o < offset; o++)
+      if (!written.has('items', partition, o) && !dead.has('items', partition, o))
+        lost.push(`${partition}/${o}`);
+  expect(lost).to.deep.equal([]);
+}

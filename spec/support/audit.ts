@@ -1,4 +1,4 @@
-import type { Logger, Transport, TopicPartitionOffset } from '../../lib/index.js';
+import type { Logger, MemoryBroker, Transport, TopicPartitionOffset } from '../../lib/index.js';
 import { delegateTransport } from './delegate.js';
 
 /** Records what a test's sink has handled (written, filtered out on purpose or dead-lettered). */
@@ -12,6 +12,13 @@ export class Handled {
     set.add(offset);
   }
 
+  /** How many records were recorded. */
+  size(): number {
+    let n = 0;
+    for (const set of this.#done.values()) n += set.size;
+    return n;
+  }
+
   has(topic: string, partition: number, offset: number): boolean {
     return this.#done.get(`${topic}/${partition}`)?.has(offset) ?? false;
   }
@@ -23,7 +30,7 @@ export class Handled {
  */
 export function auditCommits(
   inner: Transport,
-  handled: Handled,
+  handled: Pick<Handled, 'has'>,
 ): { transport: Transport; violations: string[]; commits: TopicPartitionOffset[] } {
   const violations: string[] = [];
   const commits: TopicPartitionOffset[] = [];
@@ -62,4 +69,35 @@ export function capturingLogger(): Logger & { lines: { level: string; fields: ob
       lines.push({ level, fields, message });
     };
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/**
+ * What counts as handled at a commit: written (the sink's write succeeded, recorded in `written`) or
+ * dead-lettered (read from the broker's dead-letter topic at that moment, by its source headers).
+ */
+export function writtenOrDeadLettered(
+  written: Handled,
+  broker: MemoryBroker,
+  deadLetterTopic: string,
+): Pick<Handled, 'has'> {
+  return {
+    has: (topic, partition, offset) =>
+      written.has(topic, partition, offset) ||
+      deadLettered(broker, deadLetterTopic).has(topic, partition, offset),
+  };
+}
+
+/** The source positions of every record in a dead-letter topic of the memory broker. */
+export function deadLettered(broker: MemoryBroker, deadLetterTopic: string): Handled {
+  const found = new Handled();
+  for (const { partition, offset } of broker.endOffsets(deadLetterTopic)) {
+    for (const { headers } of broker.read(deadLetterTopic, partition, 0, offset)) {
+      found.add(
+        headers['rivulet-source-topic'] ?? '',
+        Number(headers['rivulet-source-partition']),
+        Number(headers['rivulet-source-offset']),
+      );
+    }
+  }
+  return found;
 }
