@@ -37,6 +37,7 @@ export { type Logger, defaultLogger, silentLogger, logSerializers } from './core
 export { redactText, redactError, errorSummary, type RedactedError } from './core/redact.js';
 export { BrokerUrlError } from './transports/broker-url-error.js';
 export { EncodeError } from './codecs/encode-error.js';
+export { ConnectionError } from './core/connection.js';
 export { type Codec, type CodecType } from './codecs/codec.js';
 export { json, type JsonOptions } from './codecs/json.js';
 export { string } from './codecs/string.js';

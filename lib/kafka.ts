@@ -3,5 +3,5 @@
  * import it to configure the client yourself (TLS, SASL, timeouts).
  * @module
  */
-export { KafkaTransport } from './transports/kafka/kafka-transport.js';
+export { KafkaTransport, TopicsNotReadyError } from './transports/kafka/kafka-transport.js';
 export { type KafkaTransportOptions, parseKafkaUrl } from './transports/kafka/kafka-options.js';

@@ -5,10 +5,11 @@ import type { Lineage, LineageOwner } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
 import type { Message } from '../core/message.js';
 import type { Topic } from '../core/topic.js';
-import type { Transport, TransportConsumer } from '../transports/transport.js';
+import type { TopicPartition, Transport, TransportConsumer } from '../transports/transport.js';
 import { FailureHandler } from './failure-handler.js';
 import { Intake } from './intake.js';
 import { Ledger } from './ledger.js';
+import type { PartitionResource } from './partition-resources.js';
 import type { Entry } from './partition-tracker.js';
 import { RestartBudget, type RestartPolicy } from './restart-budget.js';
 import { StallDetector } from './stall-detector.js';
@@ -176,6 +177,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
   #failure: AgentFailedError | undefined;
   #stopping: Promise<void> | undefined;
   #pipelineDone = false;
+  readonly #resources = new Set<PartitionResource>();
   #drained: (() => void) | undefined;
 
   /** @internal Use `app.agent()`. */
@@ -216,7 +218,14 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       topic.name,
     );
     this.#supervisor = new Supervisor<T, K>(
-      { name, logger, owner: this, pending: () => this.#pending(), fail: (error) => this.#fail(error) },
+      {
+        name,
+        logger,
+        owner: this,
+        pending: () => this.#pending(),
+        fail: (error) => this.#fail(error),
+        scope: { agent: name, group: this.group, use: (resource) => this.#resources.add(resource) },
+      },
       pipeline,
       end,
       new RestartBudget(options.restarts),
@@ -306,9 +315,10 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
         { groupId: this.group, topics: [this.topic.name], fromBeginning: this.options.fromBeginning ?? true },
         {
           onBatch: (batch) => this.#intake.onBatch(batch),
-          onAssigned: (partitions) => this.#ledger.assign(partitions),
+          onAssigned: (partitions) => this.#ledger.assign(partitions, this.#prepare(partitions)),
           onRevoked: async (partitions) => {
             await this.#ledger.revoke(partitions);
+            for (const resource of this.#resources) await resource.revoked(partitions);
             this.#failures.revoked();
             this.#checkDrained();
           },
@@ -387,6 +397,16 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
   /** @internal */
   attemptsLeft(lineage: Lineage): number {
     return this.#failures.attemptsLeft(lineage.token as Entry);
+  }
+
+  /** Readies the pipeline's per-partition state (tables) for newly assigned partitions. */
+  #prepare(partitions: readonly TopicPartition[]): Promise<void> | undefined {
+    if (this.#resources.size === 0) return undefined;
+    const ready = Promise.all([...this.#resources].map((resource) => resource.assigned(partitions))).then(
+      () => undefined,
+    );
+    ready.catch((error: unknown) => this.#fail(error));
+    return ready;
   }
 
   *#pending(): IterableIterator<Entry> {

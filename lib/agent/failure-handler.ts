@@ -94,7 +94,7 @@ export class FailureHandler {
     entry.firstFailedAt ??= this.#scheduler.now();
     if (entry === this.#probing) this.#probing = undefined;
     if (!this.host.running()) {
-      entry.stage = 'abandoned'; // left unsettled: delivered again after a restart
+      this.host.ledger.settle(entry); //MUT
       return;
     }
     const retriable = isRetriable(error) && entry.message !== undefined;

@@ -27,6 +27,9 @@ export class Intake<T, K> {
 
   async onBatch(batch: RecordBatch): Promise<number> {
     const { ledger, topic } = this.host;
+    const ready = ledger.whenReady(batch);
+    if (ready) await ready; // a table of the pipeline is still restoring this partition
+    if (!this.host.running()) return 0;
     const tracker = ledger.tracker(batch);
     const records = batch.records;
     const now = Date.now();

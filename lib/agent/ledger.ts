@@ -35,6 +35,7 @@ const key = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
 export class Ledger {
   readonly #trackers = new Map<string, PartitionTracker>();
   readonly #assigned = new Map<string, TopicPartition>();
+  readonly #ready = new Map<string, Promise<void>>();
   readonly #resumeBelow: number;
   readonly #scheduler: SchedulerLike;
   #consumer: TransportConsumer | undefined;
@@ -151,8 +152,18 @@ export class Ledger {
     for (const resolve of waiting) resolve();
   }
 
-  assign(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) this.#assigned.set(key(tp), tp);
+  /** Partitions given to the agent; `ready` resolves when their state is restored (tables). */
+  assign(partitions: readonly TopicPartition[], ready?: Promise<void>): void {
+    for (const tp of partitions) {
+      this.#assigned.set(key(tp), tp);
+      if (ready) this.#ready.set(key(tp), ready);
+      else this.#ready.delete(key(tp));
+    }
+  }
+
+  /** Resolves when records of `tp` may be processed (its state restored). */
+  whenReady(tp: TopicPartition): Promise<void> | undefined {
+    return this.#ready.get(key(tp));
   }
 
   /** Commits what is settled of `partitions`, then forgets them: later settlements do not count. */
@@ -162,6 +173,7 @@ export class Ledger {
     for (const tp of partitions) {
       const id = key(tp);
       this.#assigned.delete(id);
+      this.#ready.delete(id);
       const tracker = this.#trackers.get(id);
       if (!tracker) continue;
       tracker.revoked = true;

@@ -12,6 +12,7 @@ import { Lineage, type LineageOwner } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
 import { Message, deriveMessage } from '../core/message.js';
 import type { Entry } from './partition-tracker.js';
+import { type AgentScope, withAgentScope } from './partition-resources.js';
 import type { RestartBudget } from './restart-budget.js';
 
 /** What a {@link Supervisor} needs from its agent. @internal */
@@ -24,6 +25,8 @@ export interface SupervisorHost {
   pending(): Iterable<Entry>;
   /** The pipeline cannot go on: the agent fails. */
   fail(error: unknown): void;
+  /** Offered to operators while the pipeline is subscribed (tables register there). */
+  readonly scope?: AgentScope;
 }
 
 /**
@@ -87,11 +90,15 @@ export class Supervisor<T, K> {
       this.host.fail(error);
       return false;
     }
-    const subscription = output.subscribe({
-      next: (value) => this.#output(value),
+    const observer = {
+      next: (value: unknown) => this.#output(value),
       error: (error: unknown) => this.#onError(error),
       complete: () => this.#onComplete(),
-    });
+    };
+    const scope = this.host.scope;
+    const subscription = scope
+      ? withAgentScope(scope, () => output.subscribe(observer))
+      : output.subscribe(observer);
     // The pipeline may have errored or completed while subscribing.
     if (!subscription.closed) this.#subscription = subscription;
     return true;

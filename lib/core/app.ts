@@ -4,7 +4,7 @@ import { json } from '../codecs/json.js';
 import { string } from '../codecs/string.js';
 import type { Transport } from '../transports/transport.js';
 import { Agent, type AgentHost, type AgentOptions, type Pipeline } from '../agent/agent.js';
-import { Connection } from './connection.js';
+import { Connection, ConnectionError } from './connection.js';
 import { AgentFailedError, ConfigurationError } from './errors.js';
 import { type Logger, defaultLogger } from './logger.js';
 import type { Message } from './message.js';
@@ -78,8 +78,6 @@ export class App implements TopicHost {
   readonly #agentHost: AgentHost;
   /** The broker connection: retried until connected, a failed attempt never kept. */
   #connection: Connection | undefined;
-  /** The transport once connected, for stop() to close. */
-  #connecting: Promise<Transport> | undefined;
   #started = false;
   #stopping: Promise<void> | undefined;
   #failure: Error | undefined;
@@ -178,6 +176,7 @@ export class App implements TopicHost {
     try {
       await this.transport(); // retried while the broker is unreachable; rejects for a bad URL or credentials
     } catch (error) {
+      if (error instanceof ConnectionError && error.stopped) return; // stopped while connecting
       this.#failure ??= error instanceof Error ? error : new Error(String(error));
       throw error;
     }
@@ -202,10 +201,9 @@ export class App implements TopicHost {
     const timeoutMs = this.#shutdownTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     try {
+      this.#connection?.abort(); // frees a start still waiting for the broker
       await Promise.all(this.#agents.map((agent) => agent.stop(timeoutMs)));
-      this.#connection?.abort();
-      const transport = await this.#connecting?.catch(() => undefined);
-      await withDeadline(Promise.resolve(transport?.close()), deadline);
+      await withDeadline(Promise.resolve(this.#connection?.close()), deadline);
       for (const hook of [...this.#onStop].reverse()) {
         const finished = await withDeadline(
           Promise.resolve()
@@ -277,7 +275,6 @@ export class App implements TopicHost {
    */
   async transport(): Promise<Transport> {
     const transport = await this.#link().connected();
-    this.#connecting ??= Promise.resolve(transport);
     return transport;
   }
 
@@ -288,7 +285,6 @@ export class App implements TopicHost {
    */
   async transportFor(topic: Topic<unknown, unknown>): Promise<Transport> {
     const transport = await this.#link().withTopic(topicSpec(topic));
-    this.#connecting ??= Promise.resolve(transport);
     return transport;
   }
 
