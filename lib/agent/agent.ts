@@ -198,6 +198,9 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       logger,
       maxInFlight: Math.max(1, options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
       commitIntervalMs: options.commitIntervalMs ?? 100,
+      onCommitted: (offsets) => {
+        for (const resource of this.#resources) resource.committed?.(offsets);
+      },
     });
     const running = (): boolean => this.#state === 'running';
     this.#failures = new FailureHandler(
@@ -224,7 +227,12 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
         owner: this,
         pending: () => this.#pending(),
         fail: (error) => this.#fail(error),
-        scope: { agent: name, group: this.group, use: (resource) => this.#resources.add(resource) },
+        scope: {
+          agent: name,
+          group: this.group,
+          topic: topic.name,
+          use: (resource) => this.#resources.add(resource),
+        },
       },
       pipeline,
       end,

@@ -20,6 +20,8 @@ export interface LedgerOptions {
   readonly commitIntervalMs: number;
   /** Called when a partition's settled prefix advanced (the test harness reports it). */
   readonly onAdvance?: (tracker: PartitionTracker) => void;
+  /** Called after offsets were committed (tables forget what they no longer need to deduplicate). */
+  readonly onCommitted?: (offsets: readonly TopicPartitionOffset[]) => void;
   readonly scheduler?: SchedulerLike;
 }
 
@@ -240,10 +242,12 @@ export class Ledger {
     this.#committing = consumer
       .commit(offsets)
       .then(
-        () =>
+        () => {
           trackers.forEach(
             (tracker, i) => (tracker.committed = Math.max(tracker.committed, offsets[i]!.offset)),
-          ),
+          );
+          this.options.onCommitted?.(offsets);
+        },
         (error: unknown) => {
           const level = error instanceof RebalanceInProgressError ? 'debug' : 'warn';
           this.options.logger[level]({ agent: this.options.agent, err: error }, 'commit failed; will retry');

@@ -1,4 +1,4 @@
-import type { TopicPartition } from '../transports/transport.js';
+import type { TopicPartition, TopicPartitionOffset } from '../transports/transport.js';
 
 /**
  * Something an agent's pipeline keeps per partition of its topic (a table's state): prepared when a
@@ -14,12 +14,16 @@ export interface PartitionResource {
   assigned(partitions: readonly TopicPartition[]): Promise<void>;
   /** The partitions moved away (their records still in process settle no more). */
   revoked(partitions: readonly TopicPartition[]): Promise<void> | void;
+  /** The group committed these offsets (next record to read) of the agent's topic. */
+  committed?(offsets: readonly TopicPartitionOffset[]): void;
 }
 
 /** What an agent offers operators while it subscribes its pipeline. @internal */
 export interface AgentScope {
   readonly agent: string;
   readonly group: string;
+  /** The topic the agent consumes. */
+  readonly topic: string;
   use(resource: PartitionResource): void;
 }
 
