@@ -94,7 +94,7 @@ export class FailureHandler {
     entry.firstFailedAt ??= this.#scheduler.now();
     if (entry === this.#probing) this.#probing = undefined;
     if (!this.host.running()) {
-      this.host.ledger.settle(entry); //MUT
+      entry.stage = 'abandoned'; // left unsettled: delivered again after a restart
       return;
     }
     const retriable = isRetriable(error) && entry.message !== undefined;
@@ -208,7 +208,10 @@ export class FailureHandler {
       const transport = this.host.transport();
       await lastValueFrom(
         defer(() => transport.produce([record])).pipe(
-          retryWithBackoff({ retries: DEAD_LETTER_RETRIES, retriable: () => true }, this.#scheduler),
+          retryWithBackoff(
+            { retries: DEAD_LETTER_RETRIES, backoff: this.#policy.backoff ?? {}, retriable: () => true },
+            this.#scheduler,
+          ),
         ),
       );
       this.#deadLettered++;

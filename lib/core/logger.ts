@@ -30,8 +30,8 @@ export function defaultLogger(appId: string): Logger {
 }
 
 /**
- * pino serializers for the fields rivulet logs errors under (`err`, `error`): pino's own error
- * serializer (class name, message, stack, causes), with credentials masked in every string of it
+ * pino serializers for the fields rivulet logs errors under (`err`, `error`): pino's error serializer
+ * (class name, message, stack, the cause nested as `cause`), with credentials masked in every string of it
  * (see {@link redactText}). {@link defaultLogger} uses them; pass them to your own pino logger too.
  *
  * @example
@@ -46,7 +46,9 @@ export const logSerializers: Readonly<Record<'err' | 'error', (value: unknown) =
 
 function serializeError(value: unknown): unknown {
   if (!(value instanceof Error)) return typeof value === 'string' ? redactText(value) : value;
-  return redactStrings(pino.stdSerializers.err(value), 0);
+  // errWithCause keeps each message as it is and nests the cause (err would append the causes' text to a
+  // message that usually quotes it already, so it showed twice)
+  return redactStrings(pino.stdSerializers.errWithCause(value), 0);
 }
 
 function redactStrings(value: unknown, depth: number): unknown {

@@ -27,9 +27,13 @@ describe('logSerializers', () => {
     expect(lines).to.have.length(2);
     const text = lines.join('\n');
     expect(text).not.to.match(/hunter22|s3cr|alice|bob/);
-    const logged = JSON.parse(lines[0]!) as { err: { type: string; message: string; stack: string } };
+    const logged = JSON.parse(lines[0]!) as {
+      err: { type: string; message: string; stack: string; cause: { message: string } };
+    };
     expect(logged.err.type).to.equal('ConfigurationError');
-    expect(logged.err.message).to.equal('kafka:/***@k1:9092 is wrong: dial ***@k2:9092 failed');
+    // each message once: the cause nested, not appended to the message
+    expect(logged.err.message).to.equal('kafka:/***@k1:9092 is wrong');
+    expect(logged.err.cause.message).to.equal('dial ***@k2:9092 failed');
     expect(logged.err.stack).to.contain('ConfigurationError');
   });
 
