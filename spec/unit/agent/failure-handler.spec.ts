@@ -5,7 +5,6 @@ import { Ledger } from '../../../lib/agent/ledger.js';
 import type { Entry } from '../../../lib/agent/partition-tracker.js';
 import type { ErrorPolicy } from '../../../lib/core/error-policy.js';
 import { AgentFailedError } from '../../../lib/core/errors.js';
-import { silentLogger } from '../../../lib/core/logger.js';
 import { SinkError } from '../../../lib/sinks/sink-error.js';
 import { recordSinkSuccess, resetSinkHealth } from '../../../lib/sinks/sink-health.js';
 import type { ProducerRecord, RecordMetadata, Transport } from '../../../lib/transports/transport.js';
