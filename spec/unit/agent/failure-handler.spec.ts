@@ -452,6 +452,24 @@ describe('FailureHandler', () => {
       expect(h.repushed).to.deep.equal([]);
     });
 
+    // Known bug, found by the chaos property test: revoked() drops held records of revoked partitions but
+    // keeps #probing when the probe's partition was revoked; that probe's settlement and failure are both
+    // ignored from then on, so no probe is ever scheduled again and the agent stays held for good.
+    // Un-skip once FailureHandler.revoked() forgets a revoked probe.
+    it.skip('probes again when the record being probed was revoked, while records of other partitions are held', async () => {
+      const h = harness({ retries: 0 });
+      const revokedProbe = h.entry(0, { partition: 1 });
+      const kept = h.entry(0, { partition: 0 });
+      h.handler.handle(revokedProbe, sinkDown('rebalanced'));
+      h.handler.handle(kept, sinkDown('rebalanced'));
+      await h.advance(10);
+      expect(h.repushed).to.deep.equal([revokedProbe]); // the probe is under way…
+      await h.ledger.revoke([{ topic: 'items', partition: 1 }]); // …when its partition goes elsewhere
+      h.handler.revoked();
+      await h.advance(5000); // the longest probe delay
+      expect(h.repushed).to.deep.equal([revokedProbe, kept]); // probed again (or the outage ended)
+    });
+
     it('keeps held records of partitions still assigned when others are revoked', async () => {
       const h = harness({ retries: 0 });
       const kept = h.entry(0, { partition: 0 });
