@@ -46,6 +46,34 @@ export { validate } from './codecs/standard-schema.js';
 export { mapValue } from './operators/map-value.js';
 export { filterValue } from './operators/filter-value.js';
 export { mergeMapValue } from './operators/merge-map-value.js';
+export {
+  Table,
+  type TableOptions,
+  type TableStats,
+  type TablePartitionStats,
+  type TableState,
+  type TableKeyPage,
+} from './tables/table.js';
+export { updateTable, type TableUpdate, type UpdateTableOptions } from './tables/update-table.js';
+export { MemoryTableStore } from './tables/stores/memory-table-store.js';
+export {
+  type TableStore,
+  type StoreChange,
+  type KeyPage,
+  type KeyPageRequest,
+  DEFAULT_KEY_PAGE_SIZE,
+  CheckpointRegressionError,
+  StoreClosedError,
+} from './tables/stores/table-store.js';
+export { CHANGELOG_HEADERS } from './tables/changelog-headers.js';
+export {
+  PartitionNotOwnedError,
+  PartitionRecoveringError,
+  ChangelogPartitionsMismatchError,
+  RepartitionRequiredError,
+  TableUpdateOrderError,
+  TableBindingError,
+} from './tables/table-errors.js';
 export { sink, type SinkInput, type SinkOptions } from './sinks/sink.js';
 export type { SinkMessage } from './sinks/sink-message.js';
 export { retryWithBackoff, type RetryPolicy } from './core/retry.js';
@@ -53,6 +81,14 @@ export { SinkError } from './sinks/sink-error.js';
 export { sinkEvents, type SinkEvent } from './sinks/sink-events.js';
 export { sinkHealth, sinkHealthChanges, type SinkHealth } from './sinks/sink-health.js';
 export { toTopic, type ToTopicOptions } from './sinks/to-topic.js';
+export {
+  periodicTimer,
+  crontab,
+  InvalidCronExpressionError,
+  type TimerTick,
+  type TimerOptions,
+  type CrontabOptions,
+} from './timers/timers.js';
 export type * from './transports/transport.js';
 export { MemoryBroker, type GroupMember } from './transports/memory/memory-broker.js';
 export {

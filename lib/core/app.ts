@@ -1,8 +1,22 @@
-import { type Observer, type OperatorFunction, Subscription } from 'rxjs';
+import {
+  type Observable,
+  type Observer,
+  type OperatorFunction,
+  ReplaySubject,
+  Subscription,
+  merge,
+} from 'rxjs';
 import type { Codec } from '../codecs/codec.js';
 import { json } from '../codecs/json.js';
 import { string } from '../codecs/string.js';
 import type { Transport } from '../transports/transport.js';
+import {
+  type CrontabOptions,
+  type TimerOptions,
+  type TimerTick,
+  crontab,
+  periodicTimer,
+} from '../timers/timers.js';
 import { Agent, type AgentHost, type AgentOptions, type Pipeline } from '../agent/agent.js';
 import { Connection, ConnectionError } from './connection.js';
 import { AgentFailedError, ConfigurationError } from './errors.js';
@@ -10,6 +24,7 @@ import { type Logger, defaultLogger } from './logger.js';
 import type { Message } from './message.js';
 import type { DirectTopic } from './topic-stream.js';
 import { Topic, type TopicHost, type TopicOptions } from './topic.js';
+import { Table, type TableOptions } from '../tables/table.js';
 
 /**
  * Options of {@link createApp}.
@@ -75,11 +90,14 @@ export class App implements TopicHost {
   readonly #options: AppOptions;
   readonly #topics = new Map<string, Topic<unknown, unknown>>();
   readonly #agents: Agent<unknown, unknown>[] = [];
+  readonly #tables = new Map<string, Table<unknown, unknown>>();
   readonly #agentHost: AgentHost;
   /** The broker connection: retried until connected, a failed attempt never kept. */
   #connection: Connection | undefined;
   #started = false;
   #stopping: Promise<void> | undefined;
+  /** Emits once, when `stop()` begins; replays to late subscribers. */
+  readonly #stopSignal = new ReplaySubject<void>(1);
   #failure: Error | undefined;
   readonly #onStop: (() => unknown)[] = [];
   #stopped: Promise<void>;
@@ -106,6 +124,11 @@ export class App implements TopicHost {
     return this.#agents;
   }
 
+  /** The tables declared so far, by name. */
+  get tables(): ReadonlyMap<string, Table<unknown, unknown>> {
+    return this.#tables;
+  }
+
   /** The error that made the app stop, if an agent failed. */
   get failure(): Error | undefined {
     return this.#failure;
@@ -130,6 +153,45 @@ export class App implements TopicHost {
     const topic = new Topic<T, K>(this, name, valueCodec, keyCodec, options, declaredAt);
     this.#topics.set(name, topic as Topic<unknown, unknown>);
     return topic;
+  }
+
+  /**
+   * Declares a table: keyed state sharded like the topic of the agent that updates it (with
+   * `updateTable`), its changes in the compacted topic `<app id>-<name>-changelog`, restored when its
+   * partitions are assigned. Keys default to `string()`, values to `json()`. With `default`, an absent
+   * key reads as `default()`. Declaring a name twice throws a `ConfigurationError`.
+   *
+   * @example
+   * ```ts
+   * const counts = app.table('counts', { value: json(z.number()), default: () => 0 });
+   * app.agent('count', orders, (order$) => order$.pipe(updateTable(counts, (n) => n + 1)));
+   * ```
+   */
+  table<V = unknown, K = string>(
+    name: string,
+    options: TableOptions<K, V> & { readonly default: () => V },
+  ): Table<K, V, V>;
+  /**
+   * Declares a table without a default: an absent key reads as `undefined`.
+   *
+   * @example
+   * ```ts
+   * const lastPrice = app.table('last-price', { value: json(z.number()) }); // get() → number | undefined
+   * ```
+   */
+  table<V = unknown, K = string>(name: string, options?: TableOptions<K, V>): Table<K, V, V | undefined>;
+  table<V, K>(name: string, options: TableOptions<K, V> = {}): Table<K, V, V | undefined> {
+    if (this.#tables.has(name)) throw new ConfigurationError(`Table ${name} is declared twice`);
+    const table = new Table<K, V, V | undefined>(
+      { appId: this.id, logger: this.logger, transport: () => this.transport() },
+      name,
+      options.key ?? (string() as Codec<K>),
+      options.value ?? (json() as Codec<V>),
+      options,
+    );
+    this.#tables.set(name, table as unknown as Table<unknown, unknown>);
+    this.onStop(() => table.close());
+    return table;
   }
 
   /**
@@ -193,8 +255,59 @@ export class App implements TopicHost {
    * ```
    */
   stop(): Promise<void> {
-    this.#stopping ??= this.#stop();
+    if (this.#stopping) return this.#stopping;
+    this.#stopping = this.#stop();
+    // After #stopping is set: a stopping$ subscriber that calls stop() gets the same promise.
+    this.#stopSignal.next();
+    this.#stopSignal.complete();
     return this.#stopping;
+  }
+
+  /**
+   * Emits once, when `stop()` begins (before the agents have drained), then completes; a subscriber that
+   * comes later gets that emission at once. `takeUntil(app.stopping$)` ends your own streams with the app.
+   *
+   * @example
+   * ```ts
+   * prices$.pipe(takeUntil(app.stopping$)).subscribe(updateCache);
+   * ```
+   */
+  get stopping$(): Observable<void> {
+    return this.#stopSignal.asObservable();
+  }
+
+  /**
+   * Fires every `periodMs` milliseconds (the first time `periodMs` after subscribing) and completes when
+   * the app begins to stop: periodic work inside an app, such as publishing a snapshot every minute. Cold:
+   * each subscription has its own schedule. A `stop$` in the options ends it earlier; a `scheduler` (a
+   * `TestScheduler`) runs it in virtual time. See {@link periodicTimer}.
+   *
+   * @example
+   * ```ts
+   * app.timer(60_000).pipe(exhaustMap(() => snapshots.send(snapshot()))).subscribe();
+   * ```
+   */
+  timer(periodMs: number, options: TimerOptions = {}): Observable<TimerTick> {
+    return periodicTimer(periodMs, { ...options, stop$: this.#stopWith(options.stop$) });
+  }
+
+  /**
+   * Fires at the times a cron expression names, read in `options.timezone` (UTC unless told), and completes
+   * when the app begins to stop. A bad expression or time zone throws `InvalidCronExpressionError` at
+   * once. See {@link crontab}.
+   *
+   * @example
+   * ```ts
+   * app.crontab('0 9 * * 1-5', { timezone: 'Europe/Paris' }).subscribe(() => void sendDailyReport());
+   * ```
+   */
+  crontab(expression: string, options: CrontabOptions = {}): Observable<TimerTick> {
+    return crontab(expression, { ...options, stop$: this.#stopWith(options.stop$) });
+  }
+
+  /** The app's stop signal, or whichever of it and `stop$` comes first. */
+  #stopWith(stop$: Observable<unknown> | undefined): Observable<unknown> {
+    return stop$ ? merge(this.#stopSignal, stop$) : this.#stopSignal;
   }
 
   async #stop(): Promise<void> {

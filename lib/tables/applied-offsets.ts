@@ -1,0 +1,96 @@
+/**
+ * The source offsets of one partition whose change a table has applied, above the group's committed
+ * offset (the `floor`): what a table needs to tell a redelivered record (apply nothing) from a record it
+ * never applied (a failed update retried, a record after a crash). Kept as sorted, disjoint ranges: the
+ * usual content is a single range `[committed, last applied]`, so it stays tiny whatever the throughput.
+ *
+ * Offsets below the floor were committed: they are never delivered again, and the set forgets them.
+ * @internal
+ */
+export class AppliedOffsets {
+  /** Flat sorted pairs: start (included), end (excluded); ranges are disjoint and never adjacent. */
+  #ranges: number[] = [];
+  #floor = 0;
+
+  /** Offsets below it are committed (and forgotten). */
+  get floor(): number {
+    return this.#floor;
+  }
+
+  /** Ranges held (for tests and sizing). */
+  get ranges(): number {
+    return this.#ranges.length / 2;
+  }
+
+  has(offset: number): boolean {
+    const i = this.#rangeAtOrBefore(offset);
+    return i >= 0 && offset < this.#ranges[i + 1]!;
+  }
+
+  add(offset: number): void {
+    const r = this.#ranges;
+    const i = this.#rangeAtOrBefore(offset);
+    if (i >= 0 && offset < r[i + 1]!) return;
+    const joinsPrevious = i >= 0 && r[i + 1] === offset;
+    const next = i + 2;
+    const joinsNext = next < r.length && r[next] === offset + 1;
+    if (joinsPrevious && joinsNext)
+      r.splice(i + 1, 2); // [a, o) + o + [o+1, b) → [a, b)
+    else if (joinsPrevious) r[i + 1] = offset + 1;
+    else if (joinsNext) r[next] = offset;
+    else r.splice(next, 0, offset, offset + 1);
+  }
+
+  /** The group committed `committed` (the next offset to read): forget what lies below. */
+  prune(committed: number): void {
+    if (committed <= this.#floor) return;
+    this.#floor = committed;
+    const r = this.#ranges;
+    let drop = 0;
+    while (drop < r.length && r[drop + 1]! <= committed) drop += 2;
+    if (drop > 0) r.splice(0, drop);
+    if (r.length > 0 && r[0]! < committed) r[0] = committed;
+  }
+
+  /** `floor;start-end,start-end` (what a changelog record carries in its headers). */
+  encode(): string {
+    const parts: string[] = [];
+    for (let i = 0; i < this.#ranges.length; i += 2) parts.push(`${this.#ranges[i]}-${this.#ranges[i + 1]}`);
+    return `${this.#floor};${parts.join(',')}`;
+  }
+
+  /** Parses {@link encode}'s text; undefined when it is not such a text. */
+  static decode(text: string): AppliedOffsets | undefined {
+    const match = /^(\d+);((?:\d+-\d+)(?:,\d+-\d+)*)?$/.exec(text);
+    if (!match) return undefined;
+    const offsets = new AppliedOffsets();
+    offsets.#floor = Number(match[1]);
+    let last = -1;
+    for (const part of match[2]?.split(',') ?? []) {
+      const [start, end] = part.split('-').map(Number) as [number, number];
+      if (start >= end || start <= last) return undefined;
+      offsets.#ranges.push(start, end);
+      last = end;
+    }
+    return offsets;
+  }
+
+  /** Index of the start of the last range starting at or before `offset`, or -1. */
+  #rangeAtOrBefore(offset: number): number {
+    const r = this.#ranges;
+    // The common case: at or past the last range.
+    if (r.length === 0) return -1;
+    if (r[r.length - 2]! <= offset) return r.length - 2;
+    let low = 0;
+    let high = r.length / 2 - 1; // ranges [low, high]; answer is the last with start <= offset
+    let found = -1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      if (r[middle * 2]! <= offset) {
+        found = middle * 2;
+        low = middle + 1;
+      } else high = middle - 1;
+    }
+    return found;
+  }
+}

@@ -1,0 +1,172 @@
+import { type SchedulerLike, Subscription, asyncScheduler, defer } from 'rxjs';
+import type { Backoff } from '../core/error-policy.js';
+import { RivuletError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { retryWithBackoff } from '../core/retry.js';
+import type { ProducerRecord, RecordMetadata } from '../transports/transport.js';
+
+/** One change to write, and what to do once the broker has it (or never will). @internal */
+export interface ChangelogWrite {
+  readonly key: Buffer;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+  /** False once nobody waits for the write any more (its agent stopped): it is not retried. */
+  wanted(): boolean;
+}
+
+/** What a {@link ChangelogWriter} needs. @internal */
+export interface ChangelogWriterHost {
+  readonly topic: string;
+  readonly logger: Logger;
+  produce(records: readonly ProducerRecord[]): Promise<RecordMetadata[]>;
+  /** The broker acknowledged `writes` (in order); `end` is the changelog offset after the last one. */
+  acked(partition: number, writes: readonly ChangelogWrite[], end: number): void;
+  /** `writes` were given up (nobody wanted them any more, or the partition was abandoned). */
+  abandoned(partition: number, writes: readonly ChangelogWrite[]): void;
+}
+
+/** Options of a {@link ChangelogWriter}. @internal */
+export interface ChangelogWriterOptions {
+  /** Most records in one produce (default 1000). */
+  readonly maxBatchSize?: number;
+  /** Delay between attempts while the broker refuses the writes (default 100 ms doubling to 5 s). */
+  readonly backoff?: Backoff;
+  readonly scheduler?: SchedulerLike;
+}
+
+interface PartitionQueue {
+  queue: ChangelogWrite[];
+  inFlight: Subscription | undefined;
+  idle: (() => void)[];
+}
+
+class NobodyWaitsError extends RivuletError {
+  override readonly retriable = false;
+}
+
+/**
+ * Writes a table's changes to its changelog: per partition one produce in flight, the changes arriving
+ * meanwhile gathered into the next one (as sinks batch), in order. A failed produce is the broker's
+ * outage, not bad input: it is retried with backoff for as long as someone waits for the writes, never
+ * failing the messages. Acknowledged writes are reported in the order they were queued.
+ * @internal
+ */
+export class ChangelogWriter {
+  readonly #partitions = new Map<number, PartitionQueue>();
+  readonly #maxBatchSize: number;
+  readonly #backoff: Backoff;
+  readonly #scheduler: SchedulerLike;
+  #failures = 0;
+
+  constructor(
+    private readonly host: ChangelogWriterHost,
+    options: ChangelogWriterOptions = {},
+  ) {
+    this.#maxBatchSize = Math.max(1, options.maxBatchSize ?? 1000);
+    this.#backoff = options.backoff ?? { initialDelayMs: 100, maxDelayMs: 5000 };
+    this.#scheduler = options.scheduler ?? asyncScheduler;
+  }
+
+  /** Produce attempts that failed so far. */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  /** Writes queued or in flight for a partition. */
+  pending(partition: number): number {
+    const state = this.#partitions.get(partition);
+    if (!state) return 0;
+    return state.queue.length + (state.inFlight ? 1 : 0);
+  }
+
+  write(partition: number, write: ChangelogWrite): void {
+    let state = this.#partitions.get(partition);
+    if (!state) {
+      state = { queue: [], inFlight: undefined, idle: [] };
+      this.#partitions.set(partition, state);
+    }
+    state.queue.push(write);
+    this.#pump(partition, state);
+  }
+
+  /** Resolves when nothing is queued or in flight for the partition. */
+  drained(partition: number): Promise<void> {
+    const state = this.#partitions.get(partition);
+    if (!state || (state.queue.length === 0 && !state.inFlight)) return Promise.resolve();
+    return new Promise((resolve) => state.idle.push(resolve));
+  }
+
+  /** Gives up the partition's writes: the one in flight is no longer retried, queued ones are dropped. */
+  abandon(partition: number): void {
+    const state = this.#partitions.get(partition);
+    if (!state) return;
+    this.#partitions.delete(partition);
+    state.inFlight?.unsubscribe();
+    if (state.queue.length > 0) this.host.abandoned(partition, state.queue);
+    for (const resolve of state.idle) resolve();
+  }
+
+  /** Abandons everything. */
+  close(): void {
+    for (const partition of [...this.#partitions.keys()]) this.abandon(partition);
+  }
+
+  #pump(partition: number, state: PartitionQueue): void {
+    if (state.inFlight || this.#partitions.get(partition) !== state) return;
+    if (state.queue.length === 0) {
+      const idle = state.idle;
+      state.idle = [];
+      for (const resolve of idle) resolve();
+      return;
+    }
+    const batch = state.queue.splice(0, this.#maxBatchSize);
+    const records: ProducerRecord[] = batch.map((write) => ({
+      topic: this.host.topic,
+      partition,
+      key: write.key,
+      value: write.value,
+      headers: write.headers,
+    }));
+    const done = (): void => {
+      state.inFlight = undefined;
+      this.#pump(partition, state);
+    };
+    let finished = false;
+    const subscription = defer(() => {
+      if (!batch.some((write) => write.wanted())) throw new NobodyWaitsError('abandoned');
+      return this.host.produce(records);
+    })
+      .pipe(
+        retryWithBackoff(
+          {
+            retries: Number.POSITIVE_INFINITY,
+            backoff: this.#backoff,
+            retriable: (error) => {
+              if (error instanceof NobodyWaitsError) return false;
+              this.#failures++;
+              this.host.logger.warn(
+                { changelog: this.host.topic, partition, records: batch.length, err: error },
+                'writing to the changelog failed; retrying',
+              );
+              return true;
+            },
+          },
+          this.#scheduler,
+        ),
+      )
+      .subscribe({
+        next: (metadata) => {
+          finished = true;
+          const last = metadata[metadata.length - 1];
+          this.host.acked(partition, batch, (last?.offset ?? -1) + 1);
+          done();
+        },
+        error: () => {
+          finished = true;
+          this.host.abandoned(partition, batch);
+          done();
+        },
+      });
+    if (!finished) state.inFlight = subscription;
+  }
+}

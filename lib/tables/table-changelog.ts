@@ -1,0 +1,206 @@
+import type { PartitionResource } from '../agent/partition-resources.js';
+import { PartitionReadAbortedError } from '../transports/partition-read-errors.js';
+import {
+  type ReadStall,
+  type TopicPartition,
+  type TopicPartitionOffset,
+  type Transport,
+  isPartitionReader,
+} from '../transports/transport.js';
+import { ConfigurationError } from '../core/errors.js';
+import { changelogHeaders } from './changelog-headers.js';
+import { ChangelogWriter } from './changelog-writer.js';
+import { ChangelogPartitionsMismatchError } from './table-errors.js';
+import { TablePartition, type TableWrite } from './table-partition.js';
+import { restorePartitions } from './table-recovery.js';
+import { MemoryTableStore } from './stores/memory-table-store.js';
+import type { TableStore } from './stores/table-store.js';
+import type { TableHost } from './table.js';
+
+/** What a {@link TableChangelog} works with. @internal */
+export interface TableChangelogOptions<V> {
+  readonly table: string;
+  readonly topic: string;
+  /** The topic of the agent that updates the table. */
+  readonly source: string;
+  readonly host: TableHost;
+  readonly store: TableStore;
+  /** The table's owned partitions, kept up to date here. */
+  readonly partitions: Map<number, TablePartition<V>>;
+  readonly stallTimeoutMs: number | undefined;
+  readonly replicationFactor: number | undefined;
+  /** Longest wait for a revoked partition's writes in flight, in ms (default 30 000). */
+  readonly revokeTimeoutMs?: number;
+}
+
+/**
+ * A table's life with its agent (the {@link PartitionResource} the agent drives): creates the compacted
+ * changelog with the source's partition count and checks co-partitioning on the first assignment,
+ * restores assigned partitions before their records flow, writes changes through a
+ * {@link ChangelogWriter}, forgets committed offsets, and on revocation waits for the partition's writes
+ * in flight (so a new owner never sees a change land after its restore), then lets the partition go.
+ * @internal
+ */
+export class TableChangelog<V> implements PartitionResource {
+  readonly name: string;
+  #partitionCount: number | undefined;
+  #transport: Transport | undefined;
+  #writer: ChangelogWriter | undefined;
+  #restore: AbortController | undefined;
+  /** The restore read running now (settles soon after an abort). */
+  #reading: Promise<unknown> = Promise.resolve();
+  /** Assignments restore one after the other. */
+  #restoring: Promise<void> = Promise.resolve();
+  #stall: ReadStall | undefined;
+
+  constructor(private readonly options: TableChangelogOptions<V>) {
+    this.name = `table ${options.table}`;
+  }
+
+  get partitionCount(): number | undefined {
+    return this.#partitionCount;
+  }
+
+  get stalledMs(): number | undefined {
+    return this.#stall?.idleMs;
+  }
+
+  get writeFailures(): number {
+    return this.#writer?.failures ?? 0;
+  }
+
+  async assigned(partitions: readonly TopicPartition[]): Promise<void> {
+    const transport = await this.#prepare();
+    const { partitions: owned, store, host } = this.options;
+    for (const { partition } of partitions) {
+      if (!owned.has(partition)) owned.set(partition, new TablePartition<V>(partition, store, host.logger));
+    }
+    const restoring = this.#restoring.catch(() => undefined).then(() => this.#restoreRecovering(transport));
+    this.#restoring = restoring;
+    await restoring;
+  }
+
+  async revoked(partitions: readonly TopicPartition[]): Promise<void> {
+    const { partitions: owned, store } = this.options;
+    const gone = partitions.map(({ partition }) => owned.get(partition)).filter((part) => part !== undefined);
+    if (gone.length === 0) return;
+    for (const part of gone) owned.delete(part.partition);
+    if (gone.some((part) => part.state === 'recovering')) {
+      this.#restore?.abort();
+      await this.#reading.catch(() => undefined); // no restore batch may land after the drop
+    }
+    await Promise.all(gone.map((part) => this.#release(part, store)));
+  }
+
+  committed(offsets: readonly TopicPartitionOffset[]): void {
+    for (const { topic, partition, offset } of offsets) {
+      if (topic === this.options.source) this.options.partitions.get(partition)?.applied.prune(offset);
+    }
+  }
+
+  /** Stops writing and restoring (the app stopped). */
+  close(): void {
+    this.#restore?.abort();
+    this.#writer?.close();
+  }
+
+  /** Queues the change made for a record of `sourceTopic`, with its headers. */
+  write(sourceTopic: string, part: TablePartition<V>, write: TableWrite): void {
+    const headers = changelogHeaders(sourceTopic, part.partition, write.sourceOffset, part.applied);
+    this.#writer!.write(part.partition, { ...write, headers });
+  }
+
+  async #release(part: TablePartition<V>, store: TableStore): Promise<void> {
+    const writer = this.#writer!;
+    const timeoutMs = this.options.revokeTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
+    const timedOut = await Promise.race([writer.drained(part.partition).then(() => false), late]);
+    clearTimeout(timer);
+    if (timedOut)
+      this.options.host.logger.error(
+        { table: this.options.table, partition: part.partition, pending: writer.pending(part.partition) },
+        'changelog writes of a revoked partition did not finish in time; giving them up',
+      );
+    writer.abandon(part.partition);
+    await part.stored();
+    // A memory store would only grow with partitions owned elsewhere; a persistent one keeps them, so
+    // that getting the partition back replays only what changed meanwhile.
+    if (store instanceof MemoryTableStore && !this.options.partitions.has(part.partition))
+      await store.dropPartition(part.partition);
+  }
+
+  async #prepare(): Promise<Transport> {
+    if (this.#transport) return this.#transport;
+    const { host, table, topic, source } = this.options;
+    const transport = await host.transport();
+    if (!isPartitionReader(transport))
+      throw new ConfigurationError(
+        `Table ${table}: the transport ${transport.description} cannot read partitions (readPartitions)`,
+      );
+    const sourcePartitions = (await transport.endOffsets(source)).length;
+    await transport.ensureTopics([
+      {
+        name: topic,
+        partitions: sourcePartitions,
+        ...(this.options.replicationFactor !== undefined
+          ? { replicationFactor: this.options.replicationFactor }
+          : {}),
+        // Compaction keeps the last record of every key, so the last record of a partition (whose
+        // headers name the applied source offsets) always survives: no compaction lag is needed.
+        config: { 'cleanup.policy': 'compact' },
+      },
+    ]);
+    const changelogPartitions = (await transport.endOffsets(topic)).length;
+    if (changelogPartitions !== sourcePartitions)
+      throw new ChangelogPartitionsMismatchError(table, topic, changelogPartitions, source, sourcePartitions);
+    this.#partitionCount = sourcePartitions;
+    this.#writer = new ChangelogWriter({
+      topic,
+      logger: host.logger,
+      produce: (records) => transport.produce(records),
+      acked: (partition, writes, end) =>
+        this.options.partitions.get(partition)?.acked(writes as readonly TableWrite[], end),
+      abandoned: (partition, writes) =>
+        this.options.partitions.get(partition)?.abandoned(writes as readonly TableWrite[]),
+    });
+    this.#transport = transport;
+    return transport;
+  }
+
+  /** Restores every owned partition still recovering; again after an abort for those still owned. */
+  async #restoreRecovering(transport: Transport): Promise<void> {
+    for (;;) {
+      const recovering = [...this.options.partitions.values()].filter((part) => part.state === 'recovering');
+      if (recovering.length === 0) return;
+      const abort = new AbortController();
+      this.#restore = abort;
+      try {
+        this.#reading = restorePartitions(
+          {
+            table: this.options.table,
+            changelog: this.options.topic,
+            reader: transport as Transport & Required<Pick<Transport, 'readPartitions'>>,
+            store: this.options.store,
+            logger: this.options.host.logger,
+            signal: abort.signal,
+            onStall: (stall) => (this.#stall = stall),
+            ...(this.options.stallTimeoutMs !== undefined
+              ? { stallTimeoutMs: this.options.stallTimeoutMs }
+              : {}),
+          },
+          recovering,
+        );
+        await this.#reading;
+        for (const part of recovering)
+          if (this.options.partitions.get(part.partition) === part) part.state = 'ready';
+      } catch (error) {
+        if (!(error instanceof PartitionReadAbortedError)) throw error;
+        // A partition was revoked: restore those still ours.
+      } finally {
+        this.#restore = undefined;
+        this.#stall = undefined;
+      }
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import type { Logger } from '../core/logger.js';
+import type { PartitionRange, PartitionReader, ReadStall, TransportRecord } from '../transports/transport.js';
+import { appliedFromHeaders } from './changelog-headers.js';
+import type { TablePartition } from './table-partition.js';
+import type { TableStore } from './stores/table-store.js';
+
+/** What {@link restorePartitions} works with. @internal */
+export interface RestoreContext {
+  readonly table: string;
+  readonly changelog: string;
+  readonly reader: PartitionReader & {
+    endOffsets(topic: string): Promise<readonly { partition: number; offset: number }[]>;
+  };
+  readonly store: TableStore;
+  readonly logger: Logger;
+  readonly stallTimeoutMs?: number;
+  readonly signal: AbortSignal;
+  /** The last stall seen, for stats (undefined once progress resumes). */
+  onStall?(stall: ReadStall | undefined): void;
+}
+
+/**
+ * Restores partitions of a table from its changelog: reads each from the store's checkpoint to the
+ * end offset captured now, applying the records to the store one batch at a time, and rebuilds the
+ * applied source offsets from the last record's headers. A store ahead of the changelog (the topic was
+ * recreated) is dropped and replayed from the start. Progress is kept on the partitions; a stall is
+ * logged. Rejects with `PartitionReadAbortedError` when `signal` aborts.
+ * @internal
+ */
+export async function restorePartitions<V>(
+  context: RestoreContext,
+  partitions: readonly TablePartition<V>[],
+): Promise<void> {
+  const { store, changelog, logger } = context;
+  const ends = new Map((await context.reader.endOffsets(changelog)).map((e) => [e.partition, e.offset]));
+  const ranges: PartitionRange[] = [];
+  const checkpoints = new Map<number, number>();
+  for (const part of partitions) {
+    const end = ends.get(part.partition) ?? 0;
+    let checkpoint = store.checkpoint(part.partition) ?? 0;
+    if (checkpoint > end) {
+      logger.warn(
+        { table: context.table, partition: part.partition, checkpoint, end },
+        'the table store is ahead of its changelog (was the topic recreated?); replaying it from the start',
+      );
+      await store.dropPartition(part.partition);
+      checkpoint = 0;
+    }
+    checkpoints.set(part.partition, checkpoint);
+    // The last record is read even when the store holds it: its headers name the applied offsets.
+    const from = Math.min(checkpoint, Math.max(0, end - 1));
+    part.read = 0;
+    part.toRead = end - checkpoint;
+    ranges.push({ partition: part.partition, from, to: end });
+  }
+  const byPartition = new Map(partitions.map((part) => [part.partition, part]));
+  const toRead = ranges.reduce((sum, range) => sum + (range.to - range.from), 0);
+  const started = Date.now();
+  logger.info(
+    { table: context.table, changelog, partitions: ranges.map((r) => r.partition), toRead },
+    'restoring table partitions from the changelog',
+  );
+  const result = await context.reader.readPartitions(changelog, ranges, {
+    signal: context.signal,
+    ...(context.stallTimeoutMs !== undefined ? { stallTimeoutMs: context.stallTimeoutMs } : {}),
+    onStall: (stall) => {
+      context.onStall?.(stall);
+      logger.warn(
+        { table: context.table, ...stall },
+        `restoring table ${context.table} made no progress for ${Math.round(stall.idleMs / 1000)} s (waiting for ${stall.waitingFor})`,
+      );
+    },
+    onProgress: () => context.onStall?.(undefined),
+    onBatch: async ({ partition, records }) => {
+      const part = byPartition.get(partition)!;
+      const checkpoint = checkpoints.get(partition)!;
+      const changes = [];
+      let last: TransportRecord | undefined;
+      for (const record of records) {
+        last = record;
+        if (record.offset < checkpoint || record.key === null) continue;
+        changes.push({ key: record.key, value: record.value });
+      }
+      if (!last) return;
+      const applied = appliedFromHeaders(last.headers);
+      if (applied) part.applied = applied;
+      if (last.offset >= checkpoint) await store.apply(partition, changes, last.offset + 1);
+      part.read += records.filter((record) => record.offset >= checkpoint).length;
+    },
+  });
+  const seconds = (Date.now() - started) / 1000;
+  logger.info(
+    {
+      table: context.table,
+      partitions: ranges.map((r) => r.partition),
+      records: result.read,
+      durationMs: result.durationMs,
+      recordsPerSecond: seconds > 0 ? Math.round(result.read / seconds) : undefined,
+    },
+    'table partitions restored',
+  );
+}

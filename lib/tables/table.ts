@@ -1,0 +1,464 @@
+import type { Codec } from '../codecs/codec.js';
+import { isAccepted } from '../core/ack.js';
+import { LINEAGE, type Message } from '../core/message.js';
+import type { Logger } from '../core/logger.js';
+import type { AgentScope, PartitionResource } from '../agent/partition-resources.js';
+import { partitionForKey } from '../transports/partitioner.js';
+import type { Transport } from '../transports/transport.js';
+import { AppliedOffsets } from './applied-offsets.js';
+import { TableChangelog } from './table-changelog.js';
+import { TablePartition, type TableWrite } from './table-partition.js';
+import {
+  PartitionNotOwnedError,
+  PartitionRecoveringError,
+  RepartitionRequiredError,
+  TableBindingError,
+  TableUpdateOrderError,
+} from './table-errors.js';
+import type { TableStore } from './stores/table-store.js';
+import { MemoryTableStore } from './stores/memory-table-store.js';
+
+/**
+ * Options of `app.table()`.
+ *
+ * @example
+ * ```ts
+ * const options: TableOptions<string, number> = { value: json(z.number()), default: () => 0 };
+ * const counts = app.table('counts', options);
+ * ```
+ */
+export interface TableOptions<K, V> {
+  /** Codec of keys (default `string()`); its bytes are the changelog record keys. */
+  readonly key?: Codec<K>;
+  /** Codec of values (default `json()`); it must decode synchronously. */
+  readonly value?: Codec<V>;
+  /** The value of a key never written. Without it, an absent key reads as `undefined`. */
+  readonly default?: () => V;
+  /**
+   * Where this worker keeps the table's partitions (default: a {@link MemoryTableStore}, which replays
+   * the whole changelog on each assignment; `LmdbTableStore` from `rivulet/lmdb` replays only the tail).
+   */
+  readonly store?: () => TableStore;
+  /** Replication factor of the changelog topic (default: the broker's). */
+  readonly replicationFactor?: number;
+  /** Warn when restoring makes no progress this long, in ms (default 30 000). */
+  readonly stallTimeoutMs?: number;
+}
+
+/**
+ * A table's state as a whole: `idle` until its agent is assigned partitions, `recovering` while any
+ * partition replays its changelog, `ready` otherwise.
+ *
+ * @example
+ * ```ts
+ * if (counts.stats().state === 'ready') serve();
+ * ```
+ */
+export type TableState = 'idle' | 'recovering' | 'ready';
+
+/**
+ * One owned partition in {@link TableStats}.
+ *
+ * @example
+ * ```ts
+ * for (const p of counts.stats().partitions) console.log(p.partition, p.state, p.keys, `${p.read}/${p.toRead}`);
+ * ```
+ */
+export interface TablePartitionStats {
+  readonly partition: number;
+  readonly state: 'recovering' | 'ready';
+  /** Keys in the store. */
+  readonly keys: number;
+  /** Changelog records replayed so far (of the last recovery). */
+  readonly read: number;
+  /** Changelog records to replay (at most; fewer on a compacted changelog). */
+  readonly toRead: number;
+  /** Changes waiting for the broker's acknowledgement. */
+  readonly pendingWrites: number;
+}
+
+/**
+ * A snapshot of a table, for metrics and status pages.
+ *
+ * @example
+ * ```ts
+ * const { state, partitions } = counts.stats();
+ * const keys = partitions.reduce((sum, p) => sum + p.keys, 0);
+ * ```
+ */
+export interface TableStats {
+  readonly name: string;
+  readonly changelog: string;
+  /** The store's description (`memory`, `lmdb <path>`). */
+  readonly store: string;
+  readonly state: TableState;
+  /** Partition count of the table (its source's), once known. */
+  readonly partitionCount: number | undefined;
+  /** The partitions this worker owns. */
+  readonly partitions: readonly TablePartitionStats[];
+  /** Milliseconds the running recovery has made no progress, when it stalled. */
+  readonly stalledMs: number | undefined;
+  /** Changelog produce attempts that failed (and were retried). */
+  readonly writeFailures: number;
+}
+
+/**
+ * A page of a partition's keys ({@link Table.keys}).
+ *
+ * @example
+ * ```ts
+ * const { keys, next } = counts.keys(0, { limit: 50 });
+ * ```
+ */
+export interface TableKeyPage<K> {
+  readonly keys: readonly K[];
+  /** Pass it as `after` for the next page; absent on the last page. */
+  readonly next?: K;
+}
+
+/** What a table needs from its app. @internal */
+export interface TableHost {
+  readonly appId: string;
+  readonly logger: Logger;
+  transport(): Promise<Transport>;
+}
+
+/** What {@link Table.apply} reports for one message. @internal */
+export type ApplyOutcome<K, V> =
+  | { readonly kind: 'done'; readonly key: K; readonly value: V; readonly replayed: boolean }
+  | { readonly kind: 'failed'; readonly error: unknown }
+  /** The partition is not (or no longer) this worker's: the record is someone else's now. */
+  | { readonly kind: 'dropped' };
+
+/**
+ * Keyed state next to an agent, sharded like the agent's topic: each partition's keys live on the
+ * worker that owns that partition, every change goes to the compacted changelog topic
+ * `<app id>-<name>-changelog` (partition = the source record's partition) before the record moves on,
+ * and a partition's state is restored from the changelog when it is assigned. Updated with
+ * {@link updateTable}; read with {@link Table.get}. Declared with `app.table()`.
+ *
+ * Under `testPipeline` (no agent) a table is a plain in-memory table that owns every key.
+ *
+ * @example
+ * ```ts
+ * const counts = app.table('counts', { value: json(z.number()), default: () => 0 });
+ * app.agent('count', orders, (order$) => order$.pipe(updateTable(counts, (n) => n + 1)));
+ * counts.get('ada'); // 3 (on the worker owning the key's partition)
+ * ```
+ */
+export class Table<K = string, V = unknown, C extends V | undefined = V | undefined> {
+  readonly changelogTopic: string;
+  readonly keyCodec: Codec<K>;
+  readonly valueCodec: Codec<V>;
+  readonly #default: (() => V) | undefined;
+  readonly #store: TableStore;
+  readonly #partitions = new Map<number, TablePartition<V>>();
+  /** Applied offsets per source partition under test (no agent, one local partition). */
+  readonly #localApplied = new Map<number, AppliedOffsets>();
+  readonly #appliedLineages = new WeakSet<object>();
+  #scope: AgentScope | undefined;
+  #changelog: TableChangelog<V> | undefined;
+  /** What the agent drives: the changelog side, once the table is bound to an agent. */
+  readonly #resource: PartitionResource = {
+    name: 'a table',
+    assigned: (partitions) => this.#changelog!.assigned(partitions),
+    revoked: (partitions) => this.#changelog!.revoked(partitions),
+    committed: (offsets) => this.#changelog!.committed(offsets),
+  };
+
+  /** @internal Use `app.table()`. */
+  constructor(
+    private readonly host: TableHost,
+    readonly name: string,
+    keyCodec: Codec<K>,
+    valueCodec: Codec<V>,
+    private readonly options: TableOptions<K, V>,
+  ) {
+    this.changelogTopic = `${host.appId}-${name}-changelog`;
+    this.keyCodec = keyCodec;
+    this.valueCodec = valueCodec;
+    this.#default = options.default;
+    this.#store = options.store?.() ?? new MemoryTableStore();
+  }
+
+  /**
+   * The value of `key`: synchronous, for keys of partitions this worker owns (under test, every key).
+   * An absent key reads as the table's default (or `undefined` without one).
+   * @throws {@link PartitionNotOwnedError} for a key of another worker's partition (it names the partition).
+   * @throws {@link PartitionRecoveringError} while the key's partition is being restored.
+   *
+   * @example
+   * ```ts
+   * const n = counts.get('ada');
+   * ```
+   */
+  get(key: K): C {
+    const bytes = this.keyCodec.encode(key);
+    const part = this.#readable(this.#partitionOfBytes(bytes));
+    const value = part.lookup(bytes.toString('latin1'), bytes, (b) => this.#decode(b));
+    return (value ?? this.#default?.()) as C;
+  }
+
+  /**
+   * The partition that holds `key` (undefined until the partition count is known).
+   *
+   * @example
+   * ```ts
+   * const partition = counts.partitionOf('ada');
+   * ```
+   */
+  partitionOf(key: K): number | undefined {
+    if (!this.#scope) return 0;
+    const count = this.#changelog?.partitionCount;
+    return count === undefined ? undefined : partitionForKey(this.keyCodec.encode(key), count);
+  }
+
+  /**
+   * Whether this worker owns `key`'s partition and has restored it (`get` answers).
+   *
+   * @example
+   * ```ts
+   * if (counts.ownsKey('ada')) respond(counts.get('ada'));
+   * ```
+   */
+  ownsKey(key: K): boolean {
+    const partition = this.partitionOf(key);
+    return partition !== undefined && this.#partitions.get(partition)?.state === 'ready';
+  }
+
+  /**
+   * A page of the keys of an owned partition, in byte order of their encoding (changes acknowledged
+   * by the broker; a key created by a change in flight shows once it is).
+   * @throws {@link PartitionNotOwnedError} for a partition this worker does not own.
+   *
+   * @example
+   * ```ts
+   * let page = counts.keys(0, { limit: 100 });
+   * while (page.next !== undefined) page = counts.keys(0, { after: page.next, limit: 100 });
+   * ```
+   */
+  keys(partition: number, page: { readonly after?: K; readonly limit?: number } = {}): TableKeyPage<K> {
+    this.#readable(partition);
+    const result = this.#store.keys(partition, {
+      ...(page.after !== undefined ? { after: this.keyCodec.encode(page.after) } : {}),
+      ...(page.limit !== undefined ? { limit: page.limit } : {}),
+    });
+    const keys = result.keys.map((bytes) => this.#decodeKey(bytes));
+    return result.next ? { keys, next: this.#decodeKey(result.next) } : { keys };
+  }
+
+  /**
+   * Partitions this worker owns, ascending.
+   *
+   * @example
+   * ```ts
+   * for (const partition of counts.ownedPartitions()) console.log(counts.keys(partition).keys);
+   * ```
+   */
+  ownedPartitions(): number[] {
+    return [...this.#partitions.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Counters of this table right now.
+   *
+   * @example
+   * ```ts
+   * const { state, partitions } = counts.stats();
+   * ```
+   */
+  stats(): TableStats {
+    const partitions = this.ownedPartitions().map((partition) => {
+      const part = this.#partitions.get(partition)!;
+      return {
+        partition,
+        state: part.state,
+        keys: this.#store.size(partition),
+        read: part.read,
+        toRead: part.toRead,
+        pendingWrites: part.pendingWrites,
+      };
+    });
+    const bound = this.#scope !== undefined;
+    const state: TableState =
+      bound && this.#changelog?.partitionCount === undefined
+        ? 'idle'
+        : partitions.some((p) => p.state === 'recovering')
+          ? 'recovering'
+          : 'ready';
+    return {
+      name: this.name,
+      changelog: this.changelogTopic,
+      store: this.#store.description,
+      state,
+      partitionCount: bound ? this.#changelog?.partitionCount : undefined,
+      partitions,
+      stalledMs: this.#changelog?.stalledMs,
+      writeFailures: this.#changelog?.writeFailures ?? 0,
+    };
+  }
+
+  /** @internal Lets go of the store and the changelog writer (the app stopped). */
+  async close(): Promise<void> {
+    this.#changelog?.close();
+    await Promise.all([...this.#partitions.values()].map((part) => part.stored()));
+    await this.#store.close();
+  }
+
+  /**
+   * @internal Called by `updateTable` as it subscribes: binds the table to the agent being set up (and
+   * registers its partitions' lifecycle with it), or keeps it local under test.
+   */
+  attach(use: (resource: PartitionResource) => AgentScope | undefined): void {
+    const scope = use(this.#resource);
+    if (!scope) return;
+    if (this.#scope) {
+      if (this.#scope.agent !== scope.agent || this.#scope.topic !== scope.topic)
+        throw new TableBindingError(this.name, this.#scope.agent, scope.agent);
+    } else {
+      this.#scope = scope;
+      this.#partitions.clear(); // what was written with no agent was local
+      this.#changelog = new TableChangelog<V>({
+        table: this.name,
+        topic: this.changelogTopic,
+        source: scope.topic,
+        host: this.host,
+        store: this.#store,
+        partitions: this.#partitions,
+        stallTimeoutMs: this.options.stallTimeoutMs,
+        replicationFactor: this.options.replicationFactor,
+      });
+    }
+  }
+
+  /**
+   * @internal Applies `update` for one message (see `updateTable`), reporting through `then` once the
+   * change is durable (at once under test), or the failure.
+   */
+  apply(
+    message: Message<unknown, unknown>,
+    key: K,
+    update: (current: C, message: Message<unknown, unknown>) => V,
+    then: (outcome: ApplyOutcome<K, V>) => void,
+  ): void {
+    const fail = (error: unknown): void => then({ kind: 'failed', error });
+    const lineage = message[LINEAGE];
+    if (Array.isArray(lineage))
+      return fail(new TableUpdateOrderError(this.name, 'it takes one record per message, not an aggregate'));
+    let bytes: Buffer;
+    try {
+      bytes = this.keyCodec.encode(key);
+    } catch (error) {
+      return fail(error);
+    }
+    const sourcePartition = message.partition;
+    let part: TablePartition<V> | undefined;
+    let applied: AppliedOffsets;
+    if (this.#changelog) {
+      part = this.#partitions.get(sourcePartition);
+      if (!part || part.state !== 'ready') return then({ kind: 'dropped' });
+      const keyPartition = partitionForKey(bytes, this.#changelog.partitionCount!);
+      if (keyPartition !== sourcePartition)
+        return fail(new RepartitionRequiredError(this.name, sourcePartition, keyPartition));
+      applied = part.applied;
+    } else {
+      part = this.#local();
+      applied = this.#localApplied.get(sourcePartition) ?? new AppliedOffsets();
+      this.#localApplied.set(sourcePartition, applied);
+    }
+    const offset = message.offset;
+    const keyId = bytes.toString('latin1');
+    let current: C;
+    try {
+      current = (part.lookup(keyId, bytes, (b) => this.#decode(b)) ?? this.#default?.()) as C;
+    } catch (error) {
+      return fail(error);
+    }
+    if (applied.has(offset)) {
+      if (lineage !== undefined && this.#appliedLineages.has(lineage))
+        return fail(
+          new TableUpdateOrderError(
+            this.name,
+            `offset ${offset} of partition ${sourcePartition} reached the table twice in one attempt (fan-out before the table?)`,
+          ),
+        );
+      // Delivered again (after a crash or a retry downstream): its change is in the table already.
+      part.onDurable(offset, (durable) =>
+        then(durable ? { kind: 'done', key, value: current as V, replayed: true } : { kind: 'dropped' }),
+      );
+      return;
+    }
+    if (offset < applied.floor)
+      return fail(
+        new TableUpdateOrderError(
+          this.name,
+          `offset ${offset} of partition ${sourcePartition} is below the committed offset ${applied.floor}; the table cannot tell whether it was applied`,
+        ),
+      );
+    let value: V;
+    let encoded: Buffer;
+    try {
+      value = update(current, message);
+      encoded = this.valueCodec.encode(value);
+    } catch (error) {
+      return fail(error);
+    }
+    if (lineage !== undefined) this.#appliedLineages.add(lineage);
+    part.stage(keyId, value, offset);
+    const write: TableWrite = {
+      key: bytes,
+      value: encoded,
+      keyId,
+      sourceOffset: offset,
+      headers: {},
+      wanted: () => isAccepted(message),
+    };
+    part.onDurable(offset, (durable) =>
+      then(durable ? { kind: 'done', key, value, replayed: false } : { kind: 'dropped' }),
+    );
+    if (this.#changelog) this.#changelog.write(message.topic, part, write);
+    else part.ackedLocally(write);
+  }
+
+  #local(): TablePartition<V> {
+    let part = this.#partitions.get(0);
+    if (!part) {
+      part = new TablePartition<V>(0, this.#store, this.host.logger);
+      part.state = 'ready';
+      this.#partitions.set(0, part);
+    }
+    return part;
+  }
+
+  #partitionOfBytes(bytes: Buffer): number | undefined {
+    if (!this.#scope) return 0;
+    const count = this.#changelog?.partitionCount;
+    return count === undefined ? undefined : partitionForKey(bytes, count);
+  }
+
+  #readable(partition: number | undefined): TablePartition<V> {
+    if (!this.#scope && partition === 0) return this.#local();
+    const part = partition === undefined ? undefined : this.#partitions.get(partition);
+    if (!part) throw new PartitionNotOwnedError(this.name, partition);
+    if (part.state !== 'ready') throw new PartitionRecoveringError(this.name, part.partition);
+    return part;
+  }
+
+  #decode(bytes: Buffer): V {
+    const value = this.valueCodec.decode(bytes);
+    if (value instanceof Promise)
+      throw new TypeError(
+        `Table ${this.name}: its value codec ${this.valueCodec.name} must decode synchronously`,
+      );
+    return value;
+  }
+
+  #decodeKey(bytes: Buffer): K {
+    const key = this.keyCodec.decode(bytes);
+    if (key instanceof Promise)
+      throw new TypeError(
+        `Table ${this.name}: its key codec ${this.keyCodec.name} must decode synchronously`,
+      );
+    return key;
+  }
+}
