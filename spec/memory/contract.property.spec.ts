@@ -34,10 +34,38 @@ const scenario = fc.record({
   crashAfter: fc.option(fc.nat({ max: 250 }), { nil: undefined }),
 });
 
+/*
+ * Time is bounded at every level, so that a stuck run fails fast instead of timing the suite out (a run
+ * whose agent stays paused for good once cost 10 s per wait, times three waits, times every shrinking
+ * step):
+ * - each run shares one budget between its waits ({@link RUN_BUDGET_MS}), and every app stops within
+ *   {@link STOP_MS} (its shutdown timeout);
+ * - fast-check marks a run that still has not answered after {@link RUN_LIMIT_MS} as failed;
+ * - the whole property, shrinking included, is interrupted after {@link PROPERTY_LIMIT_MS}: a failure found
+ *   by then is reported with its seed and path (to replay it with `{ seed, path }`), shrunk as far as it
+ *   got; with no failure, the runs done count;
+ * - the mocha timeout is set on each test, above the sum.
+ * A healthy run takes 20 to 200 ms.
+ */
+const RUN_BUDGET_MS = 6_000;
+const STOP_MS = 1_000;
+const RUN_LIMIT_MS = RUN_BUDGET_MS + 6 * STOP_MS;
+const PROPERTY_LIMIT_MS = 30_000;
+const TEST_TIMEOUT_MS = PROPERTY_LIMIT_MS + RUN_LIMIT_MS + 5_000;
+const bounded = [fc.timeout(RUN_LIMIT_MS), fc.interruptAfterTimeLimit(PROPERTY_LIMIT_MS)];
+
+/** A run's time budget: what is left of it, for the next wait (at least a moment, to fail with a message). */
+function budget(ms: number): () => number {
+  const deadline = Date.now() + ms;
+  return () => Math.max(50, deadline - Date.now());
+}
+
 describe('processing contract, property-based (memory broker)', () => {
-  it('for random completion orders, filters, batch windows and crash points: nothing lost, no commit passes an unsettled offset', async () => {
+  it('for random completion orders, filters, batch windows and crash points: nothing lost, no commit passes an unsettled offset', async function () {
+    this.timeout(TEST_TIMEOUT_MS);
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
+        const left = budget(RUN_BUDGET_MS);
         const broker = new MemoryBroker({ defaultPartitions: s.partitions });
         const handled = new Handled();
         const seen = new Set<number>();
@@ -49,7 +77,12 @@ describe('processing contract, property-based (memory broker)', () => {
         const worker = () => {
           const inner = new MemoryTransport(broker, { batchSize: 37 });
           const audited = auditCommits(inner, handled);
-          const app = createApp({ id: 'prop', transport: audited.transport, logger: silentLogger });
+          const app = createApp({
+            id: 'prop',
+            transport: audited.transport,
+            logger: silentLogger,
+            shutdownTimeoutMs: STOP_MS,
+          });
           const items = app.topic<Item>('items', { value: json() });
           const write = sink<Item, string | null>(
             (batch) => {
@@ -82,22 +115,25 @@ describe('processing contract, property-based (memory broker)', () => {
         };
 
         const first = worker();
-        await first.app.start();
-        await first.items.sendMany(
-          Array.from({ length: s.count }, (_, id) => ({ key: `k${id}`, value: { id } })),
-        );
         const workers = [first];
-        if (s.crashAfter !== undefined && s.crashAfter < s.count) {
-          await waitFor(() => handledCount >= s.crashAfter!, { timeoutMs: 10_000 });
-          await first.inner.crash();
-          const second = worker();
-          workers.push(second);
-          await second.app.start();
-          await waitForCommitted(second.app, { timeoutMs: 20_000 });
-        } else {
-          await waitForCommitted(first.app, { timeoutMs: 20_000 });
+        try {
+          await first.app.start();
+          await first.items.sendMany(
+            Array.from({ length: s.count }, (_, id) => ({ key: `k${id}`, value: { id } })),
+          );
+          if (s.crashAfter !== undefined && s.crashAfter < s.count) {
+            await waitFor(() => handledCount >= s.crashAfter!, { timeoutMs: left() });
+            await first.inner.crash();
+            const second = worker();
+            workers.push(second);
+            await second.app.start();
+            await waitForCommitted(second.app, { timeoutMs: left() });
+          } else {
+            await waitForCommitted(first.app, { timeoutMs: left() });
+          }
+        } finally {
+          await Promise.all(workers.map((w) => w.app.stop()));
         }
-        await Promise.all(workers.map((w) => w.app.stop()));
 
         const expected = Array.from({ length: s.count }, (_, id) => id).filter((id) => !s.dropped[id]);
         expect([...seen].sort((a, b) => a - b)).to.deep.equal(expected);
@@ -107,12 +143,13 @@ describe('processing contract, property-based (memory broker)', () => {
           ends.filter((e) => e.offset > 0),
         );
       }),
-      { numRuns: 30 },
+      { numRuns: 30, plugins: bounded },
     );
   });
 
-  it('with failures injected (transient, permanent, pipeline throws, failing sink and dead-letter produce, stop, rebalance, restart): every commit covers only written or dead-lettered records', async () => {
-    await fc.assert(fc.asyncProperty(chaos, runChaos), { numRuns: 14 });
+  it('with failures injected (transient, permanent, pipeline throws, failing sink and dead-letter produce, stop, rebalance, restart): every commit covers only written or dead-lettered records', async function () {
+    this.timeout(TEST_TIMEOUT_MS);
+    await fc.assert(fc.asyncProperty(chaos, runChaos), { numRuns: 14, plugins: bounded });
   });
 });
 
@@ -164,6 +201,7 @@ const chaos = fc.record({
 type Chaos = typeof chaos extends fc.Arbitrary<infer R> ? R : never;
 
 async function runChaos(s: Chaos): Promise<void> {
+  const left = budget(RUN_BUDGET_MS);
   const broker = new MemoryBroker({ defaultPartitions: s.partitions });
   const written = new Handled();
   const handled = writtenOrDeadLettered(written, broker, 'items.dlq');
@@ -201,7 +239,12 @@ async function runChaos(s: Chaos): Promise<void> {
       },
     });
     const audited = auditCommits(faulty, handled);
-    const app = createApp({ id: 'chaos', transport: audited.transport, logger: silentLogger });
+    const app = createApp({
+      id: 'chaos',
+      transport: audited.transport,
+      logger: silentLogger,
+      shutdownTimeoutMs: STOP_MS,
+    });
     const items = app.topic<Item>('items', { value: json() });
     const write = sink<Item, string | null>(
       (batch) => {
@@ -271,7 +314,10 @@ async function runChaos(s: Chaos): Promise<void> {
     );
 
     if (s.joinAfter !== undefined && s.joinAfter < s.count) {
-      await waitFor(() => progress() >= s.joinAfter! || stopped(first.app), { timeoutMs: 10_000 });
+      await waitFor(() => progress() >= s.joinAfter! || stopped(first.app), {
+        timeoutMs: left(),
+        description: `${s.joinAfter} records written or dead-lettered before a second worker joins`,
+      });
       const joiner = worker(s.deadLetter);
       workers.push(joiner);
       await joiner.app.start(); // the group rebalances: partitions are revoked from the first worker mid-flight
@@ -280,9 +326,15 @@ async function runChaos(s: Chaos): Promise<void> {
       live.delete(joiner.app);
     }
     if (s.stopAfter !== undefined && s.stopAfter < s.count) {
-      await waitFor(() => progress() >= s.stopAfter! || stopped(first.app), { timeoutMs: 10_000 });
+      await waitFor(() => progress() >= s.stopAfter! || stopped(first.app), {
+        timeoutMs: left(),
+        description: `${s.stopAfter} records written or dead-lettered before the first worker stops`,
+      });
     } else {
-      await waitFor(() => progress() >= s.count || stopped(first.app), { timeoutMs: 10_000 });
+      await waitFor(() => progress() >= s.count || stopped(first.app), {
+        timeoutMs: left(),
+        description: 'every record written or dead-lettered by the first worker',
+      });
     }
     await first.app.stop();
     live.delete(first.app);
@@ -302,7 +354,7 @@ async function runChaos(s: Chaos): Promise<void> {
                 .committedOffsets('chaos.agent', 'items')
                 .some((c) => c.partition === e.partition && c.offset === e.offset),
           ),
-      { timeoutMs: 10_000, description: 'the restarted worker commits to the end' },
+      { timeoutMs: left(), description: 'the restarted worker commits to the end' },
     );
     await last.app.stop();
     live.delete(last.app);

@@ -452,6 +452,35 @@ describe('FailureHandler', () => {
       expect(h.repushed).to.deep.equal([]);
     });
 
+    // Known bug, found by the chaos property test (seed -1927100834, path "2:10:1:7"): when the record being
+    // probed fails with an error that is not its sink's (a bad record: it is dead-lettered, or retried), the
+    // outage is never ended and no probe is scheduled again: the ledger stays held, the agent takes no more
+    // records. Un-skip once FailureHandler goes on probing (or ends the outage) after such a failure.
+    it.skip('a probe that fails for another reason than its sink (dead-lettered) does not leave the agent held', async () => {
+      const h = harness({ retries: 0 });
+      const entry = h.entry(0);
+      h.handler.handle(entry, sinkDown('probed'));
+      expect(h.ledger.open).to.equal(false);
+      await h.advance(10);
+      expect(h.repushed).to.deep.equal([entry]);
+      h.handler.handle(entry, Object.assign(new Error('bad record'), { retriable: false }));
+      await h.settleAll();
+      expect(entry.settled).to.equal(true); // dead-lettered
+      expect(h.ledger.open).to.equal(true);
+    });
+
+    it.skip('after a probe was dead-lettered, the other held records are probed again', async () => {
+      const h = harness({ retries: 0 });
+      const [probe, other] = [h.entry(0), h.entry(1)];
+      h.handler.handle(probe, sinkDown('probed'));
+      h.handler.handle(other, sinkDown('probed'));
+      await h.advance(10);
+      expect(h.repushed).to.deep.equal([probe]);
+      h.handler.handle(probe, Object.assign(new Error('bad record'), { retriable: false }));
+      await h.advance(5000); // the longest probe delay
+      expect(h.repushed).to.deep.equal([probe, other]);
+    });
+
     // Known bug, found by the chaos property test: revoked() drops held records of revoked partitions but
     // keeps #probing when the probe's partition was revoked; that probe's settlement and failure are both
     // ignored from then on, so no probe is ever scheduled again and the agent stays held for good.
