@@ -89,6 +89,7 @@ export {
   type TimerOptions,
   type CrontabOptions,
 } from './timers/timers.js';
+export { repartition, REPARTITION_HEADERS, type RepartitionOptions } from './streams/repartition.js';
 export type * from './transports/transport.js';
 export { MemoryBroker, type GroupMember } from './transports/memory/memory-broker.js';
 export {
