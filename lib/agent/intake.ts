@@ -1,5 +1,4 @@
 import type { Topic } from '../core/topic.js';
-import { recordMessage } from '../core/message.js';
 import type { RecordBatch } from '../transports/transport.js';
 import { decodeRecord } from './decode-record.js';
 import type { Ledger } from './ledger.js';
@@ -49,9 +48,7 @@ export class Intake<T, K> {
         continue;
       }
       if (!this.host.running() || tracker.revoked) return i;
-      const entry = ledger.admit(tracker, record, now);
-      entry.message = recordMessage(batch.topic, batch.partition, record, decoded.key, decoded.value);
-      this.host.push(entry);
+      this.host.push(ledger.admit(tracker, record, now, decoded));
     }
     return records.length;
   }

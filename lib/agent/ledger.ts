@@ -7,6 +7,7 @@ import type {
   TransportConsumer,
   TransportRecord,
 } from '../transports/transport.js';
+import type { Decoded } from './decode-record.js';
 import { type Entry, PartitionTracker } from './partition-tracker.js';
 
 /** How a {@link Ledger} bounds and commits. @internal */
@@ -103,11 +104,16 @@ export class Ledger {
   }
 
   /** Registers a newly received record. */
-  admit(tracker: PartitionTracker, record: TransportRecord, now: number): Entry {
+  admit(
+    tracker: PartitionTracker,
+    record: TransportRecord,
+    now: number,
+    decoded?: Decoded<unknown, unknown>,
+  ): Entry {
     this.#window++;
     this.#unsettled++;
     this.#received++;
-    return tracker.add(record, now, undefined);
+    return tracker.add(record, now, decoded);
   }
 
   /** Settles a record; false when it no longer counts (already settled, or its partition was revoked). */

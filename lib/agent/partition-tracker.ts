@@ -1,6 +1,6 @@
 import type { Lineage } from '../core/lineage.js';
-import type { Message } from '../core/message.js';
 import type { TransportRecord } from '../transports/transport.js';
+import type { Decoded } from './decode-record.js';
 
 /**
  * Where a record is between arrival and settlement: in the pipeline (or waiting to be handed to a
@@ -24,8 +24,8 @@ export class Entry {
     readonly tracker: PartitionTracker,
     readonly record: TransportRecord,
     readonly receivedAt: number,
-    /** The decoded message (no lineage), kept to hand it over again; undefined when decoding failed. */
-    public message: Message<unknown, unknown> | undefined,
+    /** The decoded key and value, kept to hand the record over again; undefined when decoding failed. */
+    public decoded: Decoded<unknown, unknown> | undefined,
   ) {}
 
   get offset(): number {
@@ -56,8 +56,8 @@ export class PartitionTracker {
   ) {}
 
   /** Registers a newly received record. */
-  add(record: TransportRecord, now: number, message: Message<unknown, unknown> | undefined): Entry {
-    const entry = new Entry(this, record, now, message);
+  add(record: TransportRecord, now: number, decoded?: Decoded<unknown, unknown>): Entry {
+    const entry = new Entry(this, record, now, decoded);
     this.#entries.push(entry);
     this.#next = record.offset + 1;
     this.#unsettled++;
@@ -71,7 +71,7 @@ export class PartitionTracker {
   settle(entry: Entry): number {
     if (entry.settled) return 0;
     entry.settled = true;
-    entry.message = undefined;
+    entry.decoded = undefined;
     this.#unsettled--;
     const entries = this.#entries;
     const start = this.#head;

@@ -10,7 +10,7 @@ import { settleMessage } from '../core/ack.js';
 import { NotAMessageError, PipelineCompletedError, RestartBudgetExceededError } from '../core/errors.js';
 import { Lineage, type LineageOwner } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
-import { Message, deriveMessage } from '../core/message.js';
+import { Message, recordMessage } from '../core/message.js';
 import type { Entry } from './partition-tracker.js';
 import { type AgentScope, withAgentScope } from './partition-resources.js';
 import type { RestartBudget } from './restart-budget.js';
@@ -106,12 +106,20 @@ export class Supervisor<T, K> {
 
   /** Hands a record to the pipeline with a fresh lineage (later, at restart, while one is under way). */
   push(entry: Entry): void {
-    const template = entry.message;
-    if (this.#restarting || this.#finished || this.#subscription === undefined || !template) return;
+    const decoded = entry.decoded;
+    if (this.#restarting || this.#finished || this.#subscription === undefined || !decoded) return;
     const lineage = new Lineage(this.host.owner, entry);
     entry.lineage = lineage;
     entry.stage = 'processing';
-    const message = deriveMessage(template, template.value, lineage) as Message<T, K | null>;
+    const { topic, partition } = entry.tracker;
+    const message = recordMessage(
+      topic,
+      partition,
+      entry.record,
+      decoded.key,
+      decoded.value,
+      lineage,
+    ) as Message<T, K | null>;
     const outer = this.#pushing;
     this.#pushing = entry;
     this.#pushError = NONE;
