@@ -32,7 +32,7 @@ export class AppliedOffsets {
     const i = this.#rangeAtOrBefore(offset);
     if (i >= 0 && offset < r[i + 1]!) return;
     const joinsPrevious = i >= 0 && r[i + 1] === offset;
-    const next = i + 2;
+    const next = i < 0 ? 0 : i + 2;
     const joinsNext = next < r.length && r[next] === offset + 1;
     if (joinsPrevious && joinsNext)
       r.splice(i + 1, 2); // [a, o) + o + [o+1, b) → [a, b)

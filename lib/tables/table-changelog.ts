@@ -44,7 +44,7 @@ export interface TableChangelogOptions<V> {
 export class TableChangelog<V> implements PartitionResource {
   readonly name: string;
   #partitionCount: number | undefined;
-  #transport: Transport | undefined;
+  #prepared: Promise<Transport> | undefined;
   #writer: ChangelogWriter | undefined;
   #restore: AbortController | undefined;
   /** The restore read running now (settles soon after an abort). */
@@ -52,6 +52,7 @@ export class TableChangelog<V> implements PartitionResource {
   /** Assignments restore one after the other. */
   #restoring: Promise<void> = Promise.resolve();
   #stall: ReadStall | undefined;
+  #closed = false;
 
   constructor(private readonly options: TableChangelogOptions<V>) {
     this.name = `table ${options.table}`;
@@ -70,17 +71,21 @@ export class TableChangelog<V> implements PartitionResource {
   }
 
   async assigned(partitions: readonly TopicPartition[]): Promise<void> {
-    const transport = await this.#prepare();
+    if (this.#closed) return;
+    // Owned from now on (a revocation arriving while the changelog is prepared takes them away again).
     const { partitions: owned, store, host } = this.options;
     for (const { partition } of partitions) {
       if (!owned.has(partition)) owned.set(partition, new TablePartition<V>(partition, store, host.logger));
     }
+    this.#prepared ??= this.#prepare();
+    const transport = await this.#prepared;
     const restoring = this.#restoring.catch(() => undefined).then(() => this.#restoreRecovering(transport));
     this.#restoring = restoring;
     await restoring;
   }
 
   async revoked(partitions: readonly TopicPartition[]): Promise<void> {
+    if (this.#closed) return;
     const { partitions: owned, store } = this.options;
     const gone = partitions.map(({ partition }) => owned.get(partition)).filter((part) => part !== undefined);
     if (gone.length === 0) return;
@@ -100,6 +105,7 @@ export class TableChangelog<V> implements PartitionResource {
 
   /** Stops writing and restoring (the app stopped). */
   close(): void {
+    this.#closed = true;
     this.#restore?.abort();
     this.#writer?.close();
   }
@@ -111,7 +117,8 @@ export class TableChangelog<V> implements PartitionResource {
   }
 
   async #release(part: TablePartition<V>, store: TableStore): Promise<void> {
-    const writer = this.#writer!;
+    const writer = this.#writer;
+    if (!writer) return; // revoked before the changelog was ready: nothing was written
     const timeoutMs = this.options.revokeTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
@@ -124,6 +131,7 @@ export class TableChangelog<V> implements PartitionResource {
       );
     writer.abandon(part.partition);
     await part.stored();
+    if (this.#closed) return; // the app stopped: the store is closed
     // A memory store would only grow with partitions owned elsewhere; a persistent one keeps them, so
     // that getting the partition back replays only what changed meanwhile.
     if (store instanceof MemoryTableStore && !this.options.partitions.has(part.partition))
@@ -131,7 +139,6 @@ export class TableChangelog<V> implements PartitionResource {
   }
 
   async #prepare(): Promise<Transport> {
-    if (this.#transport) return this.#transport;
     const { host, table, topic, source } = this.options;
     const transport = await host.transport();
     if (!isPartitionReader(transport))
@@ -164,7 +171,6 @@ export class TableChangelog<V> implements PartitionResource {
       abandoned: (partition, writes) =>
         this.options.partitions.get(partition)?.abandoned(writes as readonly TableWrite[]),
     });
-    this.#transport = transport;
     return transport;
   }
 
@@ -172,7 +178,7 @@ export class TableChangelog<V> implements PartitionResource {
   async #restoreRecovering(transport: Transport): Promise<void> {
     for (;;) {
       const recovering = [...this.options.partitions.values()].filter((part) => part.state === 'recovering');
-      if (recovering.length === 0) return;
+      if (recovering.length === 0 || this.#closed) return;
       const abort = new AbortController();
       this.#restore = abort;
       try {

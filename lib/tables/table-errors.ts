@@ -15,8 +15,6 @@ import { ConfigurationError, RivuletError } from '../core/errors.js';
  * ```
  */
 export class PartitionNotOwnedError extends RivuletError {
-  override readonly retriable = false;
-
   constructor(
     readonly table: string,
     readonly partition: number | undefined,

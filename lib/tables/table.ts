@@ -302,6 +302,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
   async close(): Promise<void> {
     this.#changelog?.close();
     await Promise.all([...this.#partitions.values()].map((part) => part.stored()));
+    this.#partitions.clear();
     await this.#store.close();
   }
 
@@ -356,7 +357,8 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     let applied: AppliedOffsets;
     if (this.#changelog) {
       part = this.#partitions.get(sourcePartition);
-      if (!part || part.state !== 'ready') return then({ kind: 'dropped' });
+      if (!part) return then({ kind: 'dropped' }); // revoked: the record is the new owner's
+      if (part.state !== 'ready') return fail(new PartitionRecoveringError(this.name, sourcePartition)); // retried
       const keyPartition = partitionForKey(bytes, this.#changelog.partitionCount!);
       if (keyPartition !== sourcePartition)
         return fail(new RepartitionRequiredError(this.name, sourcePartition, keyPartition));
