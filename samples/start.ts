@@ -21,11 +21,13 @@ const apps = samples.apps;
 const monitored = { agents: apps.flatMap((app) => app.agents), transport: () => apps[0]!.transport() };
 const started = Date.now();
 let interrupted = false;
+const stopWaiting = new AbortController();
 const interruption = new Promise<void>((resolve) =>
   process.once('SIGINT', () => {
     interrupted = true;
+    stopWaiting.abort();
     console.log(
-      '\nCtrl-C: stopping gracefully (in-flight messages settle and are committed); again to quit at once',
+      '\nCtrl-C: stopping (writes under way finish and are committed, the rest is delivered next run); again to quit at once',
     );
     process.once('SIGINT', () => process.exit(130));
     resolve();
@@ -36,7 +38,11 @@ await Promise.all(apps.map((app) => app.start()));
 const status = statusLine(monitored, { intervalMs: 500 });
 await Promise.race([samples.generate(activities, orders, () => interrupted), interruption]);
 await Promise.race([
-  Promise.all(apps.map((app) => waitForCommitted(app, { timeoutMs: 600_000 }))),
+  Promise.all(
+    apps.map((app) => waitForCommitted(app, { timeoutMs: 600_000, signal: stopWaiting.signal })),
+  ).catch((error: unknown) => {
+    if (!interrupted) throw error;
+  }),
   interruption,
 ]);
 await Promise.all(apps.map((app) => app.stop()));

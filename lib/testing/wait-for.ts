@@ -26,11 +26,18 @@ export class WaitTimeoutError extends Error {
  */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
-  options: { readonly timeoutMs?: number; readonly intervalMs?: number; readonly description?: string } = {},
+  options: {
+    readonly timeoutMs?: number;
+    readonly intervalMs?: number;
+    readonly description?: string;
+    /** Stops waiting: the promise rejects with the signal's reason. */
+    readonly signal?: AbortSignal;
+  } = {},
 ): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    options.signal?.throwIfAborted();
     if (await condition()) return;
     if (Date.now() > deadline) throw new WaitTimeoutError(options.description ?? 'a condition', timeoutMs);
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 10));
@@ -68,7 +75,7 @@ export async function committedToEnd(transport: Transport, group: string, topic:
  */
 export async function waitForCommitted(
   app: App,
-  options: { readonly timeoutMs?: number } = {},
+  options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
 ): Promise<void> {
   const transport = await app.transport();
   await waitFor(
@@ -81,6 +88,7 @@ export async function waitForCommitted(
       timeoutMs: options.timeoutMs ?? 30_000,
       intervalMs: 20,
       description: 'every agent to commit to the end',
+      ...(options.signal ? { signal: options.signal } : {}),
     },
   );
 }

@@ -40,7 +40,7 @@ async function interrupt(env: Record<string, string>, afterMs: number) {
   run.child.kill('SIGINT');
   const exit = await Promise.race([
     run.exited,
-    new Promise<undefined>((resolve) => setTimeout(resolve, 10_000)),
+    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 10_000)),
   ]);
   if (!exit) run.child.kill('SIGKILL');
   return { exit, exitMs: exit ? exit.at - signalled : Infinity, output: run.output() };
@@ -55,7 +55,7 @@ describe('npm start: Ctrl-C', function () {
       3000,
     );
     console.log(`      memory://: exited ${exit?.code ?? exit?.signal} ${exitMs} ms after SIGINT`);
-    expect(output, 'interrupted mid-stream').to.include('Ctrl-C: stopping gracefully');
+    expect(output, 'interrupted mid-stream').to.include('Ctrl-C: stopping');
     expect(exit?.code, output).to.equal(0);
     expect(exitMs).to.be.below(2000);
   });
@@ -66,7 +66,7 @@ describe('npm start: Ctrl-C', function () {
     console.log(
       `      Kafka: first run exited ${first.exit?.code ?? first.exit?.signal} ${first.exitMs} ms after SIGINT`,
     );
-    expect(first.output, 'interrupted mid-stream').to.include('Ctrl-C: stopping gracefully');
+    expect(first.output, 'interrupted mid-stream').to.include('Ctrl-C: stopping');
     expect(first.exit?.code, first.output).to.equal(0);
     expect(first.exitMs).to.be.below(2000);
 
@@ -76,7 +76,7 @@ describe('npm start: Ctrl-C', function () {
     const started = Date.now();
     const exit = await Promise.race([
       second.exited,
-      new Promise<undefined>((resolve) => setTimeout(resolve, 90_000)),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 90_000)),
     ]);
     if (!exit) second.child.kill('SIGKILL');
     console.log(
