@@ -57,9 +57,8 @@ export class TablePartition<V> {
     return this.#unacked.size;
   }
 
-  /** Records a change made for the source record at `offset` (its write is queued by the caller). */
+  /** Holds a change made for the source record at `offset` until acknowledged (the caller queues its write). */
   stage(keyId: string, value: V, offset: number): void {
-    this.applied.add(offset);
     const pending = this.#overlay.get(keyId);
     if (pending) {
       pending.value = value;

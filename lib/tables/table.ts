@@ -406,6 +406,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       return fail(error);
     }
     if (lineage !== undefined) this.#appliedLineages.add(lineage);
+    applied.add(offset);
     part.stage(keyId, value, offset);
     const write: TableWrite = {
       key: bytes,
