@@ -124,8 +124,7 @@ describe('tables on the memory broker', () => {
 
   it('a table key that hashes to another partition than the message fails it with RepartitionRequiredError', async () => {
     const broker = new MemoryBroker({ defaultPartitions: 3 });
-
-    const { app, totals } = worker(
+    const { app } = worker(
       broker,
       { errors: { retries: 0, onFailure: 'dead-letter' } },
       (o) => `${o.user}-by-symbol`,
