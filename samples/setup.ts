@@ -46,8 +46,10 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
 
   // feed cache → Redis
   const standInSets = env.REDIS_URL ? undefined : new SortedSetsStandIn();
-  const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { lazyConnect: true }) : undefined;
-  if (redis) closers.push(() => redis.quit());
+  const redis = env.REDIS_URL
+    ? new Redis(env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
+    : undefined;
+  if (redis) closers.push(async () => redis.disconnect());
   const feed = createFeedApp({ broker, redis: redis ?? standInSets! });
   lines.push(
     `feed cache: Redis ${redis ? 'at REDIS_URL' : '→ in-process sorted-set stand-in (set REDIS_URL for a real one)'}`,

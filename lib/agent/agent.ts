@@ -359,10 +359,13 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       return;
     }
     this.#state = 'stopping';
+    const outage = this.#failures.outage;
     this.#failures.stop();
     this.#ledger.close();
     const drained = new Promise<void>((resolve) => (this.#drained = resolve));
-    void this.#supervisor.complete();
+    // While a sink is down, a write under way is a try that will not go through: don't wait for it.
+    if (outage) this.#supervisor.dispose();
+    else void this.#supervisor.complete();
     this.#checkDrained();
     let deadline: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
@@ -377,6 +380,9 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     }
     await this.#ledger.flush();
     this.#stall.stop();
+    // Tables let go of their partitions (their writes in flight end) before the group hands them on.
+    const assigned = [...this.#ledger.trackers()].map(({ topic, partition }) => ({ topic, partition }));
+    for (const resource of this.#resources) await resource.revoked(assigned);
     await this.#consumer?.stop();
     this.#supervisor.dispose();
     this.#state = this.#failure ? 'failed' : 'stopped';

@@ -84,6 +84,10 @@ export class FailureHandler {
   get held(): number {
     return this.#outage.held;
   }
+  /** Whether a sink is down for this agent now (its writes under way are only tries). */
+  get outage(): boolean {
+    return this.#outage.active;
+  }
   get pendingDeadLetters(): number {
     return this.#pendingDeadLetters;
   }

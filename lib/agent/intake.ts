@@ -26,9 +26,13 @@ export class Intake<T, K> {
 
   async onBatch(batch: RecordBatch): Promise<number> {
     const { ledger, topic } = this.host;
+    if (ledger.isRevoked(batch)) return 0; // a stale batch of a partition taken away
     const ready = ledger.whenReady(batch);
-    if (ready) await ready; // a table of the pipeline is still restoring this partition
-    if (!this.host.running()) return 0;
+    if (ready) {
+      await ready; // a table of the pipeline is still restoring this partition
+      if (ledger.whenReady(batch) !== ready) return 0; // revoked (or given again) meanwhile
+    }
+    if (!this.host.running() || ledger.isRevoked(batch)) return 0;
     const tracker = ledger.tracker(batch);
     const records = batch.records;
     const now = Date.now();

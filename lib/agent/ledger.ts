@@ -39,6 +39,8 @@ export class Ledger {
   readonly #trackers = new Map<string, PartitionTracker>();
   readonly #assigned = new Map<string, TopicPartition>();
   readonly #ready = new Map<string, Promise<void>>();
+  /** Partitions taken away and not given back: a stale batch of one of them is refused. */
+  readonly #revoked = new Set<string>();
   readonly #resumeBelow: number;
   readonly #scheduler: SchedulerLike;
   #consumer: TransportConsumer | undefined;
@@ -164,9 +166,15 @@ export class Ledger {
   assign(partitions: readonly TopicPartition[], ready?: Promise<void>): void {
     for (const tp of partitions) {
       this.#assigned.set(key(tp), tp);
+      this.#revoked.delete(key(tp));
       if (ready) this.#ready.set(key(tp), ready);
       else this.#ready.delete(key(tp));
     }
+  }
+
+  /** Whether `tp` was taken away (and not given back since): its records are not ours to process. */
+  isRevoked(tp: TopicPartition): boolean {
+    return this.#revoked.has(key(tp));
   }
 
   /** Resolves when records of `tp` may be processed (its state restored). */
@@ -182,6 +190,7 @@ export class Ledger {
       const id = key(tp);
       this.#assigned.delete(id);
       this.#ready.delete(id);
+      this.#revoked.add(id);
       const tracker = this.#trackers.get(id);
       if (!tracker) continue;
       tracker.revoked = true;

@@ -2,7 +2,7 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import { type Backoff, backoffDelay } from '../core/error-policy.js';
 import type { Logger } from '../core/logger.js';
 import type { SinkError } from '../sinks/sink-error.js';
-import { errorLine, sinkSucceededSince } from '../sinks/sink-health.js';
+import { errorLine, sinkHealth, sinkSucceededSince } from '../sinks/sink-health.js';
 import type { Ledger } from './ledger.js';
 import type { Entry } from './partition-tracker.js';
 
@@ -45,6 +45,11 @@ export class Outage {
   /** Records held now. */
   get held(): number {
     return this.#held.size;
+  }
+
+  /** Whether a sink is down for this agent now. */
+  get active(): boolean {
+    return this.#since !== 0;
   }
 
   /** Holds a record whose budget is spent on a sink that writes nothing. */
@@ -112,6 +117,23 @@ export class Outage {
     this.#held.delete(next);
     this.#probing = next;
     this.host.repush(next);
+    this.#remind(next);
+  }
+
+  /** A try can hang (a client queueing while disconnected): still say, once per step, that the sink is down. */
+  #remind(probe: Entry): void {
+    const delay = Math.min(PROBE_MAX_DELAY_MS, backoffDelay(this.backoff, this.#probes + 1));
+    this.host.after(delay, () => {
+      if (this.#probing !== probe || this.#since === 0) return;
+      this.#probes++;
+      const health = sinkHealth().find((sink) => sink.name === this.#sink);
+      const seconds = ((this.scheduler.now() - this.#since) / 1000).toFixed(0);
+      this.host.logger.warn(
+        { agent: this.host.name, sink: this.#sink, held: this.#held.size + 1, downForS: Number(seconds) },
+        `${this.#sink} sink still failing after ${seconds} s: ${health?.lastError ?? 'no answer'}; ${this.host.name} paused, a try is under way`,
+      );
+      this.#remind(probe);
+    });
   }
 
   #end(): void {

@@ -340,7 +340,7 @@ export class App implements TopicHost {
    * @example
    * ```ts
    * const redis = new Redis(process.env.REDIS_URL);
-   * app.onStop(() => redis.quit());
+   * app.onStop(() => redis.disconnect());
    * ```
    */
   onStop(hook: () => unknown): void {

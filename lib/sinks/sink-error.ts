@@ -23,3 +23,20 @@ export class SinkError extends RivuletError {
     this.retriable = isRetriable(cause);
   }
 }
+
+/**
+ * One attempt of a sink's write took longer than the sink's `timeoutMs`. Retriable.
+ *
+ * @example
+ * ```ts
+ * sink(write, { name: 'postgres', timeoutMs: 5000 }); // an attempt over 5 s fails with SinkTimeoutError
+ * ```
+ */
+export class SinkTimeoutError extends RivuletError {
+  constructor(
+    readonly sink: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${sink} write took longer than ${timeoutMs} ms`);
+  }
+}

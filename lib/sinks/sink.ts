@@ -6,12 +6,15 @@ import {
   Subscription,
   asyncScheduler,
   defer,
+  from,
   tap,
+  throwError,
+  timeout,
 } from 'rxjs';
 import { attemptsLeft, claimMessage, failMessage, isAccepted, releaseMessage } from '../core/ack.js';
 import { Message } from '../core/message.js';
 import { type RetryPolicy, retryWithBackoff } from '../core/retry.js';
-import { SinkError } from './sink-error.js';
+import { SinkError, SinkTimeoutError } from './sink-error.js';
 import { emitSinkEvent } from './sink-events.js';
 import { recordSinkFailure, recordSinkSuccess } from './sink-health.js';
 import type { SinkMessage } from './sink-message.js';
@@ -48,6 +51,12 @@ export interface SinkOptions {
    * budget, see the agent's `errors.retries`).
    */
   readonly retry?: RetryPolicy;
+  /**
+   * Longest time one attempt of a write may take before it counts as failed (a retriable
+   * `SinkTimeoutError`), in ms (default 30 000; 0 waits forever). A client that queues while its server is
+   * down would otherwise hold the write, and the agent, indefinitely.
+   */
+  readonly timeoutMs?: number;
   /** Scheduler of retry delays (for virtual time in tests). */
   readonly scheduler?: SchedulerLike;
 }
@@ -99,6 +108,7 @@ export function sink(
   const scheduler = options.scheduler ?? asyncScheduler;
   const name = options.name;
   const retries = options.retry?.retries ?? 3;
+  const timeoutMs = options.timeoutMs ?? 30_000;
 
   return (source) =>
     new Observable<SinkInput>((subscriber) => {
@@ -147,7 +157,16 @@ export function sink(
           const policy = { ...options.retry, retries: budget(batch, retries) };
           const subscription = defer(() => {
             attempts++;
-            return write(batch);
+            const attempt = from(write(batch));
+            return timeoutMs > 0
+              ? attempt.pipe(
+                  timeout({
+                    first: timeoutMs,
+                    scheduler,
+                    with: () => throwError(() => new SinkTimeoutError(name, timeoutMs)),
+                  }),
+                )
+              : attempt;
           })
             .pipe(
               tap({ error: (error: unknown) => recordSinkFailure(name, error) }),

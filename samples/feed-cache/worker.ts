@@ -14,9 +14,11 @@ import { Redis } from 'ioredis';
 import { SortedSetsStandIn } from '../stand-ins/sorted-sets.js';
 import { createFeedApp, generateActivities } from './feed-cache.js';
 
-const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : new SortedSetsStandIn();
+const redis = process.env.REDIS_URL
+  ? new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: 1 })
+  : new SortedSetsStandIn();
 const { app, activities } = createFeedApp({ broker: process.env.KAFKA_URL ?? 'memory://feed-worker', redis });
-if (redis instanceof Redis) app.onStop(() => redis.quit());
+if (redis instanceof Redis) app.onStop(() => redis.disconnect());
 
 if (!process.env.KAFKA_URL) {
   let sent = 0;

@@ -68,6 +68,7 @@ export function toHttp<I extends SinkInput<unknown, unknown>>(
           maxBatchSize: 1,
           // each request retries by itself (honouring Retry-After); the write as a whole does not
           retry: { retries: 0 },
+          timeoutMs: 0, // each request has its own timeout (options.timeoutMs) and retries
           ...(options.scheduler ? { scheduler: options.scheduler } : {}),
         }),
       );

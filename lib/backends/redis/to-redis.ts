@@ -1,8 +1,9 @@
-import { type OperatorFunction, from, map } from 'rxjs';
+import { type OperatorFunction, catchError, from, map, throwError } from 'rxjs';
 import type { SinkMessage } from '../../sinks/sink-message.js';
 import { type SinkInput, type SinkOptions, sink } from '../../sinks/sink.js';
 import type { RedisClientLike, RedisExecResult, RedisPipelineLike } from './redis-client.js';
 import { RedisCommandError } from './redis-command-error.js';
+import { RedisConnectionError } from './redis-connection-error.js';
 import { RedisExecAbortedError } from './redis-exec-aborted-error.js';
 
 /**
@@ -43,12 +44,15 @@ export function toRedis<P extends RedisPipelineLike, I extends SinkInput<unknown
   command: (message: SinkMessage<NoInfer<I>>, pipeline: P) => unknown,
   options: ToRedisOptions = {},
 ): OperatorFunction<I, I> {
-  quietUnhandledErrors(client);
+  watchConnection(client);
   return sink<unknown, unknown>(
     (batch) => {
       const pipeline = client.pipeline();
       for (const message of batch) command(message as SinkMessage<I>, pipeline);
-      return from(pipeline.exec()).pipe(map(checkExecResult));
+      return from(pipeline.exec()).pipe(
+        map(checkExecResult),
+        catchError((error: unknown) => throwError(() => withConnectionReason(client, error))),
+      );
     },
     { name: 'redis', retry: REDIS_RETRY, ...options },
   );
@@ -63,14 +67,32 @@ function checkExecResult(result: RedisExecResult): RedisExecResult {
   return result;
 }
 
-const ignoreError = (): void => undefined;
+/** The last connection error each client reported on its 'error' event, until it is ready again. */
+const connectionErrors = new WeakMap<object, Error>();
+const watched = new WeakSet<object>();
 
-/** Gives an event-emitting client with no `'error'` listener a no-op one (ioredis prints unhandled ones). */
-function quietUnhandledErrors(client: object): void {
+/**
+ * Listens to the client's 'error' and 'ready' events (once per client) to know why it is disconnected.
+ * The listener also keeps ioredis from printing "Unhandled error event" for a client that had none: the
+ * sink reports the failure itself, once per backoff step.
+ */
+function watchConnection(client: object): void {
   const emitter = client as {
-    on?: (event: 'error', listener: () => void) => unknown;
-    listenerCount?: (event: 'error') => number;
+    on?: (event: 'error' | 'ready', listener: (error?: Error) => void) => unknown;
   };
-  if (typeof emitter.on !== 'function' || typeof emitter.listenerCount !== 'function') return;
-  if (emitter.listenerCount('error') === 0) emitter.on('error', ignoreError);
+  if (typeof emitter.on !== 'function' || watched.has(client)) return;
+  watched.add(client);
+  emitter.on('error', (error) => {
+    if (error instanceof Error) connectionErrors.set(client, error);
+  });
+  emitter.on('ready', () => connectionErrors.delete(client));
+}
+
+/** A failed write of a disconnected client names why the connection fails, not the client's queue. */
+function withConnectionReason(client: object, error: unknown): unknown {
+  const connection = connectionErrors.get(client);
+  const reply =
+    error instanceof RedisCommandError && (error.cause as Error | undefined)?.name === 'ReplyError';
+  if (!connection || reply || error instanceof RedisExecAbortedError) return error;
+  return new RedisConnectionError(connection, error);
 }

@@ -1,8 +1,13 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { type Observable, bufferTime } from 'rxjs';
+import { type Observable, bufferTime, firstValueFrom, of, toArray } from 'rxjs';
 import { type Message, SinkError } from '../../../../lib/index.js';
-import { RedisCommandError, RedisExecAbortedError, toRedis } from '../../../../lib/redis.js';
+import {
+  RedisCommandError,
+  RedisConnectionError,
+  RedisExecAbortedError,
+  toRedis,
+} from '../../../../lib/redis.js';
 import { testPipeline } from '../../../../lib/testing/index.js';
 import { allOk, fakeRedis } from '../../../support/fake-redis.js';
 import { marbles } from '../../../support/marbles.js';
@@ -140,7 +145,7 @@ describe('toRedis', () => {
     expect(typed).to.be.a('function');
   });
 
-  it("gives a client without an 'error' listener a no-op one, and leaves a client that has one alone", () => {
+  it("listens to a client's 'error' events once, so it never prints Unhandled error event, and keeps the user's listener", () => {
     const bare = new Redis({ lazyConnect: true }); // never connects
     const watched = new Redis({ lazyConnect: true });
     const seen: unknown[] = [];
@@ -152,7 +157,6 @@ describe('toRedis', () => {
       expect(bare.listenerCount('error')).to.equal(1);
       // without a listener an EventEmitter throws on 'error' (and ioredis prints "Unhandled error event")
       expect(() => bare.emit('error', new Error('connect ECONNREFUSED'))).not.to.throw();
-      expect(watched.listenerCount('error')).to.equal(1);
       const refused = new Error('connect ECONNREFUSED');
       watched.emit('error', refused);
       expect(seen).to.deep.equal([refused]);
@@ -161,6 +165,24 @@ describe('toRedis', () => {
     } finally {
       bare.disconnect();
       watched.disconnect();
+    }
+  });
+
+  it('a write of a disconnected client fails with RedisConnectionError naming why the connection fails', async () => {
+    const client = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      const run = testPipeline(
+        (source: Observable<Message<string, string | null>>) =>
+          source.pipe(toRedis(client, ({ value }, tx) => tx.set('k', value), { retry: { retries: 0 } })),
+        of('v'),
+      );
+      const [failure] = await firstValueFrom(run.failed.pipe(toArray()));
+      const error = (failure!.error as SinkError).cause;
+      expect(error).to.be.instanceOf(RedisConnectionError);
+      expect((error as Error).message).to.match(/ECONNREFUSED 127\.0\.0\.1:1/);
+      expect((error as SinkError).retriable).to.equal(true);
+    } finally {
+      client.disconnect();
     }
   });
 });
