@@ -1,5 +1,4 @@
 import type { OperatorFunction } from 'rxjs';
-import type { ErrorPolicy } from '../core/error-policy.js';
 import { AgentFailedError, ShutdownTimeoutError } from '../core/errors.js';
 import type { Lineage, LineageOwner } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
@@ -11,132 +10,19 @@ import { Intake } from './intake.js';
 import { Ledger } from './ledger.js';
 import type { PartitionResource } from './partition-resources.js';
 import type { Entry } from './partition-tracker.js';
-import { RestartBudget, type RestartPolicy } from './restart-budget.js';
+import { RestartBudget } from './restart-budget.js';
 import { StallDetector } from './stall-detector.js';
 import { type PipelineEnd, Supervisor } from './supervisor.js';
+import type { AgentOptions, AgentState, AgentStats } from './agent-types.js';
 
-/**
- * An agent's processing: an RxJS operator from the topic's messages to messages. What the pipeline emits
- * (a message, or an array of messages such as a batch) is settled; messages dropped with `filterValue`
- * are settled on purpose; a failure goes to the agent's error policy. Any RxJS operator may be used: an
- * error thrown while a message is pushed through is that message's failure, and the pipeline restarts.
- *
- * @example
- * ```ts
- * const pipeline: Pipeline<Order, string> = (order$) =>
- *   order$.pipe(filterValue((o) => o.quantity > 0), toTopic(validOrders));
- * app.agent('validate', orders, pipeline);
- * ```
- */
-export type Pipeline<T, K> = OperatorFunction<Message<T, K | null>, PipelineOutput>;
-
-/**
- * What an agent's pipeline may emit: messages, or arrays of them (batches). The compiler flags a pipeline
- * that ends in anything else (e.g. a plain `map((m) => m.value)`), which would leave records unsettled.
- *
- * @example
- * ```ts
- * const end: OperatorFunction<Message<Order>, PipelineOutput> = toRedis(redis, zaddOrder);
- * ```
- */
-export type PipelineOutput = Message<unknown, unknown> | readonly Message<unknown, unknown>[];
-
-/**
- * How an agent runs.
- *
- * @example
- * ```ts
- * app.agent('confirm', orders, pipeline, { maxInFlight: 1000, fromBeginning: false, commitIntervalMs: 500 });
- * ```
- */
-export interface AgentOptions {
-  /**
-   * Most records received but not yet committable (default 5000): above it the agent pauses its
-   * partitions; memory and redelivery after a crash stay within it. Keep it above your batch sizes.
-   */
-  readonly maxInFlight?: number;
-  /** Consumer group (default `<app id>.<agent name>`). Run more workers with the same group to scale out. */
-  readonly group?: string;
-  /** Where a new group starts: the earliest record (default) or the end of the topic. */
-  readonly fromBeginning?: boolean;
-  /**
-   * Retry, dead-letter or stop on failure. Default: 3 retries (attempts inside sinks included), then
-   * dead-letter to `<topic>.dlq`. A sink that fails for every message (its server is down) pauses the agent
-   * instead: nothing is dead-lettered for an outage.
-   */
-  readonly errors?: ErrorPolicy;
-  /** How often the pipeline may restart after errors before the agent fails (default 10 per minute). */
-  readonly restarts?: RestartPolicy;
-  /** Least time between two commits, in ms (default 100); commits only ever cover settled records. */
-  readonly commitIntervalMs?: number;
-  /** Warn when a record stays unsettled this long, in ms (default 30 000; 0 turns it off). */
-  readonly stallTimeoutMs?: number;
-}
-
-/**
- * A snapshot of an agent's counters, for status lines and metrics.
- *
- * @example
- * ```ts
- * const stats: AgentStats = agent.stats();
- * console.log(`${stats.name}: ${stats.settled}/${stats.received} settled, ${stats.inFlight} in flight`);
- * ```
- */
-export interface AgentStats {
-  readonly name: string;
-  readonly topic: string;
-  readonly group: string;
-  readonly state: AgentState;
-  /** Records handed to the pipeline (each once, retries not counted). */
-  readonly received: number;
-  readonly settled: number;
-  /** Retries scheduled. */
-  readonly retried: number;
-  readonly deadLettered: number;
-  /** Records received and not settled. */
-  readonly inFlight: number;
-  /** Records received and not yet committable (what `maxInFlight` bounds). */
-  readonly window: number;
-  /** Times the agent paused its partitions for lack of room or while a sink was down. */
-  readonly pauses: number;
-  /** Records held while their sink is down (the agent takes no new records meanwhile). */
-  readonly held: number;
-  /** Times the pipeline restarted after an error. */
-  readonly restarts: number;
-  readonly partitions: readonly PartitionStats[];
-}
-
-/**
- * Per-partition counters in {@link AgentStats}.
- *
- * @example
- * ```ts
- * for (const p of agent.stats().partitions) {
- *   console.log(`p${p.partition}: committed ${p.committed}, ${p.inFlight} in flight`);
- * }
- * ```
- */
-export interface PartitionStats {
-  readonly partition: number;
-  /** Last committed offset (-1 before the first commit). */
-  readonly committed: number;
-  /** Offset that may be committed now. */
-  readonly committable: number | undefined;
-  readonly inFlight: number;
-  /** How long the oldest unsettled record of this partition has waited, in ms (0 when none waits). */
-  readonly oldestUnsettledMs: number;
-}
-
-/**
- * Lifecycle of an agent.
- *
- * @example
- * ```ts
- * const state: AgentState = agent.state; // 'idle' | 'running' | 'stopping' | 'stopped' | 'failed'
- * if (state !== 'running') console.warn(`${agent.name} is ${state}`);
- * ```
- */
-export type AgentState = 'idle' | 'running' | 'stopping' | 'stopped' | 'failed';
+export type {
+  AgentOptions,
+  AgentState,
+  AgentStats,
+  PartitionStats,
+  Pipeline,
+  PipelineOutput,
+} from './agent-types.js';
 
 /** What an agent needs from its app. @internal */
 export interface AgentHost {
