@@ -222,7 +222,10 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       );
       this.#consumer = consumer;
       this.#ledger.attach(consumer);
-      if (this.#state !== 'running') return;
+      if (this.#state !== 'running') {
+        await consumer.stop(); // stopped while joining: stop() may have missed it (stopping twice is harmless)
+        return;
+      }
       this.#stall.start();
       this.host.logger.info({ agent: this.name, topic: this.topic.name, group: this.group }, 'agent started');
     } catch (error) {
