@@ -4,9 +4,10 @@ import type { AppMetrics } from '../metrics/app-metrics.js';
 import type { LiveFeedOptions } from '../status/live-page/live-feed.js';
 import { type LiveRoutes, liveRoutes } from '../status/live-page/live-routes.js';
 import { health } from './health.js';
+import { tableRoutes, tablesOf } from './table-routes.js';
 import type { WorkerApp } from './load-app.js';
 
-/** A listening `/metrics` + `/healthz` + live page server, from {@link serveWorker}. @internal */
+/** A listening `/metrics` + `/healthz` + `/tables` + live page server, from {@link serveWorker}. @internal */
 export interface WorkerServer {
   /** The port it listens on (the one picked when asked for port 0). */
   readonly port: number;
@@ -15,8 +16,9 @@ export interface WorkerServer {
 
 /**
  * Serves an app's Prometheus metrics on `/metrics`, its health on `/healthz` (200 with the agents'
- * states while they all run, 503 otherwise) and its live page on `/` (with `/events` and `/stats.json`,
- * sampled every `live.intervalMs`).
+ * states while they all run, 503 otherwise), its tables on `/tables/<name>[/<key>]` (JSON, see
+ * {@link tableRoutes}) and its live page on `/` (with `/events` and `/stats.json`, sampled every
+ * `live.intervalMs`).
  *
  * @example
  * ```ts
@@ -69,6 +71,8 @@ async function respond(
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
     } else if (live.handle(request, response)) {
       return;
+    } else if (await tableRoutes(tablesOf(app), request, response)) {
+      return;
     } else if (path === '/metrics') {
       const text = await metrics.metrics();
       response.writeHead(200, { 'content-type': metrics.contentType }).end(text);
@@ -78,7 +82,9 @@ async function respond(
         .writeHead(report.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' })
         .end(JSON.stringify(report));
     } else {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('try /, /metrics or /healthz\n');
+      response
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end('try /, /metrics, /healthz or /tables/<name>\n');
     }
   } catch (error) {
     response.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
