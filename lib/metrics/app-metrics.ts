@@ -6,6 +6,7 @@ import { registerAgentMetrics } from './agent-metrics.js';
 import { LagCache } from './lag-cache.js';
 import type { MonitoredApp } from './monitored-app.js';
 import { registerSinkMetrics } from './sink-metrics.js';
+import { registerTableMetrics } from './table-metrics.js';
 
 /**
  * Options of {@link appMetrics}.
@@ -54,7 +55,10 @@ export interface AppMetrics {
  * `rivulet_agent_committed_offset` and `rivulet_agent_commit_lag` (end − committed, asked of the broker
  * at most once per `lagTtlMs`). Per sink (label `sink`): `rivulet_sink_writes_total`,
  * `rivulet_sink_write_failures_total`, `rivulet_sink_messages_total` and the histogram
- * `rivulet_sink_write_duration_seconds`. Sink metrics count every sink of the process.
+ * `rivulet_sink_write_duration_seconds`. Sink metrics count every sink of the process. Per table (label
+ * `table`, and `partition` per owned partition): `rivulet_table_keys`, `rivulet_table_recovering`,
+ * `rivulet_table_restore_remaining`, `rivulet_table_pending_writes` and
+ * `rivulet_table_changelog_write_failures_total`.
  *
  * @example
  * ```ts
@@ -74,6 +78,7 @@ export function appMetrics(
   const logger = options.logger ?? app.logger ?? silentLogger;
   const agentNames = registerAgentMetrics(app, registry, lag, logger);
   const sinks = registerSinkMetrics(registry, options.sinkEvents ?? sinkEvents);
+  const tableNames = registerTableMetrics(app, registry);
   let closed = false;
   return {
     registry,
@@ -83,7 +88,7 @@ export function appMetrics(
       if (closed) return;
       closed = true;
       sinks.subscription.unsubscribe();
-      for (const name of [...agentNames, ...sinks.names]) registry.removeSingleMetric(name);
+      for (const name of [...agentNames, ...sinks.names, ...tableNames]) registry.removeSingleMetric(name);
     },
   };
 }

@@ -1,9 +1,10 @@
 import type { AgentStats } from '../agent/agent.js';
+import type { TableStats } from '../tables/table.js';
 import type { Transport } from '../transports/transport.js';
 
 /**
- * What metrics and status lines read from an app: its agents' stats and its transport (for lag). An
- * {@link App} is one; tests may pass a stand-in.
+ * What metrics and status lines read from an app: its agents' stats, its transport (for lag) and its
+ * tables' stats. An {@link App} is one; tests may pass a stand-in.
  *
  * @example
  * ```ts
@@ -14,4 +15,6 @@ import type { Transport } from '../transports/transport.js';
 export interface MonitoredApp {
   readonly agents: readonly { stats(): AgentStats }[];
   transport(): Promise<Transport>;
+  /** Its tables, by name (an app of an older rivulet has none). */
+  readonly tables?: ReadonlyMap<string, { stats(): TableStats }>;
 }

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import {
   MemoryBroker,
-  MemoryTableStore,
   MemoryTransport,
   appMetrics,
   createApp,
@@ -9,30 +8,17 @@ import {
   silentLogger,
   updateTable,
   type App,
-  type StoreChange,
   type Table,
   type TableStore,
 } from '../../../lib/index.js';
 import { waitFor, waitForCommitted } from '../../../lib/testing/index.js';
 import { partitionForKey } from '../../../lib/transports/partitioner.js';
 import { type WorkerServer, serveWorker } from '../../../lib/cli/worker-server.js';
+import { GatedTableStore } from '../../support/gated-table-store.js';
 
 interface Order {
   readonly user: string;
   readonly qty: number;
-}
-
-/** A memory store whose changelog replay waits until `release()`: a partition that stays recovering. */
-class GatedStore extends MemoryTableStore {
-  #open!: () => void;
-  readonly #gate = new Promise<void>((resolve) => (this.#open = resolve));
-  release(): void {
-    this.#open();
-  }
-  override async apply(partition: number, changes: readonly StoreChange[], offset: number): Promise<void> {
-    await this.#gate;
-    return super.apply(partition, changes, offset);
-  }
 }
 
 interface Worker {
@@ -166,7 +152,7 @@ describe('GET /tables on the worker server', () => {
       { topic: 'shop-totals-changelog', partition, key: Buffer.from(user), value: Buffer.from('41') },
       { topic: 'shop-totals-changelog', partition, key: Buffer.from(user), value: Buffer.from('42') },
     ]);
-    const store = new GatedStore();
+    const store = new GatedTableStore();
     const a = await worker(broker, () => store);
     workers = [a];
     await a.app.start();

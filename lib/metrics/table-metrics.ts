@@ -1,0 +1,78 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { TableStats } from '../tables/table.js';
+import type { MonitoredApp } from './monitored-app.js';
+
+type PartitionValue = (p: TableStats['partitions'][number]) => number;
+
+const PARTITION_GAUGES: readonly [string, string, PartitionValue][] = [
+  ['rivulet_table_keys', 'Keys of the table in a partition this worker owns', (p) => p.keys],
+  [
+    'rivulet_table_recovering',
+    '1 while the partition is restored from its changelog, else 0',
+    (p) => (p.state === 'recovering' ? 1 : 0),
+  ],
+  [
+    'rivulet_table_restore_remaining',
+    'Changelog records left to replay in the running (or last) restore of the partition',
+    (p) => Math.max(0, p.toRead - p.read),
+  ],
+];
+
+/**
+ * Registers the per-table metrics of an app, read from `table.stats()` when scraped: per owned
+ * partition (labels `table`, `partition`) `rivulet_table_keys`, `rivulet_table_recovering` and
+ * `rivulet_table_restore_remaining`; per table `rivulet_table_pending_writes` (changes waiting for the
+ * broker) and `rivulet_table_changelog_write_failures_total`. Tables declared after this call show too.
+ * Returns the names registered.
+ *
+ * @example
+ * ```ts
+ * registerTableMetrics(app, registry);
+ * ```
+ */
+export function registerTableMetrics(app: Pick<MonitoredApp, 'tables'>, registry: Registry): string[] {
+  const snapshot = (): TableStats[] => [...(app.tables?.values() ?? [])].map((table) => table.stats());
+  const registers = [registry];
+  for (const [name, help, value] of PARTITION_GAUGES) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['table', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const stats of snapshot())
+          for (const p of stats.partitions) this.set({ table: stats.name, partition: p.partition }, value(p));
+      },
+    });
+  }
+  new Gauge({
+    name: 'rivulet_table_pending_writes',
+    help: "Table changes waiting for the broker's acknowledgement of their changelog record",
+    labelNames: ['table'],
+    registers,
+    collect() {
+      this.reset();
+      for (const stats of snapshot())
+        this.set(
+          { table: stats.name },
+          stats.partitions.reduce((sum, p) => sum + p.pendingWrites, 0),
+        );
+    },
+  });
+  new Counter({
+    name: 'rivulet_table_changelog_write_failures_total',
+    help: 'Changelog produce attempts that failed (and were retried)',
+    labelNames: ['table'],
+    registers,
+    collect() {
+      this.reset();
+      for (const stats of snapshot()) this.inc({ table: stats.name }, stats.writeFailures);
+    },
+  });
+  return [
+    ...PARTITION_GAUGES.map(([name]) => name),
+    'rivulet_table_pending_writes',
+    'rivulet_table_changelog_write_failures_total',
+  ];
+}
