@@ -1,5 +1,5 @@
 /**
- * Builds the three sample apps for `npm start` and the end-to-end specs: on `memory://samples` unless
+ * Builds the four sample apps for `npm start` and the end-to-end specs: on `memory://samples` unless
  * KAFKA_URL is set, with real Redis / e-mail / InfluxDB when their URLs are set and local stand-ins
  * otherwise (and it says which).
  */
@@ -11,6 +11,13 @@ import { type Report, createExecutionQualityApp } from './execution-quality/exec
 import { influxQLClient } from '../lib/influx.js';
 import { createOrderConfirmationsApp } from './order-confirmations/order-confirmations.js';
 import { type Order, SYMBOLS, generateOrders } from './orders/orders.js';
+import {
+  type Book,
+  type Fill,
+  type PositionAlert,
+  createPositionsApp,
+  generateFills,
+} from './positions/positions.js';
 import { EmailServerStandIn } from './stand-ins/email-server.js';
 import { MarketDataStandIn, marketDataLines } from './stand-ins/market-data.js';
 import { SortedSetsStandIn } from './stand-ins/sorted-sets.js';
@@ -26,14 +33,18 @@ export interface SampleEnv {
 export interface Generated {
   readonly activities: readonly Activity[];
   readonly orders: readonly Order[];
+  readonly fills: readonly Fill[];
 }
 
 export interface Samples {
   readonly apps: readonly App[];
   /** One line per sample: the broker and which real service or stand-in it uses. */
   describe(): string[];
-  /** Sends the generated activities and orders, in chunks, until done or `stopped()` says so. */
-  generate(activities: number, orders: number, stopped?: () => boolean): Promise<Generated>;
+  /**
+   * Sends the generated activities, orders and fills (as many as orders unless told), in chunks, until
+   * done or `stopped()` says so.
+   */
+  generate(activities: number, orders: number, stopped?: () => boolean, fills?: number): Promise<Generated>;
   /** What the samples produced, in a few lines. */
   results(): Promise<string[]>;
   close(): Promise<void>;
@@ -74,13 +85,26 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
     `execution quality: market data ${marketStandIn ? '→ in-process stand-in answering the InfluxQL query (set INFLUX_URL and INFLUX_DB for a real InfluxDB 1.x)' : `from InfluxDB at INFLUX_URL, database ${influxDb} (seeded with the made-up market)`}`,
   );
 
+  // positions: fills repartitioned by account into a table, alerts over the limit to a topic
+  let books = new Map<string, Book>();
+  const alerts: PositionAlert[] = [];
+  const positions = createPositionsApp({
+    broker,
+    onSnapshot: (latest) => (books = latest),
+    onAlert: (alert) => alerts.push(alert),
+  });
+  lines.push(
+    `positions: fills repartitioned by account into the table positions (memory store, changelog ${positions.positions.changelogTopic}), alerts to position_alerts`,
+  );
+
   return {
-    apps: [feed.app, confirmations.app, quality.app],
+    apps: [feed.app, confirmations.app, quality.app, positions.app],
     describe: () => lines,
-    async generate(activityCount, orderCount, stopped = () => false) {
+    async generate(activityCount, orderCount, stopped = () => false, fillCount = orderCount) {
       const chunk = 1000;
       const activities = generateActivities(activityCount);
       const orders = generateOrders(orderCount);
+      const fills = generateFills(fillCount);
       if (env.INFLUX_URL && orders.length > 0) {
         const from = new Date(orders[0]!.executedAt.getTime() - 1000);
         await seedMarketData(
@@ -89,16 +113,20 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
           marketDataLines(SYMBOLS, from, orders.at(-1)!.executedAt),
         );
       }
-      for (let i = 0; i < Math.max(activities.length, orders.length) && !stopped(); i += chunk) {
+      const longest = Math.max(activities.length, orders.length, fills.length);
+      for (let i = 0; i < longest && !stopped(); i += chunk) {
         const someActivities = activities.slice(i, i + chunk);
         const someOrders = orders.slice(i, i + chunk);
+        const someFills = fills.slice(i, i + chunk);
         if (someActivities.length > 0)
           await feed.activities.sendMany(someActivities.map((a) => ({ key: a.user, value: a })));
         if (someOrders.length > 0)
           await confirmations.orders.sendMany(someOrders.map((o) => ({ key: o.user, value: o })));
+        if (someFills.length > 0)
+          await positions.fills.sendMany(someFills.map((f) => ({ key: f.orderId, value: f })));
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      return { activities, orders };
+      return { activities, orders, fills };
     },
     async results() {
       const out: string[] = [];
@@ -113,12 +141,24 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
       const checked = quality.app.agents.find((agent) => agent.name === 'check-executions')!.stats().settled;
       const example = outliers[0] ? ` (e.g. ${outliers[0].orderId}: ${outliers[0].slippageBps} bps)` : '';
       out.push(`execution quality: ${checked} orders checked, ${outliers.length} outliers flagged${example}`);
+      out.push(`positions: ${books.size} accounts, ${alerts.length} alerts${largestPosition(books)}`);
       return out;
     },
     async close() {
       await Promise.all(closers.map((close) => close()));
     },
   };
+}
+
+/** `; account-3: UMBRELLA +3800`, the largest position held, or nothing without positions. */
+function largestPosition(books: ReadonlyMap<string, Book>): string {
+  let largest: { account: string; symbol: string; quantity: number } | undefined;
+  for (const [account, book] of books)
+    for (const [symbol, quantity] of Object.entries(book.positions))
+      if (!largest || Math.abs(quantity) > Math.abs(largest.quantity))
+        largest = { account, symbol, quantity };
+  if (!largest) return '';
+  return `; ${largest.account}: ${largest.symbol} ${largest.quantity > 0 ? '+' : ''}${largest.quantity}`;
 }
 
 /** Writes line protocol to InfluxDB 1.x, creating the database first. */

@@ -1,10 +1,10 @@
 /**
- * `npm start`: the three sample apps on the embedded broker (or on Kafka when KAFKA_URL is set), each
+ * `npm start`: the four sample apps on the embedded broker (or on Kafka when KAFKA_URL is set), each
  * fed by a data generator, with a live status line per agent and a summary at the end. Exits by itself
  * once everything generated is processed and committed; Ctrl-C stops earlier, gracefully.
  *
  *   KAFKA_URL=kafka://127.0.0.1:19092  REDIS_URL=redis://127.0.0.1:16379  EMAIL_URL=http://…  INFLUX_URL=http://…
- *   SAMPLE_ACTIVITIES=20000 SAMPLE_ORDERS=5000
+ *   SAMPLE_ACTIVITIES=20000 SAMPLE_ORDERS=5000 SAMPLE_FILLS=5000
  */
 process.env.RIVULET_LOG_LEVEL ??= 'warn'; // keep the terminal for the status line
 
@@ -14,6 +14,7 @@ const { waitForCommitted } = await import('../lib/testing/index.js');
 
 const activities = Number(process.env.SAMPLE_ACTIVITIES ?? 20_000);
 const orders = Number(process.env.SAMPLE_ORDERS ?? 5_000);
+const fills = Number(process.env.SAMPLE_FILLS ?? 5_000);
 const samples = await setupSamples(process.env);
 for (const line of samples.describe()) console.log(line);
 
@@ -36,7 +37,7 @@ const interruption = new Promise<void>((resolve) =>
 
 await Promise.all(apps.map((app) => app.start()));
 const status = statusLine(monitored, { intervalMs: 500 });
-await Promise.race([samples.generate(activities, orders, () => interrupted), interruption]);
+await Promise.race([samples.generate(activities, orders, () => interrupted, fills), interruption]);
 await Promise.race([
   Promise.all(
     apps.map((app) => waitForCommitted(app, { timeoutMs: 600_000, signal: stopWaiting.signal })),
