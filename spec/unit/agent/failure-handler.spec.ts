@@ -185,6 +185,8 @@ describe('FailureHandler', () => {
       expect(entry.stage).to.equal('retrying');
       expect(entry.attempts).to.equal(1);
       expect(h.handler.attemptsLeft(entry)).to.equal(2);
+      expect(h.logger.lines[0]).to.deep.include({ level: 'debug', message: 'retrying' });
+      expect(h.logger.lines[0]!.fields).to.include({ agent: 'a', offset: 0, attempts: 1, delay: 10 });
       await h.advance(9);
       expect(h.repushed).to.deep.equal([]); // backoff 10 ms, no jitter
       await h.advance(1);
@@ -262,7 +264,18 @@ describe('FailureHandler', () => {
       h.handler.handle(entry, new Error('boom'));
       await h.settleAll();
       expect(h.failures).to.have.length(1);
-      expect(h.failures[0]!.message).to.contain('items');
+      expect(h.failures[0]!.message).to.equal('Agent a failed at items[0]@4: boom');
+      expect(h.logger.lines.find((l) => l.level === 'warn')).to.deep.include({
+        message: 'processing failed for good; policy: stop',
+        fields: {
+          agent: 'a',
+          topic: 'items',
+          partition: 0,
+          offset: 4,
+          attempts: 1,
+          err: h.failures[0]!.cause,
+        },
+      });
       expect(h.produced).to.deep.equal([]);
       expect(entry.settled).to.equal(false);
       expect(h.handler.deadLetterTopic).to.equal(undefined);
@@ -331,6 +344,7 @@ describe('FailureHandler', () => {
       expect(h.produceCalls).to.equal(5); // the first try and 4 retries
       expect(h.failures).to.have.length(1);
       expect(h.failures[0]).to.be.instanceOf(AgentFailedError);
+      expect(h.failures[0]!.position).to.deep.equal({ topic: 'items', partition: 0, offset: 0 });
       expect(entry.settled).to.equal(false);
       expect(h.ledger.settled).to.equal(0);
       expect(h.ledger.unsettled).to.equal(1);

@@ -277,6 +277,130 @@ describe('Ledger', () => {
     });
   });
 
+  describe('edges (found by mutation testing)', () => {
+    it('lists unsettled records only, also inside the window; each in-order settlement frees one slot', () => {
+      const { ledger, admit } = setup();
+      const [a, b, c] = admit(p0, 0, 1, 2);
+      ledger.settle(b!);
+      expect([...ledger.unsettledEntries()]).to.deep.equal([a, c]);
+      ledger.settle(a!);
+      expect(ledger.window).to.equal(1);
+      const [d] = admit(p0, 3);
+      ledger.settle(c!);
+      expect(ledger.window).to.equal(1);
+      ledger.settle(d!);
+      expect(ledger.window).to.equal(0);
+    });
+
+    it('a settlement with nobody waiting resumes nothing', () => {
+      const { ledger, consumer, admit } = setup();
+      ledger.attach(consumer);
+      ledger.assign([p0]);
+      const [a] = admit(p0, 0);
+      ledger.settle(a!);
+      expect(consumer.resumed).to.deep.equal([]);
+    });
+
+    it('close() pauses every assigned partition', () => {
+      const { ledger, consumer } = setup();
+      ledger.attach(consumer);
+      ledger.assign([p0, p1]);
+      ledger.close();
+      expect(consumer.paused).to.deep.equal([[p0, p1]]);
+    });
+
+    it('intake may wait before the consumer is attached; room wakes it all the same', async () => {
+      const { ledger, admit } = setup({ maxInFlight: 1 });
+      const [a] = admit(p0, 0);
+      let woken = false;
+      void ledger.waitForRoom().then(() => (woken = true));
+      ledger.settle(a!);
+      await tick();
+      expect(woken).to.equal(true);
+    });
+
+    it('a revoke that frees too little room wakes nobody', async () => {
+      const { ledger, consumer, admit } = setup({ maxInFlight: 4 }); // resumes below 3
+      ledger.attach(consumer);
+      ledger.assign([p0, p1]);
+      admit(p0, 0, 1, 2);
+      admit(p1, 0);
+      let woken = false;
+      void ledger.waitForRoom().then(() => (woken = true));
+      await ledger.revoke([p1]); // window 3: not below 3
+      await tick();
+      expect(woken).to.equal(false);
+    });
+
+    it('revoke commits only the partitions revoked, of the right topic, all of them', async () => {
+      const { ledger, consumer, admit } = setup();
+      ledger.attach(consumer);
+      const u0 = { topic: 'u', partition: 0 };
+      const settleAll = (entries: Entry[]) => entries.forEach((e) => ledger.settle(e));
+      settleAll(admit(p0, 0));
+      settleAll(admit(p1, 0));
+      settleAll(admit(u0, 0));
+      await ledger.revoke([p0, p1]);
+      expect(consumer.commits).to.deep.equal([
+        [
+          { topic: 't', partition: 0, offset: 1 },
+          { topic: 't', partition: 1, offset: 1 },
+        ],
+      ]);
+    });
+
+    it('never commits a partition that has no record yet', async () => {
+      const { ledger, consumer, admit } = setup();
+      ledger.attach(consumer);
+      ledger.tracker(p1); // known, nothing received
+      const [a] = admit(p0, 0);
+      ledger.settle(a!);
+      await ledger.flush();
+      expect(consumer.commits).to.deep.equal([[{ topic: 't', partition: 0, offset: 1 }]]);
+    });
+
+    it('commitNow with no commit scheduled; commitNow during a commit commits what settled meanwhile after it', async () => {
+      const { ledger, consumer, admit } = setup({ commitIntervalMs: 1_000_000 });
+      consumer.auto = false;
+      ledger.attach(consumer);
+      await ledger.commitNow(); // nothing received, no timer: nothing to do
+      expect(consumer.commits).to.deep.equal([]);
+      const [a, b] = admit(p0, 0, 1);
+      ledger.settle(a!);
+      const first = ledger.commitNow();
+      ledger.settle(b!);
+      const second = ledger.commitNow();
+      consumer.finishCommit();
+      await first;
+      await tick();
+      expect(consumer.commits).to.have.length(2);
+      consumer.finishCommit();
+      await second;
+      expect(consumer.commits[1]).to.deep.equal([{ topic: 't', partition: 0, offset: 2 }]);
+      expect(ledger.tracker(p0).committed).to.equal(2);
+    });
+
+    it('works without the optional callbacks, and logs a failed commit with its error', async () => {
+      const scheduler = new VirtualTimeScheduler();
+      const logger = capturingLogger();
+      const ledger = new Ledger({ agent: 'bare', logger, maxInFlight: 10, commitIntervalMs: 1, scheduler });
+      const consumer = new FakeConsumer();
+      ledger.attach(consumer);
+      const [a, b] = [0, 1].map((o) => ledger.admit(ledger.tracker(p0), record(o), 0));
+      ledger.settle(a!);
+      await ledger.flush();
+      expect(ledger.tracker(p0).committed).to.equal(1);
+      consumer.auto = false;
+      ledger.settle(b!);
+      const flushed = ledger.flush();
+      await tick();
+      const error = new Error('coordinator moved');
+      consumer.finishCommit(error);
+      await flushed;
+      expect(logger.lines[0]!.fields).to.deep.equal({ agent: 'bare', err: error });
+    });
+  });
+
   describe('assignment and revocation', () => {
     it('tells when an assigned partition is ready (its state restored)', async () => {
       const { ledger } = setup();
