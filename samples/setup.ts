@@ -45,6 +45,8 @@ export interface Samples {
    * done or `stopped()` says so.
    */
   generate(activities: number, orders: number, stopped?: () => boolean, fills?: number): Promise<Generated>;
+  /** The positions sample's last table snapshot (taken every second and as its app stops) and its alerts. */
+  positions(): { readonly books: ReadonlyMap<string, Book>; readonly alerts: readonly PositionAlert[] };
   /** What the samples produced, in a few lines. */
   results(): Promise<string[]>;
   close(): Promise<void>;
@@ -100,6 +102,7 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
   return {
     apps: [feed.app, confirmations.app, quality.app, positions.app],
     describe: () => lines,
+    positions: () => ({ books, alerts }),
     async generate(activityCount, orderCount, stopped = () => false, fillCount = orderCount) {
       const chunk = 1000;
       const activities = generateActivities(activityCount);

@@ -1,15 +1,37 @@
 import { expect } from 'chai';
 import { waitForCommitted } from '../../lib/testing/index.js';
+import { memoryBroker } from '../../lib/index.js';
+import { type Fill, POSITION_LIMIT } from '../../samples/positions/positions.js';
 import { setupSamples } from '../../samples/setup.js';
+
+/** Crossings of ±limit in the order the table saw the fills: each partition of the by-account topic in offset order. */
+function crossingsAsRead(brokerName: string): string[] {
+  const broker = memoryBroker(brokerName);
+  const topic = 'positions-by-account-repartition';
+  const crossings: string[] = [];
+  const positions = new Map<string, number>();
+  for (let partition = 0; partition < broker.partitions(topic); partition++)
+    for (const record of broker.read(topic, partition, 0, Number.MAX_SAFE_INTEGER)) {
+      const fill = JSON.parse(record.value!.toString()) as Fill;
+      const key = `${fill.account}/${fill.symbol}`;
+      const before = positions.get(key) ?? 0;
+      const after = before + fill.quantity;
+      if (Math.abs(before) <= POSITION_LIMIT && Math.abs(after) > POSITION_LIMIT)
+        crossings.push(fill.orderId);
+      positions.set(key, after);
+    }
+  return crossings.sort();
+}
 
 describe('samples end to end on memory://', () => {
   it('runs the sample apps with their stand-ins: every activity cached, every order confirmed once and checked', async () => {
     const previous = process.env.RIVULET_LOG_LEVEL;
     process.env.RIVULET_LOG_LEVEL = 'silent';
-    const samples = await setupSamples({}, { brokerName: `samples-spec-${Date.now()}` });
+    const brokerName = `samples-spec-${Date.now()}`;
+    const samples = await setupSamples({}, { brokerName });
     try {
       await Promise.all(samples.apps.map((app) => app.start()));
-      await samples.generate(1200, 300);
+      const { fills } = await samples.generate(1200, 300, undefined, 2000);
       await Promise.all(samples.apps.map((app) => waitForCommitted(app)));
       await Promise.all(samples.apps.map((app) => app.stop()));
       const results = await samples.results();
@@ -28,7 +50,30 @@ describe('samples end to end on memory://', () => {
         ['confirm-orders', 300, 0],
         ['check-executions', 300, 0],
         ['flag-outliers', 300, 0],
+        ['by-account-repartition', 2000, 0],
+        ['track-positions', 2000, 0],
       ]);
+
+      // positions: the table equals the fold of the fills; an alert for exactly each crossing
+      const { books, alerts } = samples.positions();
+      const expected = new Map<string, Record<string, number>>();
+      for (const f of fills) {
+        const book = expected.get(f.account) ?? {};
+        book[f.symbol] = (book[f.symbol] ?? 0) + f.quantity;
+        expected.set(f.account, book);
+      }
+      expect(new Map([...books].map(([account, book]) => [account, book.positions]))).to.deep.equal(expected);
+      const crossings = crossingsAsRead(brokerName);
+      expect(crossings.length).to.be.above(10);
+      expect(alerts.map((a) => a.orderId).sort()).to.deep.equal(crossings);
+      const [account, symbol, quantity] = [...expected]
+        .flatMap(([account, book]) =>
+          Object.entries(book).map(([symbol, q]) => [account, symbol, q] as const),
+        )
+        .reduce((a, b) => (Math.abs(b[2]) > Math.abs(a[2]) ? b : a));
+      expect(results.find((line) => line.startsWith('positions'))).to.equal(
+        `positions: 10 accounts, ${crossings.length} alerts; ${account}: ${symbol} ${quantity > 0 ? '+' : ''}${quantity}`,
+      );
     } finally {
       await samples.close();
       if (previous === undefined) delete process.env.RIVULET_LOG_LEVEL;
