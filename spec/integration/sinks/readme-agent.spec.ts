@@ -81,10 +81,11 @@ describe('the README agent with Redis down', function () {
         timeoutMs: 20_000,
         intervalMs: 50,
       }).catch(() => undefined);
+      const reminders = lines.filter((line) => line.msg.includes('redis sink still failing'));
       console.log(
         `      ready at ${readyAt} ms; "redis sink failing" lines at: ${failing()
           .map((line) => `${line.at} ms`)
-          .join(', ')}`,
+          .join(', ')}; "still failing" reminders at: ${reminders.map((line) => `${line.at} ms`).join(', ')}`,
       );
       expect(
         failing().length,
