@@ -47,9 +47,9 @@ export interface LiveFeedOptions {
 export type LiveApp = MonitoredApp & { readonly id: string; readonly failure?: Error | undefined };
 
 /**
- * Samples an app every `intervalMs` (agents' stats, commit lag, sinks' health), keeps the last
- * `historyMs` of it and publishes a {@link LiveSnapshot} after each sample: what the worker's live page
- * shows. Samples run from construction until {@link LiveFeed.close}, so the page shows the last minutes
+ * Samples an app every `intervalMs` (agents' stats, commit lag, sinks' health, tables' stats), keeps
+ * the last `historyMs` of it and publishes a {@link LiveSnapshot} after each sample: what the worker's
+ * live page shows. Samples run from construction until {@link LiveFeed.close}, so the page shows the last minutes
  * as soon as it opens.
  *
  * @example
@@ -159,6 +159,7 @@ export class LiveFeed {
       at: this.#scheduler.now(),
       agents: this.#app.agents.map((agent) => agent.stats()),
       sinks: this.#sinks(),
+      tables: [...(this.#app.tables?.values() ?? [])].map((table) => table.stats()),
       ...(failure !== undefined ? { failure } : {}),
     };
   }

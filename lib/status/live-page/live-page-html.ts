@@ -231,11 +231,22 @@ const SCRIPT = `
   function tables(list) {
     var panel = el('div', 'panel');
     var table = el('table', 'tables');
-    table.appendChild(headRow(['table', 'keys', 'recovery']));
+    table.appendChild(headRow(['table', 'state', 'store', 'keys', 'partitions (keys)', 'recovery'], [1, 2, 4, 5]));
     var body = el('tbody');
     list.forEach(function (t) {
-      var recovery = t.recovery ? num(t.recovery.done) + ' / ' + num(t.recovery.total) : 'ready';
-      var tr = row([cell(t.name, 'name'), cell(num(t.keys), 'keys'), cell(recovery, 'recovery')]);
+      var recovery = t.recovery ? num(t.recovery.done) + ' / ' + num(t.recovery.total) + ' replayed' : '\u2013';
+      if (t.stalledMs) recovery += ', no progress for ' + age(t.stalledMs);
+      var parts = (t.partitions || []).map(function (p) {
+        return 'p' + p.partition + ' ' + num(p.keys) + (p.state === 'recovering' ? ' (restoring)' : '');
+      }).join(' \u00b7 ');
+      var tr = row([
+        cell(t.name, 'name'),
+        cell(t.state, 'state', 'text'),
+        cell(t.store || '', 'store', 'text'),
+        cell(num(t.keys), 'keys'),
+        cell(parts || 'none owned', 'partitions', 'text'),
+        cell(recovery, 'recovery', 'text'),
+      ], t.stalledMs ? 'failing' : '');
       tr.setAttribute('data-table', t.name);
       body.appendChild(tr);
     });

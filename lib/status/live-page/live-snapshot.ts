@@ -1,10 +1,11 @@
 import type { AgentState, AgentStats } from '../../agent/agent.js';
 import { type PartitionLag, totalLag } from '../../metrics/commit-lag.js';
 import type { SinkHealth } from '../../sinks/sink-health.js';
+import type { TableStats } from '../../tables/table.js';
 
 /**
  * What the live page's sampler read at one instant: the agents' stats, their commit lag (as the
- * metrics read it) and the sinks' health. The input of {@link liveSnapshot}.
+ * metrics read it), the sinks' health and the tables' stats. The input of {@link liveSnapshot}.
  *
  * @example
  * ```ts
@@ -19,6 +20,8 @@ export interface LiveSample {
   /** Commit lag of each agent (same order as `agents`); `undefined` when it could not be read. */
   readonly lags: readonly (readonly PartitionLag[] | undefined)[];
   readonly sinks: readonly SinkHealth[];
+  /** The tables' stats (none when the app declares no table). */
+  readonly tables?: readonly TableStats[];
   /** Why the app stopped, if an agent failed. */
   readonly failure?: string;
 }
@@ -128,19 +131,47 @@ export interface LiveAgent {
 }
 
 /**
- * A table on the live page (keys, recovery progress). Reserved: no table reports itself yet, so
- * {@link LiveSnapshot.tables} is empty; the page renders the section once it is not.
+ * One partition of a table on the live page (a partition this worker owns).
  *
  * @example
  * ```ts
- * const table: LiveTable = { name: 'counts', keys: 1200, recovery: { done: 800, total: 1200 } };
+ * const restoring = table.partitions.filter((p: LiveTablePartition) => p.state === 'recovering');
+ * ```
+ */
+export interface LiveTablePartition {
+  readonly partition: number;
+  readonly state: 'recovering' | 'ready';
+  readonly keys: number;
+  /** Changelog records replayed (of the last restore) of those to replay. */
+  readonly read: number;
+  readonly toRead: number;
+  /** Changes waiting for the broker's acknowledgement. */
+  readonly pendingWrites: number;
+}
+
+/**
+ * A table on the live page: its keys on this worker (summed over its owned partitions, as
+ * `table.stats()` counts them), its state and, while it recovers, the restore's progress.
+ *
+ * @example
+ * ```ts
+ * const table: LiveTable = {
+ *   name: 'counts', state: 'recovering', store: 'memory', keys: 1200, partitions: [],
+ *   recovery: { done: 800, total: 1200 }, stalledMs: null,
+ * };
  * ```
  */
 export interface LiveTable {
   readonly name: string;
+  readonly state: 'idle' | 'recovering' | 'ready';
+  /** The store's description (`memory`, `lmdb <path>`). */
+  readonly store: string;
   readonly keys: number;
-  /** Changelog records replayed of those to replay, while the table recovers. */
+  readonly partitions: readonly LiveTablePartition[];
+  /** Changelog records replayed of those to replay by the partitions recovering, while any is. */
   readonly recovery?: { readonly done: number; readonly total: number };
+  /** How long the running restore has made no progress, in ms (`null` unless stalled). */
+  readonly stalledMs: number | null;
 }
 
 /**
@@ -300,6 +331,36 @@ export function liveSnapshot(
     ...(sample.failure !== undefined ? { failure: sample.failure } : {}),
     agents,
     sinks: [...sample.sinks].sort((a, b) => a.name.localeCompare(b.name)),
-    tables: [],
+    tables: (sample.tables ?? []).map(liveTable).sort((a, b) => a.name.localeCompare(b.name)),
+  };
+}
+
+function liveTable(stats: TableStats): LiveTable {
+  const partitions = [...stats.partitions]
+    .sort((a, b) => a.partition - b.partition)
+    .map((p): LiveTablePartition => ({
+      partition: p.partition,
+      state: p.state,
+      keys: p.keys,
+      read: p.read,
+      toRead: p.toRead,
+      pendingWrites: p.pendingWrites,
+    }));
+  const recovering = partitions.filter((p) => p.state === 'recovering');
+  return {
+    name: stats.name,
+    state: stats.state,
+    store: stats.store,
+    keys: partitions.reduce((sum, p) => sum + p.keys, 0),
+    partitions,
+    ...(recovering.length
+      ? {
+          recovery: {
+            done: recovering.reduce((sum, p) => sum + p.read, 0),
+            total: recovering.reduce((sum, p) => sum + p.toRead, 0),
+          },
+        }
+      : {}),
+    stalledMs: stats.stalledMs ?? null,
   };
 }

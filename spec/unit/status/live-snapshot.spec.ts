@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { AgentStats, PartitionStats, SinkHealth } from '../../../lib/index.js';
+import type { AgentStats, PartitionStats, SinkHealth, TableStats } from '../../../lib/index.js';
 import type { PartitionLag } from '../../../lib/metrics/commit-lag.js';
 import {
   type HistoryPoint,
@@ -192,6 +192,66 @@ describe('liveSnapshot', () => {
     };
     const ok: SinkHealth = { name: 'http', state: 'ok', since: 0, lastSuccessAt: 900, failedAttempts: 0 };
     expect(liveSnapshot(sample(2000, [], { sinks: [failing, ok] }), []).sinks).to.deep.equal([ok, failing]);
+  });
+
+  it("shows each table's keys summed over its owned partitions, and the restore's progress while it recovers", () => {
+    const counts: TableStats = {
+      name: 'counts',
+      changelog: 'feed-counts-changelog',
+      store: 'memory',
+      state: 'recovering',
+      partitionCount: 4,
+      partitions: [
+        { partition: 2, state: 'ready', keys: 7, read: 9, toRead: 9, pendingWrites: 1 },
+        { partition: 0, state: 'recovering', keys: 3, read: 40, toRead: 100, pendingWrites: 0 },
+        { partition: 1, state: 'recovering', keys: 5, read: 10, toRead: 20, pendingWrites: 0 },
+      ],
+      stalledMs: 4000,
+      writeFailures: 0,
+    };
+    const audit: TableStats = {
+      name: 'audit',
+      changelog: 'feed-audit-changelog',
+      store: 'lmdb /var/state',
+      state: 'idle',
+      partitionCount: undefined,
+      partitions: [],
+      stalledMs: undefined,
+      writeFailures: 0,
+    };
+    const snapshot = liveSnapshot(sample(1000, [], { tables: [counts, audit] }), []);
+    expect(snapshot.tables).to.deep.equal([
+      { name: 'audit', state: 'idle', store: 'lmdb /var/state', keys: 0, partitions: [], stalledMs: null },
+      {
+        name: 'counts',
+        state: 'recovering',
+        store: 'memory',
+        keys: 15,
+        partitions: [
+          { partition: 0, state: 'recovering', keys: 3, read: 40, toRead: 100, pendingWrites: 0 },
+          { partition: 1, state: 'recovering', keys: 5, read: 10, toRead: 20, pendingWrites: 0 },
+          { partition: 2, state: 'ready', keys: 7, read: 9, toRead: 9, pendingWrites: 1 },
+        ],
+        recovery: { done: 50, total: 120 },
+        stalledMs: 4000,
+      },
+    ]);
+    const ready = liveSnapshot(
+      sample(2000, [], {
+        tables: [{ ...counts, state: 'ready', stalledMs: undefined, partitions: [counts.partitions[0]!] }],
+      }),
+      [],
+    );
+    expect(ready.tables).to.deep.equal([
+      {
+        name: 'counts',
+        state: 'ready',
+        store: 'memory',
+        keys: 7,
+        partitions: [{ partition: 2, state: 'ready', keys: 7, read: 9, toRead: 9, pendingWrites: 1 }],
+        stalledMs: null,
+      },
+    ]);
   });
 
   it('is plain JSON: it survives a round trip unchanged', () => {
