@@ -9,15 +9,17 @@ import {
   type PartitionStats,
   commitLag,
   createApp,
+  json,
   mergeMapValue,
   silentLogger,
   sink,
   sinkHealth,
   totalLag,
+  updateTable,
 } from '../../lib/index.js';
 import { type AppMetrics, appMetrics } from '../../lib/metrics/app-metrics.js';
 import { resetSinkHealth } from '../../lib/sinks/sink-health.js';
-import { waitFor } from '../../lib/testing/index.js';
+import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
 import { launchChromium } from './support/chromium.js';
 import { type ShownAgent, type ShownPage, type ShownSink, readPage } from './support/read-page.js';
 
@@ -273,6 +275,50 @@ describe('the worker live page, in headless chromium', () => {
       await mkdir(dirname(SCREENSHOT), { recursive: true });
       await page.screenshot({ path: SCREENSHOT as `${string}.png`, fullPage: true });
     }
+  });
+
+  it("shows each table's keys per partition as table.stats() counts them", async () => {
+    const app = createApp({ id: 'counter', broker: memoryBroker(), logger: silentLogger });
+    const orders = app.topic<Order>('orders', { partitions: 3 });
+    const counts = app.table<number>('counts', { value: json(), default: () => 0 });
+    app.agent('count', orders, (order$) => order$.pipe(updateTable(counts, (n) => n + 1)), {
+      commitIntervalMs: 1,
+    });
+    await app.start();
+    cleanups.push(() => app.stop());
+    const { server, metrics, url } = await serve(app);
+    cleanups.push(
+      () => metrics.close(),
+      () => server.close(),
+    );
+    await orders.sendMany(
+      Array.from({ length: 200 }, (_, id) => ({ key: `user-${id % 23}`, value: { id } })),
+    );
+    await waitForCommitted(app);
+    const quietAt = Date.now();
+    const errors: string[] = [];
+    const page = await openPage(browser, url, errors);
+    cleanups.push(() => page.close());
+    await waitForSampleAfter(page, quietAt);
+
+    const shown = (await page.evaluate(
+      `[...document.querySelectorAll('tr[data-table]')].map((row) => {
+        const text = (field) => row.querySelector('[data-field="' + field + '"]').textContent;
+        return { name: text('name'), state: text('state'), keys: Number(text('keys').replace(/,/g, '')), partitions: text('partitions') };
+      })`,
+    )) as { name: string; state: string; keys: number; partitions: string }[];
+    const stats = counts.stats();
+    const keys = stats.partitions.reduce((sum, p) => sum + p.keys, 0);
+    expect(keys).to.equal(23);
+    expect(shown).to.deep.equal([
+      {
+        name: 'counts',
+        state: 'ready',
+        keys,
+        partitions: stats.partitions.map((p) => `p${p.partition} ${p.keys}`).join(' · '),
+      },
+    ]);
+    expect(errors).to.deep.equal([]);
   });
 
   it('renders names as text (never as markup) and says when the worker goes away', async () => {
