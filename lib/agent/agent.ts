@@ -136,6 +136,8 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       () => this.#ledger.trackers(),
       logger,
       options.stallTimeoutMs ?? 30_000,
+      Date.now,
+      () => this.#failures.outage,
     );
   }
 

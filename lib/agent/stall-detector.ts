@@ -17,6 +17,8 @@ export class StallDetector {
     private readonly logger: Logger,
     private readonly thresholdMs: number,
     private readonly now: () => number = Date.now,
+    /** True while a sink is down: the outage is reported on its own, records wait for it on purpose. */
+    private readonly outage: () => boolean = () => false,
   ) {}
 
   start(): void {
@@ -33,6 +35,7 @@ export class StallDetector {
   /** Looks at every partition once; returns how many warnings it logged. */
   check(): number {
     let warnings = 0;
+    if (this.outage()) return 0;
     const now = this.now();
     for (const tracker of this.trackers()) {
       const oldest = tracker.oldest;
