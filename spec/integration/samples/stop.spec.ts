@@ -47,7 +47,7 @@ async function interrupt(env: Record<string, string>, afterMs: number) {
 }
 
 describe('npm start: Ctrl-C', function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
 
   it('on memory://: SIGINT after 3 s exits 0 within 2 s', async () => {
     const { exit, exitMs, output } = await interrupt(
@@ -62,7 +62,8 @@ describe('npm start: Ctrl-C', function () {
 
   it('on Kafka: SIGINT after 3 s exits 0 within 2 s, and a second run settles everything the first did not', async () => {
     const env = { KAFKA_URL: `kafka://${services.kafkaBrokers.join(',')}` };
-    const first = await interrupt({ ...env, SAMPLE_ACTIVITIES: '200000', SAMPLE_ORDERS: '50000' }, 3000);
+    // smaller than on memory://: the second run has to work through what the first left, on a busy machine
+    const first = await interrupt({ ...env, SAMPLE_ACTIVITIES: '60000', SAMPLE_ORDERS: '15000' }, 3000);
     console.log(
       `      Kafka: first run exited ${first.exit?.code ?? first.exit?.signal} ${first.exitMs} ms after SIGINT`,
     );
@@ -76,7 +77,7 @@ describe('npm start: Ctrl-C', function () {
     const started = Date.now();
     const exit = await Promise.race([
       second.exited,
-      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 90_000)),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 180_000)),
     ]);
     if (!exit) second.child.kill('SIGKILL');
     console.log(
