@@ -82,13 +82,14 @@ async function writeWithOutage(
 
 function expectOutageRidden(run: Awaited<ReturnType<typeof writeWithOutage>>, count: number) {
   expect(run.stats.settled).to.equal(count);
+  // an outage is not bad input: writes that spent their budget during it are held and tried again
   expect(run.stats.deadLettered).to.equal(0);
   expect(
-    run.events.some((event) => event.attempts > 1),
+    run.events.some((event) => event.attempts > 1 || event.error !== undefined),
     'a write failed during the outage and was retried',
   ).to.equal(true);
-  expect(run.events.every((event) => event.error === undefined)).to.equal(true);
-  expect(run.events.reduce((sum, event) => sum + event.messages, 0)).to.equal(count);
+  const written = run.events.filter((event) => event.error === undefined);
+  expect(written.reduce((sum, event) => sum + event.messages, 0)).to.equal(count);
 }
 
 describe('toInflux and lookupInflux against real servers', function () {
