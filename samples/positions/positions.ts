@@ -43,7 +43,7 @@ export const PositionAlert = z.object({
 });
 export type PositionAlert = z.infer<typeof PositionAlert>;
 
-/** An account's row in the table: quantity per symbol, and its latest crossings (the last 20). */
+/** An account's row in the table: quantity per symbol, and its latest crossings (the last 5: a changelog record stays small). */
 export const Book = z.object({ positions: z.record(z.string(), z.number()), alerts: z.array(PositionAlert) });
 export type Book = z.infer<typeof Book>;
 export type PositionsTable = Table<string, Book, Book>;
@@ -58,7 +58,7 @@ export function applyFill(book: Book, fill: Fill, limit = POSITION_LIMIT): Book 
   const alert = { account: fill.account, symbol: fill.symbol, position, limit, orderId: fill.orderId };
   return {
     positions: { ...book.positions, [fill.symbol]: position },
-    alerts: crossed ? [...book.alerts, alert].slice(-20) : book.alerts,
+    alerts: crossed ? [...book.alerts, alert].slice(-5) : book.alerts,
   };
 }
 

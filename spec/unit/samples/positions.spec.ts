@@ -69,14 +69,14 @@ describe('sample: positions', () => {
     ]);
   });
 
-  it('keeps the last 20 crossings of an account in its row', () => {
+  it('keeps the last 5 crossings of an account in its row', () => {
     let book = empty;
     for (let i = 0; i < 30; i++) {
       book = applyFill(book, fill(`up-${i}`, 2000));
       book = applyFill(book, fill(`down-${i}`, -2000));
     }
-    expect(book.alerts).to.have.length(20);
-    expect(book.alerts[19]!.orderId).to.equal('up-29');
+    expect(book.alerts).to.have.length(5);
+    expect(book.alerts[4]!.orderId).to.equal('up-29');
   });
 
   it('generates the same fills every run, with account-3 running over the limit', () => {
