@@ -119,7 +119,16 @@ export class ChangelogWriter {
       for (const resolve of idle) resolve();
       return;
     }
-    const batch = state.queue.splice(0, this.#maxBatchSize);
+    // Bounded by count and by bytes: Kafka refuses a request over its message size limit (1 MiB by
+    // default), and retrying that request unchanged would never succeed.
+    let take = 0;
+    let bytes = 0;
+    while (take < state.queue.length && take < this.#maxBatchSize) {
+      bytes += sizeOf(state.queue[take]!);
+      if (take > 0 && bytes > MAX_BATCH_BYTES) break;
+      take++;
+    }
+    const batch = state.queue.splice(0, take);
     const records: ProducerRecord[] = batch.map((write) => ({
       topic: this.host.topic,
       partition,
@@ -169,4 +178,13 @@ export class ChangelogWriter {
       });
     if (!finished) state.inFlight = subscription;
   }
+}
+
+/** Most bytes (keys, values, headers) in one changelog produce. */
+const MAX_BATCH_BYTES = 512 * 1024;
+
+function sizeOf(write: ChangelogWrite): number {
+  let size = write.key.length + (write.value?.length ?? 0) + 64;
+  for (const [name, value] of Object.entries(write.headers)) size += name.length + value.length;
+  return size;
 }
