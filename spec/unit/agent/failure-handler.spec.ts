@@ -401,10 +401,12 @@ describe('FailureHandler', () => {
 
     it('probes with one held record per backoff step; its success hands every held record back with a fresh budget and lets intake go', async () => {
       const h = harness({ retries: 1 });
+      expect(h.handler.outage).to.equal(false);
       const entries = [h.entry(0), h.entry(1), h.entry(2)];
       for (const entry of entries) h.handler.handle(entry, sinkDown('influx', 2));
       expect(h.handler.held).to.equal(3);
       expect(h.ledger.open).to.equal(false);
+      expect(h.handler.outage).to.equal(true);
       await h.advance(9);
       expect(h.repushed).to.deep.equal([]);
       await h.advance(1); // first probe after 10 ms
@@ -424,6 +426,7 @@ describe('FailureHandler', () => {
       settle(h, probe);
       expect(h.handler.held).to.equal(0);
       expect(h.ledger.open).to.equal(true);
+      expect(h.handler.outage).to.equal(false);
       const handedBack = h.repushed.slice(2);
       expect(handedBack.map((e) => e.offset).sort()).to.deep.equal(
         entries.filter((e) => e !== probe).map((e) => e.offset),

@@ -402,6 +402,16 @@ describe('Ledger', () => {
   });
 
   describe('assignment and revocation', () => {
+    it('tells a partition taken away (until it is given back)', async () => {
+      const { ledger } = setup();
+      ledger.assign([p0, p1]);
+      expect(ledger.isRevoked(p1)).to.equal(false);
+      await ledger.revoke([p1]);
+      expect([ledger.isRevoked(p0), ledger.isRevoked(p1)]).to.deep.equal([false, true]);
+      ledger.assign([p1]);
+      expect(ledger.isRevoked(p1)).to.equal(false);
+    });
+
     it('tells when an assigned partition is ready (its state restored)', async () => {
       const { ledger } = setup();
       const ready = Promise.resolve();

@@ -139,8 +139,7 @@ describe('message use (ack helpers)', () => {
     settleMessage(spent);
     expect(() => forkMessage(spent, 2))
       .to.throw(MessageReusedError)
-      .with.property('message')
-      .that.contains('forkMessage');
+      .with.property('where', 'forkMessage');
   });
 
   it('forkMessage holds one more reference on the record', () => {
