@@ -310,7 +310,10 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     const ready = Promise.all([...this.#resources].map((resource) => resource.assigned(partitions))).then(
       () => undefined,
     );
-    ready.catch((error: unknown) => this.#fail(error));
+    ready.catch((error: unknown) => {
+      // a restore cut short by a stop (the transport closing) is no failure of the agent
+      if (this.#state === 'running') this.#fail(error);
+    });
     return ready;
   }
 

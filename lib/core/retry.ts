@@ -1,4 +1,12 @@
-import { type MonoTypeOperatorFunction, type SchedulerLike, retry, throwError, timer } from 'rxjs';
+import {
+  type MonoTypeOperatorFunction,
+  type SchedulerLike,
+  defer,
+  lastValueFrom,
+  retry,
+  throwError,
+  timer,
+} from 'rxjs';
 import { type Backoff, backoffDelay, isRetriable } from './error-policy.js';
 
 /**
@@ -53,4 +61,17 @@ export function retryWithBackoff<T>(
         ? timer(Math.max(backoffDelay(backoff, retryCount), requestedDelay(error)), scheduler)
         : throwError(() => error),
   });
+}
+
+/**
+ * Runs `attempt` until it resolves, retrying a retriable rejection as {@link retryWithBackoff} does; the
+ * last rejection passes through.
+ *
+ * @example
+ * ```ts
+ * const ends = await withRetries(() => transport.endOffsets(topic), { retries: 8 });
+ * ```
+ */
+export function withRetries<T>(attempt: () => Promise<T>, policy: RetryPolicy = {}): Promise<T> {
+  return lastValueFrom(defer(attempt).pipe(retryWithBackoff<T>(policy)));
 }

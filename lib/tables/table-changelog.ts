@@ -9,10 +9,11 @@ import {
 } from '../transports/transport.js';
 import { ConfigurationError } from '../core/errors.js';
 import { changelogHeaders } from './changelog-headers.js';
+import { withRetries } from '../core/retry.js';
 import { ChangelogWriter } from './changelog-writer.js';
 import { ChangelogPartitionsMismatchError } from './table-errors.js';
 import { TablePartition, type TableWrite } from './table-partition.js';
-import { restorePartitions } from './table-recovery.js';
+import { METADATA_RETRY, restorePartitions } from './table-recovery.js';
 import { MemoryTableStore } from './stores/memory-table-store.js';
 import type { TableStore } from './stores/table-store.js';
 import type { TableHost } from './table.js';
@@ -158,7 +159,8 @@ export class TableChangelog<V> implements PartitionResource {
         config: { 'cleanup.policy': 'compact' },
       },
     ]);
-    const changelogPartitions = (await transport.endOffsets(topic)).length;
+    // a topic just created may not answer ListOffsets yet (NOT_LEADER_FOR_PARTITION): retried
+    const changelogPartitions = (await withRetries(() => transport.endOffsets(topic), METADATA_RETRY)).length;
     if (changelogPartitions !== sourcePartitions)
       throw new ChangelogPartitionsMismatchError(table, topic, changelogPartitions, source, sourcePartitions);
     this.#partitionCount = sourcePartitions;

@@ -1,4 +1,5 @@
 import type { Logger } from '../core/logger.js';
+import { type RetryPolicy, withRetries } from '../core/retry.js';
 import type { PartitionRange, PartitionReader, ReadStall, TransportRecord } from '../transports/transport.js';
 import { appliedFromHeaders } from './changelog-headers.js';
 import type { TablePartition } from './table-partition.js';
@@ -19,6 +20,9 @@ export interface RestoreContext {
   onStall?(stall: ReadStall | undefined): void;
 }
 
+/** A topic just created (or a broker just restarted) may not answer offsets requests yet: retried. @internal */
+export const METADATA_RETRY: RetryPolicy = { retries: 8, backoff: { initialDelayMs: 100, maxDelayMs: 2000 } };
+
 /**
  * Restores partitions of a table from its changelog: reads each from the store's checkpoint to the
  * end offset captured now, applying the records to the store one batch at a time, and rebuilds the
@@ -32,7 +36,8 @@ export async function restorePartitions<V>(
   partitions: readonly TablePartition<V>[],
 ): Promise<void> {
   const { store, changelog, logger } = context;
-  const ends = new Map((await context.reader.endOffsets(changelog)).map((e) => [e.partition, e.offset]));
+  const offsets = await withRetries(() => context.reader.endOffsets(changelog), METADATA_RETRY);
+  const ends = new Map(offsets.map((e) => [e.partition, e.offset]));
   const ranges: PartitionRange[] = [];
   const checkpoints = new Map<number, number>();
   for (const part of partitions) {
