@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { type Observable, bufferTime } from 'rxjs';
+import { type Observable, bufferTime, firstValueFrom, of } from 'rxjs';
 import { type Message, SinkError, sink } from '../../../lib/index.js';
 import { testPipeline } from '../../../lib/testing/index.js';
 import { marbles } from '../../support/marbles.js';
@@ -88,5 +88,22 @@ describe('sink', () => {
       flush();
       expect(attempts).to.equal(1);
     });
+  });
+
+  it('infers its message type from the pipeline, like the other sinks (compile-time check)', async () => {
+    // Without inference `m.value` would be `unknown` here and `npm run typecheck` would fail.
+    const ids: number[][] = [];
+    const pipeline = (source: Observable<Message<{ readonly id: number }, string | null>>) =>
+      source.pipe(
+        sink(
+          async (batch) => {
+            ids.push(batch.map((m) => m.value.id));
+          },
+          { name: 'typed' },
+        ),
+      );
+    const run = testPipeline(pipeline, of({ id: 7 }));
+    expect(await firstValueFrom(run.settled)).to.equal(0);
+    expect(ids).to.deep.equal([[7]]);
   });
 });
