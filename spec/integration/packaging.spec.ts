@@ -8,7 +8,7 @@ import { waitFor } from '../../lib/testing/index.js';
 
 /**
  * Installing rivulet as a user would, from outside the repository: from git (the `prepare` script builds
- * dist/), from a clone's folder and from the packed tarball; then `npx rivulet worker app.ts` with and
+ * dist/), from a fresh clone's folder and from the packed tarball; then `npx rivulet worker app.ts` with and
  * without tsx in the user's project, and a stack trace through the installed package. Uses the committed
  * HEAD (what a git install gets), and the npm cache where it can (`--prefer-offline`).
  */
@@ -43,10 +43,12 @@ describe('installing rivulet from source, from git and as a tarball', function (
     await runWorker(project);
   });
 
-  it('from a clone (after npm install in it) and from its npm pack tarball; stack traces point at .ts lines', async () => {
-    await npm(clone, 'install'); // installs the dev dependencies and builds dist/ (prepare)
+  it("from a fresh clone's folder and from its npm pack tarball; stack traces point at .ts lines", async () => {
+    // a fresh clone: no node_modules, no dist/ (prepare installs the dev dependencies and builds)
+    expect(existsSync(join(clone, 'node_modules'))).to.equal(false);
     const linked = userProject('from-folder');
     await npm(linked, 'install', clone);
+    expect(existsSync(join(clone, 'dist/index.js'))).to.equal(true);
     expectStackInTypeScript(linked);
 
     const tarball = (await npm(clone, 'pack', '--pack-destination', root)).trim().split('\n').pop()!;
