@@ -20,58 +20,15 @@ import {
 import { Agent, type AgentHost, type AgentOptions, type Pipeline } from '../agent/agent.js';
 import { Connection, ConnectionError } from './connection.js';
 import { AgentFailedError, ConfigurationError } from './errors.js';
+import type { AppOptions, RunOptions } from './app-options.js';
 import { type Logger, defaultLogger } from './logger.js';
+import { shutdown } from './shutdown.js';
 import type { Message } from './message.js';
 import type { DirectTopic } from './topic-stream.js';
 import { Topic, type TopicHost, type TopicOptions } from './topic.js';
 import { Table, type TableOptions } from '../tables/table.js';
 
-/**
- * Options of {@link createApp}.
- *
- * @example
- * ```ts
- * const app = createApp({ id: 'feed', broker: 'kafka://localhost:9092', shutdownTimeoutMs: 10_000 });
- * ```
- */
-export interface AppOptions {
-  /** Names the app: the default consumer groups are `<id>.<agent name>`. */
-  readonly id: string;
-  /** `memory://` (default: the embedded broker), `memory://<name>`, or `kafka://host:port[,host:port…]`. */
-  readonly broker?: string;
-  /** A transport to use instead of `broker` (tests, other clients). */
-  readonly transport?: Transport;
-  /** Where rivulet logs (default: pino to stdout at `RIVULET_LOG_LEVEL`, or `info`). */
-  readonly logger?: Logger;
-  /** Defaults for every agent of the app; each agent's own options win. */
-  readonly agentDefaults?: AgentOptions;
-  /**
-   * The longest `stop()` may take, in ms (default 30 000): writes already started finish, records not yet
-   * handed to a sink are left for redelivery, offsets are committed, `onStop` hooks run; whatever is still
-   * running at the deadline is abandoned.
-   */
-  readonly shutdownTimeoutMs?: number;
-  /**
-   * What the app does when one of its agents fails for good (restart budget spent, `onFailure: 'stop'`,
-   * pipeline completed): `'stop'` (default) stops the app and `run()` rejects with the agent's
-   * `AgentFailedError`; `'continue'` keeps the other agents running and reports the failed one as
-   * failing in `/healthz` and the metrics.
-   */
-  readonly onAgentFailure?: 'stop' | 'continue';
-}
-
-/**
- * Options of {@link App.run}.
- *
- * @example
- * ```ts
- * await app.run({ handleSignals: false }); // resolves after app.stop()
- * ```
- */
-export interface RunOptions {
-  /** Stop gracefully on SIGINT and SIGTERM (default true). A second signal exits at once. */
-  readonly handleSignals?: boolean;
-}
+export type { AppOptions, RunOptions } from './app-options.js';
 
 /**
  * A rivulet application: its topics, its agents and the broker connection they share.
@@ -311,22 +268,14 @@ export class App implements TopicHost {
   }
 
   async #stop(): Promise<void> {
-    const timeoutMs = this.#shutdownTimeoutMs;
-    const deadline = Date.now() + timeoutMs;
     try {
-      this.#connection?.abort(); // frees a start still waiting for the broker
-      await Promise.all(this.#agents.map((agent) => agent.stop(timeoutMs)));
-      await withDeadline(Promise.resolve(this.#connection?.close()), deadline);
-      for (const hook of [...this.#onStop].reverse()) {
-        const finished = await withDeadline(
-          Promise.resolve()
-            .then(hook)
-            .catch((error: unknown) => this.logger.warn({ err: error }, 'an onStop hook failed')),
-          deadline,
-        );
-        if (!finished)
-          this.logger.warn({ timeoutMs }, 'an onStop hook did not finish by the shutdown deadline');
-      }
+      await shutdown({
+        agents: this.#agents,
+        connection: this.#connection,
+        hooks: [...this.#onStop].reverse(),
+        timeoutMs: this.#shutdownTimeoutMs,
+        logger: this.logger,
+      });
     } finally {
       this.#markStopped();
     }
@@ -450,20 +399,6 @@ export class App implements TopicHost {
     this.#failure ??= error;
     this.logger.error({ agent: agent.name }, 'stopping the app: an agent failed (onAgentFailure: stop)');
     void this.stop();
-  }
-}
-
-/** Waits for `work` until `deadline` (ms since the epoch); false when the deadline came first. */
-async function withDeadline(work: Promise<unknown>, deadline: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
-    timer.unref();
-  });
-  try {
-    return await Promise.race([work.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
