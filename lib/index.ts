@@ -10,6 +10,7 @@ export {
   type AgentState,
   type PartitionStats,
   type Pipeline,
+  type PipelineOutput,
 } from './agent/agent.js';
 export { type RestartPolicy } from './agent/restart-budget.js';
 export { TopicStream } from './core/topic-stream.js';
