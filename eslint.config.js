@@ -52,6 +52,8 @@ export default tseslint.config(
   boundary(['lib/lookups/**/*.ts'], ['agent', 'sinks', 'backends', 'cli', 'metrics', 'status', 'transports']),
   boundary(['lib/backends/**/*.ts'], ['agent', 'transports', 'cli', 'metrics', 'status']),
   boundary(['lib/agent/**/*.ts'], ['lookups', 'backends', 'cli', 'metrics', 'status']),
+  boundary(['lib/tables/**/*.ts'], ['sinks', 'lookups', 'backends', 'cli', 'metrics', 'status', 'streams']),
+  boundary(['lib/streams/**/*.ts'], ['lookups', 'backends', 'cli', 'metrics', 'status', 'tables']),
   boundary(['lib/core/**/*.ts'], ['sinks', 'lookups', 'backends', 'cli', 'metrics', 'status']),
   boundary(['lib/metrics/**/*.ts', 'lib/status/**/*.ts'], ['cli', 'backends']),
 );
