@@ -129,7 +129,7 @@ export class ChangelogWriter {
       take++;
     }
     const batch = state.queue.splice(0, take);
-    const records: ProducerRecord[] = batch.map((write) => ({
+    const records: ProducerRecord[] = latestPerKey(batch).map((write) => ({
       topic: this.host.topic,
       partition,
       key: write.key,
@@ -187,4 +187,16 @@ function sizeOf(write: ChangelogWrite): number {
   let size = write.key.length + (write.value?.length ?? 0) + 64;
   for (const [name, value] of Object.entries(write.headers)) size += name.length + value.length;
   return size;
+}
+
+/**
+ * The writes of a batch that a compacted changelog keeps: the last one of each key, in the order of
+ * those last writes (Kafka Streams' record cache does the same). The batch's last write stays last, so
+ * the partition's last record still carries every source offset the batch applied.
+ */
+function latestPerKey(batch: readonly ChangelogWrite[]): ChangelogWrite[] {
+  const last = new Map<string, number>();
+  for (let i = 0; i < batch.length; i++) last.set(batch[i]!.key.toString('latin1'), i);
+  if (last.size === batch.length) return [...batch];
+  return batch.filter((write, i) => last.get(write.key.toString('latin1')) === i);
 }
