@@ -3,5 +3,6 @@
  * import it to configure the client yourself (TLS, SASL, timeouts).
  * @module
  */
-export { KafkaTransport, TopicsNotReadyError } from './transports/kafka/kafka-transport.js';
+export { KafkaTransport } from './transports/kafka/kafka-transport.js';
+export { TopicsNotReadyError } from './transports/kafka/kafka-topics.js';
 export { type KafkaTransportOptions, parseKafkaUrl } from './transports/kafka/kafka-options.js';
