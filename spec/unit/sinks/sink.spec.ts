@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { type Observable, bufferTime, firstValueFrom, of } from 'rxjs';
-import { type Message, SinkError, sink } from '../../../lib/index.js';
+import { NEVER, type Observable, bufferTime, firstValueFrom, of } from 'rxjs';
+import { type Message, SinkError, SinkTimeoutError, sink } from '../../../lib/index.js';
 import { testPipeline } from '../../../lib/testing/index.js';
 import { marbles } from '../../support/marbles.js';
 
@@ -50,6 +50,37 @@ describe('sink', () => {
       expectObservable(run.committed).toBe('35ms |');
       flush();
       expect(attempts).to.equal(3);
+    });
+  });
+
+  it('times out an attempt that never answers (timeoutMs), retries it, then fails the batch with SinkTimeoutError', () => {
+    marbles().run(({ cold, expectObservable, flush }) => {
+      let attempts = 0;
+      const hanging = sink<number, unknown>(
+        () => {
+          attempts++;
+          return NEVER;
+        },
+        {
+          name: 'hangs',
+          timeoutMs: 5,
+          retry: { retries: 1, backoff: { initialDelayMs: 10, jitter: false } },
+        },
+      );
+      const run = testPipeline(
+        (source: Observable<Message<number, unknown>>) => source.pipe(hanging),
+        cold('a|', { a: 1 }),
+      );
+      // attempt 1 from 0 times out at 5; after 10, attempt 2 from 15 times out at 20
+      const failure = {
+        partition: 0,
+        offset: 0,
+        error: new SinkError('hangs', 2, new SinkTimeoutError('hangs', 5)),
+      };
+      expectObservable(run.failed).toBe('20ms (a|)', { a: failure });
+      expectObservable(run.settled).toBe('20ms |');
+      flush();
+      expect(attempts).to.equal(2);
     });
   });
 
