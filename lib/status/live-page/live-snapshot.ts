@@ -1,4 +1,4 @@
-import type { AgentState, AgentStats } from '../../agent/agent.js';
+import type { AgentStats } from '../../agent/agent.js';
 import { type PartitionLag, totalLag } from '../../metrics/commit-lag.js';
 import type { SinkHealth } from '../../sinks/sink-health.js';
 import type { TableStats } from '../../tables/table.js';
@@ -104,22 +104,7 @@ export interface LiveSeries {
  * for (const agent of snapshot.agents) console.log(`${agent.name}: ${agent.ratePerSecond ?? '-'} msg/s`);
  * ```
  */
-export interface LiveAgent {
-  readonly name: string;
-  readonly topic: string;
-  readonly group: string;
-  readonly state: AgentState;
-  readonly received: number;
-  readonly settled: number;
-  readonly retried: number;
-  readonly deadLettered: number;
-  readonly inFlight: number;
-  readonly window: number;
-  readonly pauses: number;
-  /** Records held while their sink is down. */
-  readonly held: number;
-  /** Times the pipeline restarted after an error. */
-  readonly restarts: number;
+export interface LiveAgent extends Omit<AgentStats, 'partitions'> {
   /** Total commit lag, `null` when unknown (agent not running, broker unreachable). */
   readonly lag: number | null;
   /** Messages settled per second over the last sampling interval, `null` before two samples. */
