@@ -29,8 +29,13 @@ export class Intake<T, K> {
     if (ledger.isRevoked(batch)) return 0; // a stale batch of a partition taken away
     const ready = ledger.whenReady(batch);
     if (ready) {
-      await ready; // a table of the pipeline is still restoring this partition
-      if (ledger.whenReady(batch) !== ready) return 0; // revoked (or given again) meanwhile
+      // a table of the pipeline is still restoring this partition (a failed restore fails the agent);
+      // the partition may have been revoked, or given again, meanwhile
+      const restored = await ready.then(
+        () => true,
+        () => false,
+      );
+      if (!restored || ledger.whenReady(batch) !== ready) return 0;
     }
     if (!this.host.running() || ledger.isRevoked(batch)) return 0;
     const tracker = ledger.tracker(batch);
