@@ -52,8 +52,15 @@ export default tseslint.config(
   boundary(['lib/lookups/**/*.ts'], ['agent', 'sinks', 'backends', 'cli', 'metrics', 'status', 'transports']),
   boundary(['lib/backends/**/*.ts'], ['agent', 'transports', 'cli', 'metrics', 'status']),
   boundary(['lib/agent/**/*.ts'], ['lookups', 'backends', 'cli', 'metrics', 'status']),
-  boundary(['lib/tables/**/*.ts'], ['sinks', 'lookups', 'backends', 'cli', 'metrics', 'status', 'streams']),
-  boundary(['lib/streams/**/*.ts'], ['lookups', 'backends', 'cli', 'metrics', 'status', 'tables']),
+  boundary(
+    ['lib/tables/**/*.ts'],
+    ['sinks', 'lookups', 'backends', 'cli', 'metrics', 'status', 'streams', 'windows'],
+  ),
+  boundary(['lib/streams/**/*.ts'], ['lookups', 'backends', 'cli', 'metrics', 'status', 'tables', 'windows']),
+  boundary(
+    ['lib/windows/**/*.ts'],
+    ['lookups', 'backends', 'cli', 'metrics', 'status', 'streams', 'operators'],
+  ),
   boundary(['lib/core/**/*.ts'], ['sinks', 'lookups', 'backends', 'cli', 'metrics', 'status']),
   boundary(['lib/metrics/**/*.ts', 'lib/status/**/*.ts'], ['cli', 'backends']),
 );

@@ -117,6 +117,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
           agent: name,
           group: this.group,
           topic: topic.name,
+          errors: options.errors ?? {},
           use: (resource) => this.#resources.add(resource),
         },
       },

@@ -1,3 +1,4 @@
+import type { ErrorPolicy } from '../core/error-policy.js';
 import type { TopicPartition, TopicPartitionOffset } from '../transports/transport.js';
 
 /**
@@ -24,6 +25,8 @@ export interface AgentScope {
   readonly group: string;
   /** The topic the agent consumes. */
   readonly topic: string;
+  /** The agent's error policy (operators that emit messages of their own follow it). */
+  readonly errors: ErrorPolicy;
   use(resource: PartitionResource): void;
 }
 

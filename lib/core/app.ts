@@ -27,6 +27,8 @@ import type { Message } from './message.js';
 import type { DirectTopic } from './topic-stream.js';
 import { Topic, type TopicHost, type TopicOptions } from './topic.js';
 import { Table, type TableOptions } from '../tables/table.js';
+import { WindowTable } from '../windows/window-table.js';
+import type { WindowTableOptions } from '../windows/window-types.js';
 
 export type { AppOptions, RunOptions } from './app-options.js';
 
@@ -149,6 +151,32 @@ export class App implements TopicHost {
     this.#tables.set(name, table as unknown as Table<unknown, unknown>);
     this.onStop(() => table.close());
     return table;
+  }
+
+  /**
+   * Declares a windowed table: per key, tumbling, hopping or sliding windows of an aggregate, kept in a
+   * changelogged table (`<app id>-<name>-changelog`, compacted, retention size + grace + a margin),
+   * updated with `aggregateWindows`, which emits one final result per window and key when it closes.
+   * It is listed in {@link App.tables} (its value per key: the key's open windows) like any table.
+   *
+   * @example
+   * ```ts
+   * const perMinute = app.windowTable('orders-per-minute', { window: tumbling(60_000), aggregate: count(), graceMs: 5_000 });
+   * ```
+   */
+  windowTable<T = unknown, A = unknown, K = string>(
+    name: string,
+    options: WindowTableOptions<T, A, K>,
+  ): WindowTable<K, T, A> {
+    if (this.#tables.has(name)) throw new ConfigurationError(`Table ${name} is declared twice`);
+    const windows = new WindowTable<K, T, A>(
+      { appId: this.id, logger: this.logger, transport: () => this.transport() },
+      name,
+      options,
+    );
+    this.#tables.set(name, windows.table as unknown as Table<unknown, unknown>);
+    this.onStop(() => windows.table.close());
+    return windows;
   }
 
   /**

@@ -30,6 +30,8 @@ export interface TableChangelogOptions<V> {
   readonly partitions: Map<number, TablePartition<V>>;
   readonly stallTimeoutMs: number | undefined;
   readonly replicationFactor: number | undefined;
+  /** Topic settings over the default (`cleanup.policy=compact`), e.g. a retention for windows. */
+  readonly topicConfig?: Readonly<Record<string, string>>;
   /** Longest wait for a revoked partition's writes in flight, in ms (default 30 000). */
   readonly revokeTimeoutMs?: number;
 }
@@ -113,7 +115,10 @@ export class TableChangelog<V> implements PartitionResource {
 
   /** Queues the change made for a record of `sourceTopic`, with its headers. */
   write(sourceTopic: string, part: TablePartition<V>, write: TableWrite): void {
-    const headers = changelogHeaders(sourceTopic, part.partition, write.sourceOffset, part.applied);
+    const headers = {
+      ...write.headers,
+      ...changelogHeaders(sourceTopic, part.partition, write.sourceOffset, part.applied),
+    };
     this.#writer!.write(part.partition, { ...write, headers });
   }
 
@@ -156,7 +161,7 @@ export class TableChangelog<V> implements PartitionResource {
           : {}),
         // Compaction keeps the last record of every key, so the last record of a partition (whose
         // headers name the applied source offsets) always survives: no compaction lag is needed.
-        config: { 'cleanup.policy': 'compact' },
+        config: { 'cleanup.policy': 'compact', ...this.options.topicConfig },
       },
     ]);
     // a topic just created may not answer ListOffsets yet (NOT_LEADER_FOR_PARTITION): retried

@@ -1,4 +1,5 @@
 import type { Logger } from '../core/logger.js';
+import type { MessageHeaders } from '../core/message.js';
 import { AppliedOffsets } from './applied-offsets.js';
 import type { ChangelogWrite } from './changelog-writer.js';
 import type { TableStore } from './stores/table-store.js';
@@ -32,6 +33,8 @@ export class TablePartition<V> {
   /** Recovery progress while recovering. */
   read = 0;
   toRead = 0;
+  /** Headers of the changelog's last record, as the last restore read them (undefined: none read). */
+  restoredHeaders: MessageHeaders | undefined;
   readonly #overlay = new Map<string, Pending<V>>();
   /** Source offsets applied whose write is not acknowledged yet, with who waits for it. */
   readonly #unacked = new Map<number, ((durable: boolean) => void)[]>();

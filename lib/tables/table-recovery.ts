@@ -89,6 +89,7 @@ export async function restorePartitions<V>(
       if (!last) return;
       const applied = appliedFromHeaders(last.headers);
       if (applied) part.applied = applied;
+      part.restoredHeaders = last.headers;
       if (last.offset >= checkpoint) await store.apply(partition, changes, last.offset + 1);
       part.read += records.filter((record) => record.offset >= checkpoint).length;
     },

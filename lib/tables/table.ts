@@ -1,6 +1,6 @@
 import type { Codec } from '../codecs/codec.js';
 import { isAccepted } from '../core/ack.js';
-import { LINEAGE, type Message } from '../core/message.js';
+import { LINEAGE, type Message, type MessageHeaders } from '../core/message.js';
 import type { Logger } from '../core/logger.js';
 import type { AgentScope, PartitionResource } from '../agent/partition-resources.js';
 import { partitionForKey } from '../transports/partitioner.js';
@@ -33,6 +33,11 @@ export interface TableHost {
   readonly appId: string;
   readonly logger: Logger;
   transport(): Promise<Transport>;
+}
+
+/** Settings only rivulet's own layers give a table (windows set a retention). @internal */
+export interface TableInternals {
+  readonly changelogConfig?: Readonly<Record<string, string>>;
 }
 
 /** What {@link Table.apply} reports for one message. @internal */
@@ -69,6 +74,9 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
   readonly #localApplied = new Map<number, AppliedOffsets>();
   readonly #appliedLineages = new WeakSet<object>();
   #scope: AgentScope | undefined;
+  /** Ids of changes not made for a source record ({@link Table.put}): negative, never an offset. */
+  #directWrites = 0;
+  #closed = false;
   #changelog: TableChangelog<V> | undefined;
   /** What the agent drives: the changelog side, once the table is bound to an agent. */
   readonly #resource: PartitionResource = {
@@ -85,6 +93,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     keyCodec: Codec<K>,
     valueCodec: Codec<V>,
     private readonly options: TableOptions<K, V>,
+    private readonly internals: TableInternals = {},
   ) {
     this.changelogTopic = `${host.appId}-${name}-changelog`;
     this.keyCodec = keyCodec;
@@ -212,6 +221,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
 
   /** @internal Lets go of the store and the changelog writer (the app stopped). */
   async close(): Promise<void> {
+    this.#closed = true;
     this.#changelog?.close();
     await Promise.all([...this.#partitions.values()].map((part) => part.stored()));
     this.#partitions.clear();
@@ -240,19 +250,23 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
         partitions: this.#partitions,
         stallTimeoutMs: this.options.stallTimeoutMs,
         replicationFactor: this.options.replicationFactor,
+        ...(this.internals.changelogConfig ? { topicConfig: this.internals.changelogConfig } : {}),
       });
     }
   }
 
   /**
    * @internal Applies `update` for one message (see `updateTable`), reporting through `then` once the
-   * change is durable (at once under test), or the failure.
+   * change is durable (at once under test), or the failure. `staged`, when given, is called once the
+   * change is made (not for a redelivered record, nor when `update` threw) and returns headers for its
+   * changelog record.
    */
   apply(
     message: Message<unknown, unknown>,
     key: K,
     update: (current: C, message: Message<unknown, unknown>) => V,
     then: (outcome: ApplyOutcome<K, V>) => void,
+    staged?: () => Readonly<Record<string, string>>,
   ): void {
     const fail = (error: unknown): void => then({ kind: 'failed', error });
     const lineage = message[LINEAGE];
@@ -325,7 +339,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       value: encoded,
       keyId,
       sourceOffset: offset,
-      headers: {},
+      headers: staged?.() ?? {},
       wanted: () => isAccepted(message),
     };
     part.onDurable(offset, (durable) =>
@@ -333,6 +347,57 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     );
     if (this.#changelog) this.#changelog.write(message.topic, part, write);
     else part.ackedLocally(write);
+  }
+
+  /**
+   * @internal Writes a change that no source record made (`undefined` deletes the key: a tombstone),
+   * with extra changelog headers; `then(true)` once durable, `then(false)` when it never will be (the
+   * partition is not owned and ready here, or moved away meanwhile).
+   */
+  put(
+    partition: number,
+    key: K,
+    value: V | undefined,
+    headers: Readonly<Record<string, string>>,
+    then: (durable: boolean) => void,
+  ): void {
+    const part = this.#changelog ? this.#partitions.get(partition) : this.#local();
+    if (!part || part.state !== 'ready' || this.#closed) return then(false);
+    const bytes = this.keyCodec.encode(key);
+    const encoded = value === undefined ? null : this.valueCodec.encode(value);
+    const keyId = bytes.toString('latin1');
+    const id = --this.#directWrites;
+    part.stage(keyId, value as V, id);
+    part.onDurable(id, then);
+    const write: TableWrite = {
+      key: bytes,
+      value: encoded,
+      keyId,
+      sourceOffset: id,
+      headers,
+      wanted: () => !this.#closed,
+    };
+    if (this.#changelog) this.#changelog.write(this.#scope!.topic, part, write);
+    else part.ackedLocally(write);
+  }
+
+  /** @internal Headers of the changelog's last record when `partition` was restored (none under test). */
+  restoredHeaders(partition: number): MessageHeaders | undefined {
+    return this.#partitions.get(partition)?.restoredHeaders;
+  }
+
+  /** @internal Whether the record of `message` changed the table already (it is delivered again). */
+  wasApplied(message: Message<unknown, unknown>): boolean {
+    const applied = this.#changelog
+      ? this.#partitions.get(message.partition)?.applied
+      : this.#localApplied.get(message.partition);
+    return applied?.has(message.offset) ?? false;
+  }
+
+  /** @internal Whether `partition` is owned here and restored (under test: partition 0, always). */
+  isReady(partition: number): boolean {
+    if (!this.#scope) return partition === 0;
+    return this.#partitions.get(partition)?.state === 'ready';
   }
 
   #local(): TablePartition<V> {

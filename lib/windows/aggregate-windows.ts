@@ -1,0 +1,164 @@
+import { Observable, type OperatorFunction, type SchedulerLike, asyncScheduler } from 'rxjs';
+import { claimMessage, failMessage, settleMessage } from '../core/ack.js';
+import { eachLineage } from '../core/lineage.js';
+import { LINEAGE, Message, USE } from '../core/message.js';
+import { usePartitionResource } from '../agent/partition-resources.js';
+import type { KeyWindows } from './key-windows.js';
+import { InvalidEventTimeError, LateRecordError } from './window-errors.js';
+import type { WindowBinding } from './window-results.js';
+import type { WindowTable } from './window-table.js';
+import type { WindowResult } from './window-types.js';
+
+/**
+ * Options of {@link aggregateWindows}.
+ *
+ * @example
+ * ```ts
+ * const options: AggregateWindowsOptions<Order, string, string> = { key: (m) => m.value.symbol, time: (m) => m.value.placedAt };
+ * ```
+ */
+export interface AggregateWindowsOptions<T, MK, K> {
+  /** The window key of a message (default: the message's key). Its partition must be the message's. */
+  readonly key?: (message: Message<T, MK>) => K;
+  /** The event time of a message, ms since the epoch (default: the record's timestamp). */
+  readonly time?: (message: Message<T, MK>) => number;
+  /**
+   * Also emit a running update (`final: false`) for each window a record changed, once the change is
+   * durable, for dashboards (default false: records are settled once their change is durable).
+   */
+  readonly updates?: boolean;
+  /** Where time comes from (idle closing, retries): a `TestScheduler` in marble tests. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/**
+ * Aggregates messages into the windows of a {@link WindowTable} and emits each window's final result,
+ * once, when it closes: `{ key, start, end, value, final: true }`, as a message of its own whose
+ * window is deleted from the table only after the message settled (written by a sink, or filtered).
+ * A crash before that emits it again after recovery, with the same value; nothing is lost.
+ *
+ * Each record's change goes to the table's changelog first (exact under redelivery, like
+ * {@link updateTable}); the record settles once the broker acknowledged it. A record one of whose
+ * windows has already closed is late: it goes to the agent's dead-letter topic with a
+ * {@link LateRecordError} (or is counted and dropped with the table's `late: 'drop'`), and joins no
+ * window. A final result that keeps failing follows the agent's error policy (retries; waiting out a
+ * sink outage; then the dead-letter topic, as JSON).
+ *
+ * When windows close: when the partition's watermark (highest event time seen minus `graceMs`)
+ * passes their end; and when the partition has caught up and received nothing for `idleAfterMs`, the
+ * watermark follows the wall clock, so windows close on time with no new input. While a partition
+ * catches up on a backlog, only its records move the watermark.
+ *
+ * Marble (tumbling 10 ms, grace 0, idle after 5 ms; `a@1 b@4 c@12`): `a-b-c` in, the result of
+ * `[0, 10)` (2) when `c` arrives, the result of `[10, 20)` (1) at 20 (idle).
+ *
+ * @example
+ * ```ts
+ * const perMinute = app.windowTable('orders-per-minute', { window: tumbling(60_000), aggregate: count(), graceMs: 5_000 });
+ * app.agent('orders-per-minute', bySymbol, (order$) =>
+ *   order$.pipe(
+ *     aggregateWindows(perMinute, { time: (m) => m.value.placedAt }),
+ *     toInflux(influx, ({ key, start, value }) => ({ measurement: 'orders', tags: { symbol: key }, fields: { count: value }, timestamp: start })),
+ *   ),
+ * );
+ * ```
+ */
+export function aggregateWindows<T, MK, K, A>(
+  table: WindowTable<K, T, A>,
+  options: AggregateWindowsOptions<T, MK, K> = {},
+): OperatorFunction<Message<T, MK>, Message<WindowResult<K, A>, K>> {
+  const keyOf = options.key ?? ((message: Message<T, MK>) => message.key as unknown as K);
+  const timeOf = options.time ?? ((message: Message<T, MK>) => message.timestamp);
+  const scheduler = options.scheduler ?? asyncScheduler;
+  return (source) =>
+    new Observable<Message<WindowResult<K, A>, K>>((subscriber) => {
+      let pending = 0;
+      let sourceDone = false;
+      let closed = false;
+      const finishIfDone = (): void => {
+        if (sourceDone && pending === 0) subscriber.complete();
+      };
+      table.table.attach(usePartitionResource);
+      const binding: WindowBinding<K, A> = {
+        emit: (message) => {
+          if (!closed) subscriber.next(message);
+        },
+        scheduler,
+        scope: usePartitionResource(table.resource),
+      };
+      table.bind(binding);
+      const upstream = source.subscribe({
+        next(input) {
+          const message = claimMessage(input, `aggregateWindows ${table.name}`, subscriber);
+          if (!message) return;
+          let key: K;
+          let t: number;
+          try {
+            key = keyOf(message);
+            t = timeOf(message);
+          } catch (error) {
+            failMessage(message, error);
+            return;
+          }
+          if (typeof t !== 'number' || !Number.isFinite(t)) {
+            failMessage(message, new InvalidEventTimeError(table.name, t));
+            return;
+          }
+          pending++;
+          table.accept(message, key, t, (outcome) => {
+            pending--;
+            if (outcome.kind === 'late') {
+              table.countLate();
+              if (table.late === 'drop') settleMessage(message);
+              else
+                failMessage(
+                  message,
+                  new LateRecordError(table.name, t, outcome.watermark, outcome.windowEnd),
+                );
+            } else if (outcome.kind === 'failed') failMessage(message, outcome.error);
+            else if (outcome.kind === 'done') {
+              if (options.updates && !closed) emitUpdates(message, outcome.key, outcome.value, t);
+              else settleMessage(message);
+            }
+            // 'dropped': the partition moved away; the record is the new owner's.
+            if (!closed) finishIfDone();
+          });
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => {
+          sourceDone = true;
+          finishIfDone();
+        },
+      });
+      /** The running values of the windows holding `t`: one message each, sharing the record. */
+      const emitUpdates = (message: Message<T, MK>, key: K, state: KeyWindows<A, T>, t: number): void => {
+        const windows = state.w.filter(([start, end]) => start <= t && t < end);
+        if (windows.length === 0) return settleMessage(message);
+        const lineage = message[LINEAGE];
+        eachLineage(lineage, (l) => {
+          for (let i = 1; i < windows.length; i++) l.retain();
+        });
+        message[USE] = 'spent';
+        for (const [start, end, value] of windows) {
+          const result: WindowResult<K, A> = { key, start, end, value, final: false };
+          subscriber.next(
+            new Message(
+              message.topic,
+              message.partition,
+              message.offset,
+              key,
+              result,
+              message.headers,
+              message.timestamp,
+              lineage,
+            ),
+          );
+        }
+      };
+      return () => {
+        closed = true;
+        upstream.unsubscribe();
+        table.unbind(binding);
+      };
+    });
+}

@@ -1,0 +1,103 @@
+import { MinHeap } from './min-heap.js';
+
+/** A final result handed downstream and not yet settled (or whose tombstone is not yet durable). @internal */
+export interface PendingResult<K, A> {
+  readonly partition: number;
+  readonly key: K;
+  readonly keyId: string;
+  readonly start: number;
+  readonly end: number;
+  readonly value: A;
+  /** Attempts made (a sink's own retries count), for the retry budget. */
+  attempts: number;
+  firstFailedAt: number | undefined;
+  /** Settled or dead-lettered: its window is being removed. */
+  handled: boolean;
+  /** The lineage of its latest emit (an older one's outcome is ignored). */
+  lineage: unknown;
+}
+
+/**
+ * One partition of a windowed table on this worker: its watermark and which keys have a window (or
+ * expiring events) due at which time. The watermark is the highest event time applied minus the grace,
+ * or the floor the changelog carries (restored, or advanced by the wall clock while the partition was
+ * idle), whichever is higher. Windows close only up to the highest watermark a durable changelog record
+ * carries, so a final result is never emitted from state a crash could undo.
+ * @internal
+ */
+export class WindowPartition<K, A> {
+  /** Highest event time applied. */
+  maxTime = Number.NEGATIVE_INFINITY;
+  /** The watermark restored from the changelog, or advanced while idle (always durable). */
+  floor = Number.NEGATIVE_INFINITY;
+  /** The highest watermark carried by a changelog record the broker acknowledged. */
+  durable = Number.NEGATIVE_INFINITY;
+  /** Wall-clock time the last record arrived. */
+  lastRecordAt: number;
+  /** Next offset after the highest record seen. */
+  nextOffset = 0;
+  /** An idle check or a watermark write is under way. */
+  probing = false;
+  /** Final results emitted and not yet removed, by `keyId|start|end`. */
+  readonly results = new Map<string, PendingResult<K, A>>();
+  readonly #due = new MinHeap();
+  readonly #keysAt = new Map<number, Map<string, K>>();
+
+  constructor(
+    readonly partition: number,
+    private readonly grace: number,
+    now: number,
+  ) {
+    this.lastRecordAt = now;
+  }
+
+  /** The watermark now (it may not be durable yet). */
+  get watermark(): number {
+    return Math.max(this.maxTime - this.grace, this.floor);
+  }
+
+  /** The earliest time something is due, if anything is. */
+  get nextDue(): number | undefined {
+    return this.#due.peek();
+  }
+
+  /** Windows (or keys whose events expire) due so far, for tests and stats. */
+  get dueTimes(): number {
+    return this.#due.size;
+  }
+
+  /** `key` has a window ending (or events expiring) at `time`: look at it then. */
+  schedule(time: number, keyId: string, key: K): void {
+    let keys = this.#keysAt.get(time);
+    if (!keys) {
+      keys = new Map();
+      this.#keysAt.set(time, keys);
+      this.#due.push(time);
+    }
+    keys.set(keyId, key);
+  }
+
+  /** One key due at the earliest time, left in place. */
+  firstDue(): K | undefined {
+    const time = this.#due.peek();
+    if (time === undefined) return undefined;
+    for (const key of this.#keysAt.get(time)?.values() ?? []) return key;
+    return undefined;
+  }
+
+  /** The keys with something due at or before `upTo` (each once), forgotten here. */
+  takeDue(upTo: number): Map<string, K> {
+    const keys = new Map<string, K>();
+    for (let time = this.#due.peek(); time !== undefined && time <= upTo; time = this.#due.peek()) {
+      this.#due.pop();
+      for (const [keyId, key] of this.#keysAt.get(time) ?? []) keys.set(keyId, key);
+      this.#keysAt.delete(time);
+    }
+    return keys;
+  }
+}
+
+/** The id of a key's window in {@link WindowPartition.results}. @internal */
+export function resultId(keyId: string, start: number, end: number): string {
+  return `${keyId}|${start}|${end}`;
+}

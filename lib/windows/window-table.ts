@@ -1,0 +1,409 @@
+import { Subscription } from 'rxjs';
+import { json } from '../codecs/json.js';
+import { string } from '../codecs/string.js';
+import type { Codec } from '../codecs/codec.js';
+import type { Message } from '../core/message.js';
+import type { AgentScope, PartitionResource } from '../agent/partition-resources.js';
+import { type ApplyOutcome, Table, type TableHost } from '../tables/table.js';
+import { type KeyWindows, addEvent, expiresAt, prune, removeWindow } from './key-windows.js';
+import { earliestEnd } from './window-spec.js';
+import { type PendingResult, WindowPartition, resultId } from './window-partition.js';
+import { type WindowBinding, WindowResults } from './window-results.js';
+import type { OpenWindow, WindowTableOptions, WindowTableStats } from './window-types.js';
+
+/** Header of every changelog record of a windowed table: the partition's watermark after the change. */
+export const WATERMARK_HEADER = 'rivulet-watermark';
+
+/** What {@link WindowTable.accept} reports for a record. @internal */
+export type AcceptOutcome<K, A, T> =
+  | ApplyOutcome<K, KeyWindows<A, T>>
+  | { readonly kind: 'late'; readonly watermark: number; readonly windowEnd: number };
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Windowed aggregates per key, kept in a changelogged table (`<app id>-<name>-changelog`, compacted,
+ * with a retention of size + grace + a margin): tumbling, hopping or sliding windows, an aggregate, a
+ * grace period. Updated by {@link aggregateWindows}, which emits one final result per window and key
+ * when the window closes. Declared with `app.windowTable()`.
+ *
+ * When a window closes: once the watermark of its partition (the highest event time seen, minus
+ * `graceMs`) passes its end, or, when the partition has caught up and received nothing for
+ * `idleAfterMs`, once the wall clock minus `graceMs` does. Its state is deleted only after the final
+ * result settled downstream (or was dead-lettered).
+ *
+ * @example
+ * ```ts
+ * const perMinute = app.windowTable('orders-per-minute', { window: tumbling(60_000), aggregate: count(), graceMs: 5_000 });
+ * app.agent('count', orders, (order$) => order$.pipe(aggregateWindows(perMinute), toInflux(influx, toPoint)));
+ * ```
+ */
+export class WindowTable<K = string, T = unknown, A = unknown> {
+  readonly name: string;
+  /** @internal The table holding each key's windows. */
+  readonly table: Table<K, KeyWindows<A, T>>;
+  readonly graceMs: number;
+  readonly idleAfterMs: number;
+  readonly late: 'dead-letter' | 'drop';
+  readonly #parts = new Map<number, WindowPartition<K, A>>();
+  readonly #results: WindowResults<K, A>;
+  #binding: WindowBinding<K, A> | undefined;
+  #timers = new Subscription();
+  #lateDeadLettered = 0;
+  #lateDropped = 0;
+  /** @internal What the agent drives besides the table: revoked partitions forget their windows. */
+  readonly resource: PartitionResource = {
+    name: 'a window table',
+    assigned: () => Promise.resolve(),
+    revoked: (partitions) => this.revoked(partitions.map(({ partition }) => partition)),
+  };
+
+  /** @internal Use `app.windowTable()`. */
+  constructor(
+    private readonly host: TableHost,
+    name: string,
+    readonly options: WindowTableOptions<T, A, K>,
+  ) {
+    this.name = name;
+    this.graceMs = options.graceMs ?? 0;
+    this.idleAfterMs = options.idleAfterMs ?? 1000;
+    this.late = options.late ?? 'dead-letter';
+    const { window } = options;
+    const retentionMs = window.size + this.graceMs + (options.retentionMarginMs ?? DAY_MS);
+    this.table = new Table<K, KeyWindows<A, T>>(
+      host,
+      name,
+      options.key ?? (string() as unknown as Codec<K>),
+      json<KeyWindows<A, T>>(),
+      {
+        ...(options.store ? { store: options.store } : {}),
+        ...(options.replicationFactor !== undefined ? { replicationFactor: options.replicationFactor } : {}),
+        ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
+      },
+      { changelogConfig: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(retentionMs) } },
+    );
+    this.#results = new WindowResults<K, A>({
+      table: name,
+      logger: host.logger,
+      transport: () => host.transport(),
+      binding: () => this.#binding,
+      part: (partition) => this.#parts.get(partition),
+      remove: (result) => this.#remove(result),
+      keyBytes: (key) => this.table.keyCodec.encode(key),
+    });
+  }
+
+  /** The changelog topic. */
+  get changelogTopic(): string {
+    return this.table.changelogTopic;
+  }
+
+  /**
+   * The open windows of `key` (closed ones whose result is not settled yet included), by end.
+   * @throws `PartitionNotOwnedError` / `PartitionRecoveringError` as {@link Table.get}.
+   *
+   * @example
+   * ```ts
+   * perMinute.get('ACME'); // [{ start: 1764201600000, end: 1764201660000, value: 42 }]
+   * ```
+   */
+  get(key: K): OpenWindow<A>[] {
+    return (this.table.get(key)?.w ?? []).map(([start, end, value]) => ({ start, end, value }));
+  }
+
+  /**
+   * Counters of this windowed table right now.
+   *
+   * @example
+   * ```ts
+   * console.log(perMinute.stats().watermarks);
+   * ```
+   */
+  stats(): WindowTableStats {
+    const watermarks: Record<number, number> = {};
+    let pending = 0;
+    for (const [partition, part] of this.#parts) {
+      if (Number.isFinite(part.watermark)) watermarks[partition] = part.watermark;
+      pending += part.results.size;
+    }
+    return {
+      name: this.name,
+      watermarks,
+      pending,
+      lateDeadLettered: this.#lateDeadLettered,
+      lateDropped: this.#lateDropped,
+      ...this.#results.counts(),
+    };
+  }
+
+  /** @internal An `aggregateWindows` subscription starts: results go to it (pending ones again). */
+  bind(binding: WindowBinding<K, A>): void {
+    this.#binding = binding;
+    this.#timers = new Subscription();
+    for (const part of this.#parts.values()) {
+      for (const result of part.results.values()) if (!result.handled) this.#results.emit(result);
+      part.probing = false; // the last subscription's timers are gone
+      this.#closeDue(part);
+      this.#armIdle(part);
+    }
+  }
+
+  /** @internal The subscription ended: results wait for the next one; timers stop. */
+  unbind(binding: WindowBinding<K, A>): void {
+    if (this.#binding !== binding) return;
+    this.#binding = undefined;
+    this.#timers.unsubscribe();
+    this.#results.unbound();
+  }
+
+  /** @internal The partitions moved away: their results and watermarks are the new owner's. */
+  revoked(partitions: readonly number[]): void {
+    for (const partition of partitions) this.#parts.delete(partition);
+  }
+
+  /** @internal Counts a late record (dead-lettered or dropped). */
+  countLate(): void {
+    if (this.late === 'drop') this.#lateDropped++;
+    else this.#lateDeadLettered++;
+  }
+
+  /**
+   * @internal Adds a record at event time `t` to its windows: `then` gets the table's outcome once the
+   * change is durable, or `late` (nothing changed) when one of its windows has closed.
+   */
+  accept(
+    message: Message<T, unknown>,
+    key: K,
+    t: number,
+    then: (outcome: AcceptOutcome<K, A, T>) => void,
+  ): void {
+    const local = this.#binding?.scope === undefined;
+    const partition = local ? 0 : message.partition;
+    const part = this.#part(partition);
+    const keyId = part ? this.table.keyCodec.encode(key).toString('latin1') : '';
+    if (part && !this.table.wasApplied(message)) {
+      const now = this.#now();
+      part.lastRecordAt = now;
+      part.nextOffset = Math.max(part.nextOffset, message.offset + 1);
+      const windowEnd = earliestEnd(this.options.window, t);
+      if (windowEnd <= part.watermark) return then({ kind: 'late', watermark: part.watermark, windowEnd });
+    }
+    let next: KeyWindows<A, T> | undefined;
+    let carried = Number.NEGATIVE_INFINITY;
+    this.table.apply(
+      message as Message<unknown, unknown>,
+      key,
+      (current) =>
+        (next = addEvent(
+          current,
+          this.options.window,
+          this.options.aggregate,
+          t,
+          message.value,
+          part!.watermark,
+        )),
+      (outcome) => {
+        if (outcome.kind === 'done' && !outcome.replayed && part && this.#parts.get(partition) === part) {
+          part.durable = Math.max(part.durable, carried);
+          this.#closeDue(part);
+        }
+        then(outcome);
+      },
+      () => {
+        // The change is made: the watermark moves, and the key's first window to close is noted.
+        part!.maxTime = Math.max(part!.maxTime, t);
+        carried = part!.watermark;
+        const first = next!.w[0];
+        if (first) part!.schedule(first[1], keyId, key);
+        this.#armIdle(part!);
+        return { [WATERMARK_HEADER]: String(carried) };
+      },
+    );
+  }
+
+  /** The partition's window state, set up (from the restored table) the first time it is ready. */
+  #part(partition: number): WindowPartition<K, A> | undefined {
+    if (!this.table.isReady(partition)) return undefined;
+    let part = this.#parts.get(partition);
+    if (part) return part;
+    part = new WindowPartition<K, A>(partition, this.graceMs, this.#now());
+    const restored = Number(this.table.restoredHeaders(partition)?.[WATERMARK_HEADER]);
+    if (Number.isFinite(restored)) part.floor = part.durable = restored;
+    this.#parts.set(partition, part);
+    let page = this.table.keys(partition, { limit: 1000 });
+    for (;;) {
+      for (const key of page.keys) this.#scheduleKey(part, key, this.table.get(key));
+      if (page.next === undefined) break;
+      page = this.table.keys(partition, { after: page.next, limit: 1000 });
+    }
+    this.#closeDue(part);
+    this.#armIdle(part);
+    return part;
+  }
+
+  #scheduleKey(part: WindowPartition<K, A>, key: K, state: KeyWindows<A, T> | undefined): void {
+    if (!state) return;
+    const keyId = this.table.keyCodec.encode(key).toString('latin1');
+    const first = state.w[0];
+    const at = first ? first[1] : expiresAt(state, this.options.window);
+    if (at !== undefined) part.schedule(at, keyId, key);
+  }
+
+  /** Emits the final result of every window the durable watermark has passed; expires old events. */
+  #closeDue(part: WindowPartition<K, A>): void {
+    if (!this.#binding) return; // closed when a subscription is back
+    const upTo = part.durable;
+    for (const [keyId, key] of part.takeDue(upTo)) {
+      const state = this.table.get(key);
+      if (!state) continue;
+      for (const [start, end, value] of state.w) {
+        if (end > upTo) break; // windows are ordered by end
+        const id = resultId(keyId, start, end);
+        if (part.results.has(id)) continue;
+        const result: PendingResult<K, A> = {
+          partition: part.partition,
+          key,
+          keyId,
+          start,
+          end,
+          value,
+          attempts: 0,
+          firstFailedAt: undefined,
+          handled: false,
+          lineage: undefined,
+        };
+        part.results.set(id, result);
+        this.#results.emit(result);
+      }
+      const open = state.w.find(([, end]) => end > upTo);
+      if (open) part.schedule(open[1], keyId, key);
+      else if (state.w.length === 0) this.#expire(part, key, keyId, state, upTo);
+    }
+  }
+
+  /** A key with no window left keeps events only while a new window may need them. */
+  #expire(part: WindowPartition<K, A>, key: K, keyId: string, state: KeyWindows<A, T>, upTo: number): void {
+    const kept = prune(state, this.options.window, upTo);
+    if (kept && kept.ev?.length === state.ev?.length) {
+      this.#scheduleKey(part, key, kept);
+      return;
+    }
+    this.table.put(part.partition, key, kept, this.#headers(part), (durable) => {
+      if (durable && kept) this.#scheduleKey(part, key, kept);
+    });
+  }
+
+  /** Deletes a window whose final result was settled (or dead-lettered). */
+  #remove(result: PendingResult<K, A>): void {
+    const part = this.#parts.get(result.partition);
+    const id = resultId(result.keyId, result.start, result.end);
+    if (!part || part.results.get(id) !== result) return; // the partition moved away meanwhile
+    result.handled = true;
+    let state: KeyWindows<A, T> | undefined;
+    try {
+      state = this.table.get(result.key);
+    } catch {
+      part.results.delete(id);
+      return;
+    }
+    const next = removeWindow(state, this.options.window, result.start, result.end, part.durable);
+    this.table.put(part.partition, result.key, next, this.#headers(part), (durable) => {
+      if (part.results.get(id) === result) part.results.delete(id);
+      if (durable && next && next.w.length === 0) this.#scheduleKey(part, result.key, next);
+    });
+  }
+
+  #headers(part: WindowPartition<K, A>): Record<string, string> {
+    return { [WATERMARK_HEADER]: String(part.watermark) };
+  }
+
+  /**
+   * Closing by the wall clock: once the partition has received nothing for `idleAfterMs` and has
+   * caught up with its topic, its watermark follows the wall clock (minus the grace). The new
+   * watermark is written to the changelog first, so a crash never brings back windows it closed.
+   */
+  #armIdle(part: WindowPartition<K, A>): void {
+    const binding = this.#binding;
+    const due = part.nextDue;
+    if (!binding || due === undefined || part.probing) return;
+    part.probing = true;
+    const at = Math.max(part.lastRecordAt + this.idleAfterMs, due + this.graceMs);
+    const timer = binding.scheduler.schedule(
+      () => {
+        this.#timers.remove(timer);
+        this.#probe(part, binding);
+      },
+      Math.max(0, at - binding.scheduler.now()),
+    );
+    this.#timers.add(timer);
+  }
+
+  #probe(part: WindowPartition<K, A>, binding: WindowBinding<K, A>): void {
+    const retry = (): void => {
+      part.probing = false;
+      if (this.#parts.get(part.partition) === part) this.#armIdle(part);
+    };
+    const live = (): boolean => this.#binding === binding && this.#parts.get(part.partition) === part;
+    const now = binding.scheduler.now();
+    const due = part.nextDue;
+    if (!live()) return;
+    if (due === undefined || now - part.lastRecordAt < this.idleAfterMs || due > now - this.graceMs)
+      return retry();
+    const advance = (caughtUp: boolean): void => {
+      if (!live()) return;
+      if (!caughtUp) {
+        part.lastRecordAt = binding.scheduler.now(); // look again in idleAfterMs
+        return retry();
+      }
+      this.#advanceToWallClock(part, binding.scheduler.now() - this.graceMs, retry);
+    };
+    // Under test (no agent) a partition has always caught up: all of it happens in virtual time.
+    if (!binding.scope) advance(true);
+    else void this.#caughtUp(part, binding.scope).then(advance);
+  }
+
+  /** Writes the wall-clock watermark to the changelog, then closes what it passed. */
+  #advanceToWallClock(part: WindowPartition<K, A>, candidate: number, then: () => void): void {
+    const key = part.firstDue()!;
+    let state: KeyWindows<A, T> | undefined;
+    try {
+      state = this.table.get(key);
+    } catch {
+      return; // the partition is moving away
+    }
+    const watermark = Math.max(part.watermark, candidate);
+    this.table.put(part.partition, key, state, { [WATERMARK_HEADER]: String(watermark) }, (durable) => {
+      if (durable && this.#parts.get(part.partition) === part) {
+        part.floor = Math.max(part.floor, watermark);
+        part.durable = Math.max(part.durable, watermark);
+        this.#closeDue(part);
+      }
+      then();
+    });
+  }
+
+  /** Whether every record of the partition's topic has reached this operator (or was committed). */
+  async #caughtUp(part: WindowPartition<K, A>, scope: AgentScope | undefined): Promise<boolean> {
+    if (!scope) return true;
+    try {
+      const transport = await this.host.transport();
+      const [ends, committed] = await Promise.all([
+        transport.endOffsets(scope.topic),
+        transport.committedOffsets(scope.group, scope.topic),
+      ]);
+      const end = ends.find((e) => e.partition === part.partition)?.offset ?? 0;
+      const done = committed.find((c) => c.partition === part.partition)?.offset ?? 0;
+      return Math.max(part.nextOffset, done) >= end;
+    } catch (error) {
+      this.host.logger.debug(
+        { table: this.name, err: error },
+        'could not tell whether a partition caught up',
+      );
+      return false;
+    }
+  }
+
+  #now(): number {
+    return this.#binding?.scheduler.now() ?? Date.now();
+  }
+}
