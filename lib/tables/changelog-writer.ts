@@ -10,6 +10,8 @@ export interface ChangelogWrite {
   readonly key: Buffer;
   readonly value: Buffer | null;
   readonly headers: Readonly<Record<string, string>>;
+  /** The key as a string (latin1 of its bytes), when the caller has it: spares converting it again. */
+  readonly keyId?: string;
   /** False once nobody waits for the write any more (its agent stopped): it is not retried. */
   wanted(): boolean;
 }
@@ -27,7 +29,7 @@ export interface ChangelogWriterHost {
 
 /** Options of a {@link ChangelogWriter}. @internal */
 export interface ChangelogWriterOptions {
-  /** Most records in one produce (default 1000). */
+  /** Most records in one produce (default 1000): records produced, after keeping the last write of each key. */
   readonly maxBatchSize?: number;
   /** Delay between attempts while the broker refuses the writes (default 100 ms doubling to 5 s). */
   readonly backoff?: Backoff;
@@ -119,17 +121,9 @@ export class ChangelogWriter {
       for (const resolve of idle) resolve();
       return;
     }
-    // Bounded by count and by bytes: Kafka refuses a request over its message size limit (1 MiB by
-    // default), and retrying that request unchanged would never succeed.
-    let take = 0;
-    let bytes = 0;
-    while (take < state.queue.length && take < this.#maxBatchSize) {
-      bytes += sizeOf(state.queue[take]!);
-      if (take > 0 && bytes > MAX_BATCH_BYTES) break;
-      take++;
-    }
+    const { take, records: kept } = cutBatch(state.queue, this.#maxBatchSize, MAX_BATCH_BYTES);
     const batch = state.queue.splice(0, take);
-    const records: ProducerRecord[] = latestPerKey(batch).map((write) => ({
+    const records: ProducerRecord[] = kept.map((write) => ({
       topic: this.host.topic,
       partition,
       key: write.key,
@@ -185,18 +179,47 @@ const MAX_BATCH_BYTES = 512 * 1024;
 
 function sizeOf(write: ChangelogWrite): number {
   let size = write.key.length + (write.value?.length ?? 0) + 64;
-  for (const [name, value] of Object.entries(write.headers)) size += name.length + value.length;
+  const headers = write.headers;
+  for (const name in headers) size += name.length + headers[name]!.length;
   return size;
 }
 
 /**
- * The writes of a batch that a compacted changelog keeps: the last one of each key, in the order of
- * those last writes (Kafka Streams' record cache does the same). The batch's last write stays last, so
- * the partition's last record still carries every source offset the batch applied.
+ * The next batch of a partition's queue: its longest prefix whose records stay within `maxRecords` and
+ * `maxBytes` (at least one write), and those records: the last write of each key, in the order of those
+ * last writes (what a compacted changelog keeps; Kafka Streams' record cache does the same). The bounds
+ * count the records produced, not the writes they stand for, so a few hot keys collapse a long queue
+ * into one small produce. The batch's last write stays last, so the partition's last record still
+ * carries every source offset the batch applied.
+ *
+ * Bounded by bytes as well as by count: Kafka refuses a request over its message size limit (1 MiB by
+ * default), and retrying that request unchanged would never succeed.
  */
-function latestPerKey(batch: readonly ChangelogWrite[]): ChangelogWrite[] {
-  const last = new Map<string, number>();
-  for (let i = 0; i < batch.length; i++) last.set(batch[i]!.key.toString('latin1'), i);
-  if (last.size === batch.length) return [...batch];
-  return batch.filter((write, i) => last.get(write.key.toString('latin1')) === i);
+function cutBatch(
+  queue: readonly ChangelogWrite[],
+  maxRecords: number,
+  maxBytes: number,
+): { take: number; records: ChangelogWrite[] } {
+  const latest = new Map<string, { index: number; size: number }>();
+  const ids: string[] = [];
+  let bytes = 0;
+  let take = 0;
+  for (; take < queue.length; take++) {
+    const write = queue[take]!;
+    const id = write.keyId ?? write.key.toString('latin1');
+    const size = sizeOf(write);
+    const previous = latest.get(id);
+    const after = bytes + size - (previous?.size ?? 0);
+    if (take > 0 && (after > maxBytes || (!previous && latest.size >= maxRecords))) break;
+    bytes = after;
+    if (previous) {
+      previous.index = take;
+      previous.size = size;
+    } else latest.set(id, { index: take, size });
+    ids.push(id);
+  }
+  if (latest.size === take) return { take, records: queue.slice(0, take) };
+  const records: ChangelogWrite[] = [];
+  for (let i = 0; i < take; i++) if (latest.get(ids[i]!)!.index === i) records.push(queue[i]!);
+  return { take, records };
 }

@@ -71,4 +71,77 @@ describe('ChangelogWriter', () => {
     expect(produced).to.deep.equal([['a=1'], ['a=3', 'c=1', 'b=2']]);
     expect(acked).to.deep.equal(['a=1', 'a=2', 'b=1', 'a=3', 'c=1', 'b=2']);
   });
+
+  /** A writer whose first produce waits for `release`; records what each produce carried and what was acked. */
+  function blockedWriter(options: { maxBatchSize?: number } = {}) {
+    const produced: string[][] = [];
+    const acked: string[][] = [];
+    let release!: () => void;
+    const first = new Promise<void>((resolve) => (release = resolve));
+    let offset = 0;
+    const writer = new ChangelogWriter(
+      {
+        topic: 'app-t-changelog',
+        logger: silentLogger,
+        async produce(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
+          produced.push(records.map((r) => `${r.key!.toString()}=${r.value!.length}`));
+          if (produced.length === 1) await first;
+          return records.map(() => ({ topic: 'app-t-changelog', partition: 0, offset: offset++ }));
+        },
+        acked: (_partition, writes) =>
+          acked.push(writes.map((w) => `${w.key.toString()}=${w.value!.length}`)),
+        abandoned: () => undefined,
+      },
+      options,
+    );
+    return { writer, produced, acked, release: () => release() };
+  }
+  const sized = (key: string, bytes: number, keyId?: string): ChangelogWrite => ({
+    key: Buffer.from(key),
+    value: Buffer.alloc(bytes),
+    headers: { 'rivulet-applied': '0;0-1' },
+    ...(keyId !== undefined ? { keyId } : {}),
+    wanted: () => true,
+  });
+
+  it('bounds a produce by the records it carries, not by the writes they stand for', async () => {
+    const { writer, produced, acked, release } = blockedWriter({ maxBatchSize: 2 });
+    writer.write(0, sized('x', 1));
+    // a, b, a, b, a, b: two records whatever the number of writes; c would be a third
+    for (let i = 1; i <= 6; i++) writer.write(0, sized(i % 2 ? 'a' : 'b', i));
+    writer.write(0, sized('c', 7));
+    release();
+    await writer.drained(0);
+    expect(produced).to.deep.equal([['x=1'], ['a=5', 'b=6'], ['c=7']]);
+    expect(acked).to.deep.equal([['x=1'], ['a=1', 'b=2', 'a=3', 'b=4', 'a=5', 'b=6'], ['c=7']]);
+  });
+
+  it('bounds a produce by the bytes of the records it carries: a key written again replaces its size', async () => {
+    const { writer, produced, release } = blockedWriter();
+    writer.write(0, sized('x', 1));
+    // twelve writes of 100 KiB to one key: one record of 100 KiB (the writes add up to 1.2 MiB)
+    for (let i = 0; i < 12; i++) writer.write(0, sized('a', 100 * 1024 + i));
+    // then five distinct keys of 100 KiB: the batch holds a and four of them (5 × 100 KiB within 512 KiB)
+    for (const key of ['b', 'c', 'd', 'e', 'f']) writer.write(0, sized(key, 100 * 1024));
+    release();
+    await writer.drained(0);
+    const kib = 100 * 1024;
+    expect(produced).to.deep.equal([
+      ['x=1'],
+      [`a=${kib + 11}`, `b=${kib}`, `c=${kib}`, `d=${kib}`, `e=${kib}`],
+      [`f=${kib}`],
+    ]);
+  });
+
+  it('tells keys apart by keyId when the write has one', async () => {
+    const { writer, produced, release } = blockedWriter();
+    writer.write(0, sized('x', 1));
+    // the same bytes under two ids are two keys; two byte strings under one id are one key
+    writer.write(0, sized('a', 1, 'one'));
+    writer.write(0, sized('a', 2, 'two'));
+    writer.write(0, sized('b', 3, 'two'));
+    release();
+    await writer.drained(0);
+    expect(produced).to.deep.equal([['x=1'], ['a=1', 'b=3']]);
+  });
 });
