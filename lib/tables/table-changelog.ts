@@ -30,6 +30,8 @@ export interface TableChangelogOptions<V> {
   readonly partitions: Map<number, TablePartition<V>>;
   readonly stallTimeoutMs: number | undefined;
   readonly replicationFactor: number | undefined;
+  /** Called once a partition is restored and serves (state `ready`). */
+  readonly ready?: (partition: number) => void;
   /** Topic settings over the default (`cleanup.policy=compact`), e.g. a retention for windows. */
   readonly topicConfig?: Readonly<Record<string, string>>;
   /** Longest wait for a revoked partition's writes in flight, in ms (default 30 000). */
@@ -206,7 +208,10 @@ export class TableChangelog<V> implements PartitionResource {
         );
         await this.#reading;
         for (const part of recovering)
-          if (this.options.partitions.get(part.partition) === part) part.state = 'ready';
+          if (this.options.partitions.get(part.partition) === part) {
+            part.state = 'ready';
+            this.options.ready?.(part.partition);
+          }
       } catch (error) {
         if (!(error instanceof PartitionReadAbortedError)) throw error;
         // A partition was revoked: restore those still ours.

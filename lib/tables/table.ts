@@ -38,6 +38,8 @@ export interface TableHost {
 /** Settings only rivulet's own layers give a table (windows set a retention). @internal */
 export interface TableInternals {
   readonly changelogConfig?: Readonly<Record<string, string>>;
+  /** A partition was restored and serves. */
+  readonly ready?: (partition: number) => void;
 }
 
 /** What {@link Table.apply} reports for one message. @internal */
@@ -251,6 +253,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
         stallTimeoutMs: this.options.stallTimeoutMs,
         replicationFactor: this.options.replicationFactor,
         ...(this.internals.changelogConfig ? { topicConfig: this.internals.changelogConfig } : {}),
+        ...(this.internals.ready ? { ready: this.internals.ready } : {}),
       });
     }
   }

@@ -80,7 +80,11 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
         ...(options.replicationFactor !== undefined ? { replicationFactor: options.replicationFactor } : {}),
         ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
       },
-      { changelogConfig: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(retentionMs) } },
+      {
+        changelogConfig: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(retentionMs) },
+        // Windows restored from the changelog close (and expire) even if no record comes.
+        ready: (partition) => void this.#part(partition),
+      },
     );
     this.#results = new WindowResults<K, A>({
       table: name,
@@ -181,10 +185,11 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     const partition = local ? 0 : message.partition;
     const part = this.#part(partition);
     const keyId = part ? this.table.keyCodec.encode(key).toString('latin1') : '';
-    if (part && !this.table.wasApplied(message)) {
-      const now = this.#now();
-      part.lastRecordAt = now;
+    if (part) {
+      part.lastRecordAt = this.#now();
       part.nextOffset = Math.max(part.nextOffset, message.offset + 1);
+    }
+    if (part && !this.table.wasApplied(message)) {
       const windowEnd = earliestEnd(this.options.window, t);
       if (windowEnd <= part.watermark) return then({ kind: 'late', watermark: part.watermark, windowEnd });
     }
