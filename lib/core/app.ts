@@ -50,6 +50,7 @@ export class App implements TopicHost {
   readonly #topics = new Map<string, Topic<unknown, unknown>>();
   readonly #agents: Agent<unknown, unknown>[] = [];
   readonly #tables = new Map<string, Table<unknown, unknown>>();
+  readonly #windowTables = new Map<string, WindowTable<unknown, unknown, unknown>>();
   readonly #agentHost: AgentHost;
   /** The broker connection: retried until connected, a failed attempt never kept. */
   #connection: Connection | undefined;
@@ -81,6 +82,11 @@ export class App implements TopicHost {
   /** The agents declared so far. */
   get agents(): readonly Agent<unknown, unknown>[] {
     return this.#agents;
+  }
+
+  /** The windowed tables declared so far, by name (each is in {@link App.tables} too). */
+  get windowTables(): ReadonlyMap<string, WindowTable<unknown, unknown, unknown>> {
+    return this.#windowTables;
   }
 
   /** The tables declared so far, by name. */
@@ -175,6 +181,7 @@ export class App implements TopicHost {
       options,
     );
     this.#tables.set(name, windows.table as unknown as Table<unknown, unknown>);
+    this.#windowTables.set(name, windows as unknown as WindowTable<unknown, unknown, unknown>);
     this.onStop(() => windows.table.close());
     return windows;
   }

@@ -7,6 +7,7 @@ import { LagCache } from './lag-cache.js';
 import type { MonitoredApp } from './monitored-app.js';
 import { registerSinkMetrics } from './sink-metrics.js';
 import { registerTableMetrics } from './table-metrics.js';
+import { registerWindowMetrics } from './window-metrics.js';
 
 /**
  * Options of {@link appMetrics}.
@@ -58,7 +59,9 @@ export interface AppMetrics {
  * `rivulet_sink_write_duration_seconds`. Sink metrics count every sink of the process. Per table (label
  * `table`, and `partition` per owned partition): `rivulet_table_keys`, `rivulet_table_recovering`,
  * `rivulet_table_restore_remaining`, `rivulet_table_pending_writes` and
- * `rivulet_table_changelog_write_failures_total`.
+ * `rivulet_table_changelog_write_failures_total`. Per windowed table: `rivulet_window_watermark_seconds`
+ * (per partition), `rivulet_window_results_pending`, `rivulet_window_results_total` and
+ * `rivulet_window_late_records_total` (label `outcome`).
  *
  * @example
  * ```ts
@@ -78,7 +81,7 @@ export function appMetrics(
   const logger = options.logger ?? app.logger ?? silentLogger;
   const agentNames = registerAgentMetrics(app, registry, lag, logger);
   const sinks = registerSinkMetrics(registry, options.sinkEvents ?? sinkEvents);
-  const tableNames = registerTableMetrics(app, registry);
+  const tableNames = [...registerTableMetrics(app, registry), ...registerWindowMetrics(app, registry)];
   let closed = false;
   return {
     registry,

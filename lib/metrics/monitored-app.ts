@@ -1,6 +1,7 @@
 import type { AgentStats } from '../agent/agent.js';
 import type { TableStats } from '../tables/table.js';
 import type { Transport } from '../transports/transport.js';
+import type { WindowTableStats } from '../windows/window-types.js';
 
 /**
  * What metrics and status lines read from an app: its agents' stats, its transport (for lag) and its
@@ -17,4 +18,6 @@ export interface MonitoredApp {
   transport(): Promise<Transport>;
   /** Its tables, by name (an app of an older rivulet has none). */
   readonly tables?: ReadonlyMap<string, { stats(): TableStats }>;
+  /** Its windowed tables, by name (they are in `tables` too, as plain tables). */
+  readonly windowTables?: ReadonlyMap<string, { stats(): WindowTableStats }>;
 }

@@ -46,8 +46,9 @@ export interface AggregateWindowsOptions<T, MK, K> {
  *
  * When windows close: when the partition's watermark (highest event time seen minus `graceMs`)
  * passes their end; and when the partition has caught up and received nothing for `idleAfterMs`, the
- * watermark follows the wall clock, so windows close on time with no new input. While a partition
- * catches up on a backlog, only its records move the watermark.
+ * watermark follows the wall clock (event time moves on at the wall clock's pace from the highest event
+ * time seen), so windows close on time with no new input. While a partition catches up on a backlog,
+ * only its records move the watermark.
  *
  * Marble (tumbling 10 ms, grace 0, idle after 5 ms; `a@1 b@4 c@12`): `a-b-c` in, the result of
  * `[0, 10)` (2) when `c` arrives, the result of `[10, 20)` (1) at 20 (idle).

@@ -26,8 +26,10 @@ export interface PendingResult<K, A> {
  * @internal
  */
 export class WindowPartition<K, A> {
-  /** Highest event time applied. */
+  /** Highest event time applied (or restored: the restored watermark plus the grace). */
   maxTime = Number.NEGATIVE_INFINITY;
+  /** Wall-clock time `maxTime` was reached. */
+  maxTimeAt: number;
   /** The watermark restored from the changelog, or advanced while idle (always durable). */
   floor = Number.NEGATIVE_INFINITY;
   /** The highest watermark carried by a changelog record the broker acknowledged. */
@@ -49,6 +51,36 @@ export class WindowPartition<K, A> {
     now: number,
   ) {
     this.lastRecordAt = now;
+    this.maxTimeAt = now;
+  }
+
+  /** Event time moves on with the highest event time seen. */
+  observe(t: number, now: number): void {
+    if (t <= this.maxTime) return;
+    this.maxTime = t;
+    this.maxTimeAt = now;
+  }
+
+  /** The watermark restored from the changelog: event time resumes from it. */
+  restore(watermark: number, now: number): void {
+    this.floor = this.durable = watermark;
+    this.maxTime = watermark + this.grace;
+    this.maxTimeAt = now;
+  }
+
+  /**
+   * The watermark of an idle partition at wall-clock time `now`: event time is taken to have moved on
+   * with the wall clock since the highest event time was seen (minus the grace). For live data (event
+   * time near the wall clock) that is now minus the grace; a replay of old data is not judged by
+   * today's clock.
+   */
+  idleWatermark(now: number): number {
+    return this.maxTime + (now - this.maxTimeAt) - this.grace;
+  }
+
+  /** Wall-clock time at which {@link idleWatermark} reaches `time`. */
+  wallTimeOf(time: number): number {
+    return this.maxTimeAt + (time + this.grace - this.maxTime);
   }
 
   /** The watermark now (it may not be durable yet). */

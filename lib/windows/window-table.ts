@@ -28,8 +28,9 @@ const DAY_MS = 86_400_000;
  * when the window closes. Declared with `app.windowTable()`.
  *
  * When a window closes: once the watermark of its partition (the highest event time seen, minus
- * `graceMs`) passes its end, or, when the partition has caught up and received nothing for
- * `idleAfterMs`, once the wall clock minus `graceMs` does. Its state is deleted only after the final
+ * `graceMs`) passes its end; when the partition has caught up and received nothing for `idleAfterMs`,
+ * event time is taken to move on with the wall clock from the highest event time seen (live data:
+ * the window closes `graceMs` after its end by the wall clock). Its state is deleted only after the final
  * result settled downstream (or was dead-lettered).
  *
  * @example
@@ -216,7 +217,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
       },
       () => {
         // The change is made: the watermark moves, and the key's first window to close is noted.
-        part!.maxTime = Math.max(part!.maxTime, t);
+        part!.observe(t, this.#now());
         carried = part!.watermark;
         const first = next!.w[0];
         if (first) part!.schedule(first[1], keyId, key);
@@ -233,7 +234,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     if (part) return part;
     part = new WindowPartition<K, A>(partition, this.graceMs, this.#now());
     const restored = Number(this.table.restoredHeaders(partition)?.[WATERMARK_HEADER]);
-    if (Number.isFinite(restored)) part.floor = part.durable = restored;
+    if (Number.isFinite(restored)) part.restore(restored, this.#now());
     this.#parts.set(partition, part);
     let page = this.table.keys(partition, { limit: 1000 });
     for (;;) {
@@ -332,7 +333,8 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     const due = part.nextDue;
     if (!binding || due === undefined || part.probing) return;
     part.probing = true;
-    const at = Math.max(part.lastRecordAt + this.idleAfterMs, due + this.graceMs);
+    if (part.maxTime === Number.NEGATIVE_INFINITY) return; // no event time yet: records will move it
+    const at = Math.max(part.lastRecordAt + this.idleAfterMs, part.wallTimeOf(due));
     const timer = binding.scheduler.schedule(
       () => {
         this.#timers.remove(timer);
@@ -352,7 +354,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     const now = binding.scheduler.now();
     const due = part.nextDue;
     if (!live()) return;
-    if (due === undefined || now - part.lastRecordAt < this.idleAfterMs || due > now - this.graceMs)
+    if (due === undefined || now - part.lastRecordAt < this.idleAfterMs || due > part.idleWatermark(now))
       return retry();
     const advance = (caughtUp: boolean): void => {
       if (!live()) return;
@@ -360,7 +362,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
         part.lastRecordAt = binding.scheduler.now(); // look again in idleAfterMs
         return retry();
       }
-      this.#advanceToWallClock(part, binding.scheduler.now() - this.graceMs, retry);
+      this.#advanceToWallClock(part, part.idleWatermark(binding.scheduler.now()), retry);
     };
     // Under test (no agent) a partition has always caught up: all of it happens in virtual time.
     if (!binding.scope) advance(true);

@@ -28,8 +28,8 @@ export interface WindowTableOptions<T, A, K = string> {
   readonly late?: 'dead-letter' | 'drop';
   /**
    * A partition that has caught up and received nothing for this long (ms of wall clock) lets its
-   * watermark follow the wall clock (now minus the grace), so windows close with no new input
-   * (default 1000).
+   * watermark follow the wall clock: event time moves on at the wall clock's pace from the highest
+   * event time seen, so windows close with no new input (default 1000).
    */
   readonly idleAfterMs?: number;
   /** Codec of keys (default `string()`). */
