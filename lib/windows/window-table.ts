@@ -1,13 +1,13 @@
-import { Subscription } from 'rxjs';
 import { json } from '../codecs/json.js';
 import { string } from '../codecs/string.js';
 import type { Codec } from '../codecs/codec.js';
 import type { Message } from '../core/message.js';
-import type { AgentScope, PartitionResource } from '../agent/partition-resources.js';
+import type { PartitionResource } from '../agent/partition-resources.js';
 import { type ApplyOutcome, Table, type TableHost } from '../tables/table.js';
 import { type KeyWindows, addEvent, expiresAt, prune, removeWindow } from './key-windows.js';
 import { earliestEnd } from './window-spec.js';
 import { type PendingResult, WindowPartition, resultId } from './window-partition.js';
+import { IdleCloser } from './idle-closer.js';
 import { type WindowBinding, WindowResults } from './window-results.js';
 import type { OpenWindow, WindowTableOptions, WindowTableStats } from './window-types.js';
 
@@ -49,7 +49,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
   readonly #parts = new Map<number, WindowPartition<K, A>>();
   readonly #results: WindowResults<K, A>;
   #binding: WindowBinding<K, A> | undefined;
-  #timers = new Subscription();
+  readonly #idle: IdleCloser<K, A>;
   #lateDeadLettered = 0;
   #lateDropped = 0;
   /** @internal What the agent drives besides the table: revoked partitions forget their windows. */
@@ -95,6 +95,16 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
       part: (partition) => this.#parts.get(partition),
       remove: (result) => this.#remove(result),
       keyBytes: (key) => this.table.keyCodec.encode(key),
+    });
+    this.#idle = new IdleCloser<K, A>({
+      name,
+      logger: host.logger,
+      idleAfterMs: this.idleAfterMs,
+      binding: () => this.#binding,
+      owns: (part) => this.#parts.get(part.partition) === part,
+      transport: () => host.transport(),
+      writeWatermark: (part, watermark, then) => this.#writeWatermark(part, watermark, then),
+      closeDue: (part) => this.#closeDue(part),
     });
   }
 
@@ -144,12 +154,11 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
   /** @internal An `aggregateWindows` subscription starts: results go to it (pending ones again). */
   bind(binding: WindowBinding<K, A>): void {
     this.#binding = binding;
-    this.#timers = new Subscription();
     for (const part of this.#parts.values()) {
       for (const result of part.results.values()) if (!result.handled) this.#results.emit(result);
       part.probing = false; // the last subscription's timers are gone
       this.#closeDue(part);
-      this.#armIdle(part);
+      this.#idle.arm(part);
     }
   }
 
@@ -157,7 +166,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
   unbind(binding: WindowBinding<K, A>): void {
     if (this.#binding !== binding) return;
     this.#binding = undefined;
-    this.#timers.unsubscribe();
+    this.#idle.stop();
     this.#results.unbound();
   }
 
@@ -221,7 +230,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
         carried = part!.watermark;
         const first = next!.w[0];
         if (first) part!.schedule(first[1], keyId, key);
-        this.#armIdle(part!);
+        this.#idle.arm(part!);
         return { [WATERMARK_HEADER]: String(carried) };
       },
     );
@@ -243,7 +252,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
       page = this.table.keys(partition, { after: page.next, limit: 1000 });
     }
     this.#closeDue(part);
-    this.#armIdle(part);
+    this.#idle.arm(part);
     return part;
   }
 
@@ -323,91 +332,16 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     return { [WATERMARK_HEADER]: String(part.watermark) };
   }
 
-  /**
-   * Closing by the wall clock: once the partition has received nothing for `idleAfterMs` and has
-   * caught up with its topic, its watermark follows the wall clock (minus the grace). The new
-   * watermark is written to the changelog first, so a crash never brings back windows it closed.
-   */
-  #armIdle(part: WindowPartition<K, A>): void {
-    const binding = this.#binding;
-    const due = part.nextDue;
-    if (!binding || due === undefined || part.probing) return;
-    part.probing = true;
-    if (part.maxTime === Number.NEGATIVE_INFINITY) return; // no event time yet: records will move it
-    const at = Math.max(part.lastRecordAt + this.idleAfterMs, part.wallTimeOf(due));
-    const timer = binding.scheduler.schedule(
-      () => {
-        this.#timers.remove(timer);
-        this.#probe(part, binding);
-      },
-      Math.max(0, at - binding.scheduler.now()),
-    );
-    this.#timers.add(timer);
-  }
-
-  #probe(part: WindowPartition<K, A>, binding: WindowBinding<K, A>): void {
-    const retry = (): void => {
-      part.probing = false;
-      if (this.#parts.get(part.partition) === part) this.#armIdle(part);
-    };
-    const live = (): boolean => this.#binding === binding && this.#parts.get(part.partition) === part;
-    const now = binding.scheduler.now();
-    const due = part.nextDue;
-    if (!live()) return;
-    if (due === undefined || now - part.lastRecordAt < this.idleAfterMs || due > part.idleWatermark(now))
-      return retry();
-    const advance = (caughtUp: boolean): void => {
-      if (!live()) return;
-      if (!caughtUp) {
-        part.lastRecordAt = binding.scheduler.now(); // look again in idleAfterMs
-        return retry();
-      }
-      this.#advanceToWallClock(part, part.idleWatermark(binding.scheduler.now()), retry);
-    };
-    // Under test (no agent) a partition has always caught up: all of it happens in virtual time.
-    if (!binding.scope) advance(true);
-    else void this.#caughtUp(part, binding.scope).then(advance);
-  }
-
-  /** Writes the wall-clock watermark to the changelog, then closes what it passed. */
-  #advanceToWallClock(part: WindowPartition<K, A>, candidate: number, then: () => void): void {
+  /** Re-writes the state of a key due first, with `watermark` in the headers (an idle partition's). */
+  #writeWatermark(part: WindowPartition<K, A>, watermark: number, then: (durable: boolean) => void): void {
     const key = part.firstDue()!;
     let state: KeyWindows<A, T> | undefined;
     try {
       state = this.table.get(key);
     } catch {
-      return; // the partition is moving away
+      return then(false); // the partition is moving away
     }
-    const watermark = Math.max(part.watermark, candidate);
-    this.table.put(part.partition, key, state, { [WATERMARK_HEADER]: String(watermark) }, (durable) => {
-      if (durable && this.#parts.get(part.partition) === part) {
-        part.floor = Math.max(part.floor, watermark);
-        part.durable = Math.max(part.durable, watermark);
-        this.#closeDue(part);
-      }
-      then();
-    });
-  }
-
-  /** Whether every record of the partition's topic has reached this operator (or was committed). */
-  async #caughtUp(part: WindowPartition<K, A>, scope: AgentScope | undefined): Promise<boolean> {
-    if (!scope) return true;
-    try {
-      const transport = await this.host.transport();
-      const [ends, committed] = await Promise.all([
-        transport.endOffsets(scope.topic),
-        transport.committedOffsets(scope.group, scope.topic),
-      ]);
-      const end = ends.find((e) => e.partition === part.partition)?.offset ?? 0;
-      const done = committed.find((c) => c.partition === part.partition)?.offset ?? 0;
-      return Math.max(part.nextOffset, done) >= end;
-    } catch (error) {
-      this.host.logger.debug(
-        { table: this.name, err: error },
-        'could not tell whether a partition caught up',
-      );
-      return false;
-    }
+    this.table.put(part.partition, key, state, { [WATERMARK_HEADER]: String(watermark) }, then);
   }
 
   #now(): number {
