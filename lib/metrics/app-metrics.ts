@@ -58,7 +58,7 @@ export interface AppMetrics {
  * `rivulet_sink_write_failures_total`, `rivulet_sink_messages_total` and the histogram
  * `rivulet_sink_write_duration_seconds`. Sink metrics count every sink of the process. Per table (label
  * `table`, and `partition` per owned partition): `rivulet_table_keys`, `rivulet_table_recovering`,
- * `rivulet_table_restore_remaining`, `rivulet_table_pending_writes` and
+ * `rivulet_table_restore_remaining`, `rivulet_table_changelog_lag`, `rivulet_table_pending_writes` and
  * `rivulet_table_changelog_write_failures_total`. Per windowed table: `rivulet_window_watermark_seconds`
  * (per partition), `rivulet_window_results_pending`, `rivulet_window_results_total` and
  * `rivulet_window_late_records_total` (label `outcome`).

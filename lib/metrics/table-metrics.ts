@@ -16,12 +16,17 @@ const PARTITION_GAUGES: readonly [string, string, PartitionValue][] = [
     'Changelog records left to replay in the running (or last) restore of the partition',
     (p) => Math.max(0, p.toRead - p.read),
   ],
+  [
+    'rivulet_table_changelog_lag',
+    "Changes of the partition between its changelog and this worker's table: records left to replay plus changes waiting for the broker",
+    (p) => Math.max(0, p.toRead - p.read) + p.pendingWrites,
+  ],
 ];
 
 /**
  * Registers the per-table metrics of an app, read from `table.stats()` when scraped: per owned
- * partition (labels `table`, `partition`) `rivulet_table_keys`, `rivulet_table_recovering` and
- * `rivulet_table_restore_remaining`; per table `rivulet_table_pending_writes` (changes waiting for the
+ * partition (labels `table`, `partition`) `rivulet_table_keys`, `rivulet_table_recovering`,
+ * `rivulet_table_restore_remaining` and `rivulet_table_changelog_lag`; per table `rivulet_table_pending_writes` (changes waiting for the
  * broker) and `rivulet_table_changelog_write_failures_total`. Tables declared after this call show too.
  * Returns the names registered.
  *

@@ -114,12 +114,14 @@ describe('table metrics', () => {
     const during = await metrics.metrics();
     expect(sample(during, 'rivulet_table_recovering', labels)).to.equal(1);
     expect(sample(during, 'rivulet_table_restore_remaining', labels)).to.equal(3);
+    expect(sample(during, 'rivulet_table_changelog_lag', labels)).to.equal(3);
 
     store.release();
     await waitFor(() => made.totals.stats().state === 'ready');
     const after = await metrics.metrics();
     expect(sample(after, 'rivulet_table_recovering', labels)).to.equal(0);
     expect(sample(after, 'rivulet_table_restore_remaining', labels)).to.equal(0);
+    expect(sample(after, 'rivulet_table_changelog_lag', labels)).to.equal(0);
     expect(sample(after, 'rivulet_table_keys', labels)).to.equal(1);
     expect(made.totals.get('ada')).to.equal(3);
     metrics.close();
