@@ -72,7 +72,7 @@ describe('aggregates', () => {
     expect(fold(collect<string>(), ['a', 'b', 'a'])).to.deep.equal(['a', 'b', 'a']);
     const pages = collect((v: { page: string }) => v.page);
     const first = fold(pages, [{ page: '/' }]);
-    const frozen = Object.freeze([...first]);
+    const frozen = Object.freeze([...first]) as string[]; // a change in place would throw
     const second = pages.add(frozen, { page: '/cart' });
     expect(frozen).to.deep.equal(['/']); // a result already handed downstream keeps its value
     expect(second).to.deep.equal(['/', '/cart']);
