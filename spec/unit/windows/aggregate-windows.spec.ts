@@ -446,6 +446,21 @@ describe('aggregateWindows (marbles, testPipeline)', () => {
       expect(table.stats()).to.deep.include({ emitted: 6, settled: 1, pending: 0, resultsDeadLettered: 0 });
     });
 
+    it('is not emitted twice while it waits downstream, even as new records of its key arrive', () => {
+      const table = windows({ window: tumbling(10), aggregate: count(), idleAfterMs: NEVER_IDLE });
+      scheduler.run(({ cold, expectObservable }) => {
+        const r = run(table, cold('abcd|', { a: at(1, 0), b: at(12, 1), c: at(13, 2), d: at(14, 3) }), {
+          scheduler,
+          after: mergeMap((m) => (m.value.final ? of(m).pipe(delay(10, scheduler)) : of(m))),
+        });
+        expectObservable(shown(r.output)).toBe('----- 6ms (x|)', { x: 'k 0-10:1' });
+        // the window stays until its result settled
+        scheduler.schedule(() => expect(table.get('k')).to.have.length(2), 10);
+        scheduler.schedule(() => expect(table.get('k')).to.have.length(1), 12);
+      });
+      expect(table.stats()).to.deep.include({ emitted: 1, settled: 1, pending: 0 });
+    });
+
     it('is emitted again to the next subscription when the first ended before it settled', () => {
       const table = windows({ window: tumbling(10), aggregate: count(), idleAfterMs: NEVER_IDLE });
       scheduler.run(({ cold, expectObservable }) => {
@@ -477,6 +492,19 @@ describe('aggregateWindows (marbles, testPipeline)', () => {
         expectObservable(shown(again.output), '10ms ^').toBe('10ms --x|', { x: 'k 0-10:ab' });
         expectObservable(again.settled, '10ms ^').toBe('10ms abc|', { a: 0, b: 1, c: 2 });
       });
+    });
+
+    it('a record delivered again after its window closed settles (it was counted): not late, not counted twice', () => {
+      const table = windows({ window: tumbling(10), aggregate: count(), idleAfterMs: NEVER_IDLE });
+      scheduler.run(({ cold, expectObservable }) => {
+        const first = run(table, cold('ab|', { a: at(1, 0), b: at(12, 1) }), { scheduler });
+        expectObservable(shown(first.output)).toBe('-x|', { x: 'k 0-10:1' });
+        const again = run(table, cold('abc|', { a: at(1, 0), b: at(12, 1), c: at(25, 2) }), { scheduler });
+        expectObservable(shown(again.output), '10ms ^').toBe('10ms --x|', { x: 'k 10-20:1' });
+        expectObservable(again.settled, '10ms ^').toBe('10ms abc|', { a: 0, b: 1, c: 2 });
+        expectObservable(again.failed, '10ms ^').toBe('10ms ---|');
+      });
+      expect(table.stats()).to.deep.include({ lateDeadLettered: 0, emitted: 2 });
     });
 
     it('an event time that is not a finite number fails the record with InvalidEventTimeError; a throwing key function fails it with its error', () => {
