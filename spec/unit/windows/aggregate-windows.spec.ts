@@ -296,6 +296,35 @@ describe('aggregateWindows (marbles, testPipeline)', () => {
       });
       expect(table.get('k')).to.deep.equal([{ start: 3, end: 13, value: 2 }]); // 10 and 12
     });
+
+    it('a key whose windows all closed is deleted once its events expire (idle partition, result settled at once)', () => {
+      const table = windows({ window: sliding(10), aggregate: count(), idleAfterMs: 5 });
+      const states: unknown[] = [];
+      scheduler.run(({ cold, expectObservable }) => {
+        const r = run(table, cold('-a', { a: at(1, 0) }), { scheduler });
+        expectObservable(shown(r.output), '^ 100ms !').toBe('------x', { x: 'k -8-2:1' });
+        for (const frame of [10, 12]) scheduler.schedule(() => states.push(table.table.get('k')), frame);
+      });
+      // the event stops mattering at 1 + 10: no new window can hold it
+      expect(states).to.deep.equal([{ w: [], ev: [[1, 'v0']] }, undefined]);
+    });
+
+    // BUG: when a final result settles after the idle probe that emitted it (a sink that takes a while),
+    // the key's remaining events are scheduled to expire but nothing arms the idle timer again, so a
+    // quiet partition keeps them (and the key) until its next record.
+    it.skip('a key whose windows all closed is deleted once its events expire, also when its result settled later', () => {
+      const table = windows({ window: sliding(10), aggregate: count(), idleAfterMs: 5 });
+      const states: unknown[] = [];
+      scheduler.run(({ cold, expectObservable }) => {
+        const r = run(table, cold('-a', { a: at(1, 0) }), {
+          scheduler,
+          after: mergeMap((m) => of(m).pipe(delay(20, scheduler))),
+        });
+        expectObservable(shown(r.output), '^ 100ms !').toBe('26ms x', { x: 'k -8-2:1' });
+        scheduler.schedule(() => states.push(table.table.get('k')), 99);
+      });
+      expect(states).to.deep.equal([undefined]);
+    });
   });
 
   describe('one final result per window and key', () => {
