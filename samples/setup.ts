@@ -1,15 +1,18 @@
 /**
- * Builds the four sample apps for `npm start` and the end-to-end specs: on `memory://samples` unless
+ * Builds the five sample apps for `npm start` and the end-to-end specs: on `memory://samples` unless
  * KAFKA_URL is set, with real Redis / e-mail / InfluxDB when their URLs are set and local stand-ins
  * otherwise (and it says which).
  */
+import { InfluxDB } from '@influxdata/influxdb-client';
 import axios from 'axios';
 import { Redis } from 'ioredis';
 import type { App } from '../lib/index.js';
 import { type Activity, createFeedApp, generateActivities } from './feed-cache/feed-cache.js';
 import { type Report, createExecutionQualityApp } from './execution-quality/execution-quality.js';
-import { influxQLClient } from '../lib/influx.js';
+import { influxQLClient, influxWriteApi } from '../lib/influx.js';
+import { waitFor } from '../lib/testing/index.js';
 import { createOrderConfirmationsApp } from './order-confirmations/order-confirmations.js';
+import { ORDERS_PER_MINUTE, type SymbolMinute, createOrderVolumeApp } from './order-volume/order-volume.js';
 import { type Order, SYMBOLS, generateOrders } from './orders/orders.js';
 import {
   type Book,
@@ -19,6 +22,7 @@ import {
   generateFills,
 } from './positions/positions.js';
 import { EmailServerStandIn } from './stand-ins/email-server.js';
+import { InfluxPointsStandIn } from './stand-ins/influx-points.js';
 import { MarketDataStandIn, marketDataLines } from './stand-ins/market-data.js';
 import { SortedSetsStandIn } from './stand-ins/sorted-sets.js';
 
@@ -47,6 +51,13 @@ export interface Samples {
   generate(activities: number, orders: number, stopped?: () => boolean, fills?: number): Promise<Generated>;
   /** The positions sample's last table snapshot (taken every second and as its app stops) and its alerts. */
   positions(): { readonly books: ReadonlyMap<string, Book>; readonly alerts: readonly PositionAlert[] };
+  /** The order-volume sample's points written (by `symbol|minute start`) and the late orders it left out. */
+  orderVolume(): { readonly minutes: ReadonlyMap<string, SymbolMinute>; readonly late: number };
+  /**
+   * Waits until the order-volume sample has written (or counted late) at least `orders` orders: its
+   * windows close a little after the last order (once the partitions are idle), after the commits.
+   */
+  windowsClosed(orders: number, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<void>;
   /** What the samples produced, in a few lines. */
   results(): Promise<string[]>;
   close(): Promise<void>;
@@ -99,14 +110,47 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
     `positions: fills repartitioned by account into the table positions (memory store, changelog ${positions.positions.changelogTopic}), alerts to position_alerts`,
   );
 
+  // order volume: orders repartitioned by symbol, counted per minute, a point per closed window
+  const pointsStandIn = env.INFLUX_URL ? undefined : new InfluxPointsStandIn();
+  const volumeWrites = env.INFLUX_URL
+    ? influxWriteApi(new InfluxDB({ url: env.INFLUX_URL }), { db: influxDb })
+    : undefined;
+  if (volumeWrites) closers.push(() => volumeWrites.close());
+  const minutes = new Map<string, SymbolMinute>();
+  const volume = createOrderVolumeApp({
+    broker,
+    writeApi: volumeWrites ?? pointsStandIn!,
+    onWritten: (minute) => minutes.set(`${minute.symbol}|${minute.start}`, minute),
+  });
+  const volumeLate = (): number => {
+    const { lateDeadLettered, lateDropped } = volume.perMinute.stats();
+    return lateDeadLettered + lateDropped;
+  };
+  lines.push(
+    `order volume: orders repartitioned by symbol, counted per minute (window table orders-per-minute), points ${ORDERS_PER_MINUTE} ${pointsStandIn ? '→ in-process InfluxDB stand-in (set INFLUX_URL for a real one)' : `to InfluxDB at INFLUX_URL, database ${influxDb}`}`,
+  );
+
   return {
-    apps: [feed.app, confirmations.app, quality.app, positions.app],
+    apps: [feed.app, confirmations.app, quality.app, positions.app, volume.app],
     describe: () => lines,
     positions: () => ({ books, alerts }),
+    orderVolume: () => ({ minutes, late: volumeLate() }),
+    async windowsClosed(orderCount, options = {}) {
+      await waitFor(
+        () => [...minutes.values()].reduce((sum, m) => sum + m.count, 0) + volumeLate() >= orderCount,
+        {
+          timeoutMs: options.timeoutMs ?? 30_000,
+          intervalMs: 50,
+          description: `the order-volume windows to close over ${orderCount} orders`,
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+      );
+    },
     async generate(activityCount, orderCount, stopped = () => false, fillCount = orderCount) {
-      const chunk = 1000;
+      const chunk = 250; // 2.5 s of orders: across the repartition hop they drift less than the grace
       const activities = generateActivities(activityCount);
-      const orders = generateOrders(orderCount);
+      // ending on the last minute boundary: the order-volume windows close a grace period after the last order
+      const orders = generateOrders(orderCount, Math.floor(Date.now() / 60_000) * 60_000 - orderCount * 10);
       const fills = generateFills(fillCount);
       if (env.INFLUX_URL && orders.length > 0) {
         const from = new Date(orders[0]!.executedAt.getTime() - 1000);
@@ -145,6 +189,7 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
       const example = outliers[0] ? ` (e.g. ${outliers[0].orderId}: ${outliers[0].slippageBps} bps)` : '';
       out.push(`execution quality: ${checked} orders checked, ${outliers.length} outliers flagged${example}`);
       out.push(`positions: ${books.size} accounts, ${alerts.length} alerts${largestPosition(books)}`);
+      out.push(orderVolumeLine(minutes, volumeLate()));
       return out;
     },
     async close() {
@@ -162,6 +207,20 @@ function largestPosition(books: ReadonlyMap<string, Book>): string {
         largest = { account, symbol, quantity };
   if (!largest) return '';
   return `; ${largest.account}: ${largest.symbol} ${largest.quantity > 0 ? '+' : ''}${largest.quantity}`;
+}
+
+/** `order volume: 5000 orders in 10 symbol-minutes; busiest: ACME at 12:03 (1000)`, and the late ones. */
+function orderVolumeLine(minutes: ReadonlyMap<string, SymbolMinute>, late: number): string {
+  let total = 0;
+  let busiest: SymbolMinute | undefined;
+  for (const minute of minutes.values()) {
+    total += minute.count;
+    if (!busiest || minute.count > busiest.count) busiest = minute;
+  }
+  const at = busiest
+    ? `; busiest: ${busiest.symbol} at ${new Date(busiest.start).toISOString().slice(11, 16)} UTC (${busiest.count})`
+    : '';
+  return `order volume: ${total} orders in ${minutes.size} symbol-minutes written${at}${late > 0 ? `; ${late} late orders left out` : ''}`;
 }
 
 /** Writes line protocol to InfluxDB 1.x, creating the database first. */

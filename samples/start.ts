@@ -1,7 +1,7 @@
 /**
- * `npm start`: the four sample apps on the embedded broker (or on Kafka when KAFKA_URL is set), each
+ * `npm start`: the five sample apps on the embedded broker (or on Kafka when KAFKA_URL is set), each
  * fed by a data generator, with a live status line per agent and a summary at the end. Exits by itself
- * once everything generated is processed and committed; Ctrl-C stops earlier, gracefully.
+ * once everything generated is processed and committed (and the order-volume windows closed); Ctrl-C stops earlier, gracefully.
  *
  *   KAFKA_URL=kafka://127.0.0.1:19092  REDIS_URL=redis://127.0.0.1:16379  EMAIL_URL=http://…  INFLUX_URL=http://…
  *   SAMPLE_ACTIVITIES=20000 SAMPLE_ORDERS=5000 SAMPLE_FILLS=5000
@@ -39,11 +39,11 @@ await Promise.all(apps.map((app) => app.start()));
 const status = statusLine(monitored, { intervalMs: 500 });
 await Promise.race([samples.generate(activities, orders, () => interrupted, fills), interruption]);
 await Promise.race([
-  Promise.all(
-    apps.map((app) => waitForCommitted(app, { timeoutMs: 600_000, signal: stopWaiting.signal })),
-  ).catch((error: unknown) => {
-    if (!interrupted) throw error;
-  }),
+  Promise.all(apps.map((app) => waitForCommitted(app, { timeoutMs: 600_000, signal: stopWaiting.signal })))
+    .then(() => samples.windowsClosed(orders, { timeoutMs: 60_000, signal: stopWaiting.signal }))
+    .catch((error: unknown) => {
+      if (!interrupted) throw error;
+    }),
   interruption,
 ]);
 await Promise.all(apps.map((app) => app.stop()));

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { waitForCommitted } from '../../lib/testing/index.js';
 import { memoryBroker } from '../../lib/index.js';
+import { countPerMinute } from '../../samples/order-volume/order-volume.js';
 import { type Fill, POSITION_LIMIT } from '../../samples/positions/positions.js';
 import { setupSamples } from '../../samples/setup.js';
 
@@ -75,6 +76,38 @@ describe('samples end to end on memory://', () => {
         `positions: 10 accounts, ${crossings.length} alerts; ${account}: ${symbol} ${quantity > 0 ? '+' : ''}${quantity}`,
       );
     } finally {
+      await samples.close();
+      if (previous === undefined) delete process.env.RIVULET_LOG_LEVEL;
+      else process.env.RIVULET_LOG_LEVEL = previous;
+    }
+  });
+
+  it('order volume as npm start runs it: one point per symbol and minute, equal to the orders generated', async function () {
+    this.timeout(60_000); // the last window closes a grace period (10 s) after the last order
+    const previous = process.env.RIVULET_LOG_LEVEL;
+    process.env.RIVULET_LOG_LEVEL = 'silent';
+    const samples = await setupSamples({}, { brokerName: `order-volume-spec-${Date.now()}` });
+    try {
+      await Promise.all(samples.apps.map((app) => app.start()));
+      const { orders } = await samples.generate(0, 600, undefined, 0);
+      await Promise.all(samples.apps.map((app) => waitForCommitted(app)));
+      await samples.windowsClosed(orders.length, { timeoutMs: 45_000 });
+      await Promise.all(samples.apps.map((app) => app.stop()));
+      const { minutes, late } = samples.orderVolume();
+      expect(late).to.equal(0);
+      const written = new Map([...minutes].map(([id, minute]) => [id, minute.count]));
+      const expected = countPerMinute(orders);
+      expect(expected.size).to.be.at.least(5); // every symbol has orders
+      expect(written).to.deep.equal(expected);
+      const results = await samples.results();
+      const busiest = Math.max(...expected.values());
+      expect(results.find((line) => line.startsWith('order volume'))).to.match(
+        new RegExp(
+          `^order volume: 600 orders in ${expected.size} symbol-minutes written; busiest: \\w+ at \\d\\d:\\d\\d UTC \\(${busiest}\\)$`,
+        ),
+      );
+    } finally {
+      await Promise.all(samples.apps.map((app) => app.stop()));
       await samples.close();
       if (previous === undefined) delete process.env.RIVULET_LOG_LEVEL;
       else process.env.RIVULET_LOG_LEVEL = previous;
