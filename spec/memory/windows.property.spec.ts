@@ -447,6 +447,53 @@ async function runScenario(s: Scenario): Promise<void> {
   }
 }
 
+describe('windows, regressions the property found (memory broker)', () => {
+  // BUG: once a sliding key's last window is deleted, its events wait for a later watermark to expire
+  // (#remove schedules their expiry), but nothing arms the idle closer again: with no new record the
+  // key stays in the table (and in the changelog) for good. Found by the property below (shrunk: one
+  // event, sliding window, closed by idleness). Unskip once window-table.ts arms the idle closer after
+  // scheduling an expiry in #remove and #expire.
+  it.skip('BUG: a sliding key idle after its last window closed is deleted (its events expire with no new record)', async () => {
+    const broker = new MemoryBroker({ defaultPartitions: 1 });
+    const app = createApp({ id: 'wreg', transport: new MemoryTransport(broker), logger: silentLogger });
+    const events = app.topic<Event>(TOPIC, { value: json(), partitions: 1 });
+    const windows = app.windowTable<Event, number[]>('windows', {
+      window: sliding(30),
+      aggregate: collect((event: Event) => event.id),
+      idleAfterMs: 20,
+    });
+    const results: string[] = [];
+    app.agent('aggregate', events, (event$) =>
+      event$.pipe(
+        aggregateWindows(windows, { time: (message) => message.value.t }),
+        sink(
+          (batch) => {
+            for (const { value: r } of batch)
+              results.push(`${r.key} [${r.start}, ${r.end}) ${r.value.join()}`);
+            return Promise.resolve();
+          },
+          { name: 'window-results' },
+        ),
+      ),
+    );
+    try {
+      await app.start();
+      await events.send({ id: 0, t: BASE_TIME }, { key: 'a' });
+      await waitFor(() => results.length === 1, { timeoutMs: 5000, description: 'the final result' });
+      expect(results).to.deep.equal([`a [${BASE_TIME - 29}, ${BASE_TIME + 1}) 0`]);
+      // The event expires once event time passes BASE_TIME + 30: 30 ms more of idleness.
+      await waitFor(() => windows.table.keys(0).keys.length === 0, {
+        timeoutMs: 2000,
+        description: 'the key deleted',
+      }).catch((error: unknown) => {
+        throw new Error(`${String(error)}; the table holds ${JSON.stringify(windows.table.get('a'))}`);
+      });
+    } finally {
+      await app.stop();
+    }
+  });
+});
+
 describe('windows, property-based (memory broker)', function () {
   this.timeout(120_000);
 
