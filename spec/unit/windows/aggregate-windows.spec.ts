@@ -254,6 +254,14 @@ describe('aggregateWindows (marbles, testPipeline)', () => {
         });
       });
     });
+    it('idle close by the scheduler: each window at its own end + grace on the wall clock', () => {
+      const table = windows({ window: hopping(10, 5), aggregate: count(), graceMs: 2, idleAfterMs: 1 });
+      scheduler.run(({ cold, expectObservable }) => {
+        const r = run(table, cold('-a', { a: at(1, 0) }), { scheduler });
+        expectObservable(shown(r.output), '^ 100ms !').toBe('7ms x 4ms y', { x: 'k -5-5:1', y: 'k 0-10:1' });
+      });
+      expect(table.get('k')).to.deep.equal([]);
+    });
   });
 
   describe('sliding', () => {
