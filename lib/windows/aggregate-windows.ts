@@ -50,8 +50,9 @@ export interface AggregateWindowsOptions<T, MK, K> {
  * time seen), so windows close on time with no new input. While a partition catches up on a backlog,
  * only its records move the watermark.
  *
- * Marble (tumbling 10 ms, grace 0, idle after 5 ms; `a@1 b@4 c@12`): `a-b-c` in, the result of
- * `[0, 10)` (2) when `c` arrives, the result of `[10, 20)` (1) at 20 (idle).
+ * Marble (tumbling 10 ms, grace 0, idle after 5 ms, event time = arrival frame): `a--b--------c`
+ * in (at 0, 3, 12), the result of `[0, 10)` (2) at frame 10 (idle: no record since 3, event time
+ * followed the clock), the result of `[10, 20)` (1) at frame 20.
  *
  * @example
  * ```ts
@@ -105,6 +106,7 @@ export function aggregateWindows<T, MK, K, A>(
             failMessage(message, new InvalidEventTimeError(table.name, t));
             return;
           }
+          t = Math.floor(t); // whole milliseconds
           pending++;
           table.accept(message, key, t, (outcome) => {
             pending--;

@@ -256,12 +256,15 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     return part;
   }
 
+  /** Notes when the key's first window closes (or its events expire), and arms the idle closer. */
   #scheduleKey(part: WindowPartition<K, A>, key: K, state: KeyWindows<A, T> | undefined): void {
     if (!state) return;
     const keyId = this.table.keyCodec.encode(key).toString('latin1');
     const first = state.w[0];
     const at = first ? first[1] : expiresAt(state, this.options.window);
-    if (at !== undefined) part.schedule(at, keyId, key);
+    if (at === undefined) return;
+    part.schedule(at, keyId, key);
+    this.#idle.arm(part);
   }
 
   /** Emits the final result of every window the durable watermark has passed; expires old events. */
@@ -292,17 +295,15 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
       }
       const open = state.w.find(([, end]) => end > upTo);
       if (open) part.schedule(open[1], keyId, key);
-      else if (state.w.length === 0) this.#expire(part, key, keyId, state, upTo);
+      else if (state.w.length === 0) this.#expire(part, key, state, upTo);
     }
   }
 
   /** A key with no window left keeps events only while a new window may need them. */
-  #expire(part: WindowPartition<K, A>, key: K, keyId: string, state: KeyWindows<A, T>, upTo: number): void {
+  #expire(part: WindowPartition<K, A>, key: K, state: KeyWindows<A, T>, upTo: number): void {
     const kept = prune(state, this.options.window, upTo);
-    if (kept && kept.ev?.length === state.ev?.length) {
-      this.#scheduleKey(part, key, kept);
-      return;
-    }
+    // What is kept expires after upTo (prune keeps exactly the events a later window may need).
+    if (kept && kept.ev?.length === state.ev?.length) return this.#scheduleKey(part, key, kept);
     this.table.put(part.partition, key, kept, this.#headers(part), (durable) => {
       if (durable && kept) this.#scheduleKey(part, key, kept);
     });
