@@ -4,16 +4,20 @@ import {
   DEAD_LETTER_HEADERS,
   MemoryBroker,
   MemoryTransport,
+  RivuletError,
+  WINDOW_DEAD_LETTER_HEADERS,
   aggregateWindows,
   count,
   createApp,
   json,
   silentLogger,
+  sink,
   tumbling,
   type WindowResult,
 } from '../../lib/index.js';
 import { appMetrics } from '../../lib/metrics/app-metrics.js';
 import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
+import { delegateTransport } from '../support/delegate.js';
 
 interface Order {
   readonly symbol: string;
@@ -120,5 +124,133 @@ describe('windows on memory:// (an agent)', () => {
     await waitFor(() => second.length === 1, { timeoutMs: 10_000 });
     expect(second[0]).to.deep.include({ key: 'ACME', start, end: start + 1000, value: 20, final: true });
     await two.app.stop();
+  });
+});
+
+class Refused extends RivuletError {
+  override readonly retriable = false;
+}
+
+describe('final window results under the error policy (memory://)', () => {
+  function app(broker: MemoryBroker, write: (results: WindowResult<string, number>[]) => Promise<void>) {
+    const made = createApp({ id: 'volume', transport: new MemoryTransport(broker), logger: silentLogger });
+    const orders = made.topic<Order>('orders', { value: json(), partitions: 1 });
+    const perSecond = made.windowTable<Order, number>('per-second', {
+      window: tumbling(1000),
+      aggregate: count(),
+    });
+    made.agent(
+      'volume',
+      orders,
+      (order$) =>
+        order$.pipe(
+          aggregateWindows(perSecond, { time: (m) => m.value.at }),
+          sink<WindowResult<string, number>, string>((batch) => write(batch.map((m) => m.value)), {
+            name: 'results',
+            retry: { retries: 0 },
+          }),
+        ),
+      { errors: { retries: 1, backoff: { initialDelayMs: 5, maxDelayMs: 40 } } },
+    );
+    return { app: made, orders, perSecond };
+  }
+
+  it('a result refused for good is dead-lettered as JSON with its window in headers, and its window deleted', async () => {
+    const broker = new MemoryBroker();
+    const written: WindowResult<string, number>[] = [];
+    const {
+      app: made,
+      orders,
+      perSecond,
+    } = app(broker, async (results) => {
+      if (results.some((r) => r.key === 'BAD')) throw new Refused('no such symbol');
+      written.push(...results);
+    });
+    await made.start();
+    const t = Math.floor(Date.now() / 1000) * 1000 + 3_600_000; // closed by records, not by the clock
+    for (const symbol of ['BAD', 'BAD', 'OK']) await orders.send({ symbol, at: t }, { key: symbol });
+    await orders.send({ symbol: 'OK', at: t + 1000 }, { key: 'OK' }); // closes [t, t + 1000)
+    await waitFor(() => perSecond.stats().resultsDeadLettered === 1 && written.length === 1, {
+      timeoutMs: 5000,
+    });
+    const [dead] = broker.read('orders.dlq', 0, 0, 10);
+    expect(JSON.parse(dead!.value!.toString())).to.deep.equal({
+      key: 'BAD',
+      start: t,
+      end: t + 1000,
+      value: 2,
+    });
+    expect(dead!.key!.toString()).to.equal('BAD');
+    expect(dead!.headers).to.include({
+      [DEAD_LETTER_HEADERS.errorName]: 'SinkError',
+      [WINDOW_DEAD_LETTER_HEADERS.table]: 'per-second',
+      [WINDOW_DEAD_LETTER_HEADERS.start]: String(t),
+      [WINDOW_DEAD_LETTER_HEADERS.end]: String(t + 1000),
+    });
+    expect(written).to.deep.equal([{ key: 'OK', start: t, end: t + 1000, value: 1, final: true }]);
+    await waitFor(() => perSecond.get('BAD').length === 0 && perSecond.stats().pending === 0);
+    await made.stop();
+  });
+
+  it('while the sink is down, results wait (nothing dead-lettered, windows kept) and are written once it is back', async () => {
+    const broker = new MemoryBroker();
+    let down = true;
+    const written: WindowResult<string, number>[] = [];
+    const {
+      app: made,
+      orders,
+      perSecond,
+    } = app(broker, async (results) => {
+      if (down) throw new Error('connect ECONNREFUSED');
+      written.push(...results);
+    });
+    await made.start();
+    const t = Math.floor(Date.now() / 1000) * 1000 + 3_600_000;
+    await orders.send({ symbol: 'ACME', at: t }, { key: 'ACME' });
+    await orders.send({ symbol: 'ACME', at: t + 1500 }, { key: 'ACME' }); // closes [t, t + 1000)
+    // retried well past the agent's budget (1 retry): an outage, not bad input
+    await waitFor(() => perSecond.stats().emitted >= 5, { timeoutMs: 5000 });
+    expect(perSecond.stats()).to.include({ resultsDeadLettered: 0, pending: 1 });
+    expect(perSecond.get('ACME').map((w) => w.start)).to.deep.equal([t, t + 1000]);
+    expect(broker.endOffset('orders.dlq', 0)).to.equal(0);
+    down = false;
+    await waitFor(() => written.length === 1, { timeoutMs: 5000 });
+    expect(written[0]).to.deep.include({ key: 'ACME', start: t, value: 1 });
+    await waitFor(() => perSecond.get('ACME').length === 1 && perSecond.stats().pending === 0);
+    await made.stop();
+  });
+
+  it('a record settles only once its change is in the changelog', async () => {
+    const broker = new MemoryBroker();
+    const inner = new MemoryTransport(broker);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const transport = Object.assign(
+      delegateTransport(inner, {
+        produce: async (records) => {
+          if (records.some((r) => r.topic.endsWith('-changelog'))) await held;
+          return inner.produce(records);
+        },
+      }),
+      { readPartitions: inner.readPartitions.bind(inner) },
+    );
+    const made = createApp({ id: 'volume', transport, logger: silentLogger });
+    const orders = made.topic<Order>('orders', { value: json(), partitions: 1 });
+    const perSecond = made.windowTable<Order, number>('per-second', {
+      window: tumbling(1000),
+      aggregate: count(),
+    });
+    made.agent('volume', orders, (order$) =>
+      order$.pipe(aggregateWindows(perSecond, { time: (m) => m.value.at })),
+    );
+    await made.start();
+    await orders.send({ symbol: 'ACME', at: Date.now() + 3_600_000 }, { key: 'ACME' });
+    await waitFor(() => made.agents[0]!.stats().received === 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(made.agents[0]!.stats().settled).to.equal(0);
+    release();
+    await waitForCommitted(made);
+    expect(made.agents[0]!.stats().settled).to.equal(1);
+    await made.stop();
   });
 });
