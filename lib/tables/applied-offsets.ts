@@ -41,6 +41,38 @@ export class AppliedOffsets {
     else r.splice(next, 0, offset, offset + 1);
   }
 
+  /** Forgets `offset` (no-op when it is not held). */
+  delete(offset: number): void {
+    const r = this.#ranges;
+    const i = this.#rangeAtOrBefore(offset);
+    if (i < 0 || offset >= r[i + 1]!) return;
+    const start = r[i]!;
+    const end = r[i + 1]!;
+    if (start === offset && end === offset + 1) r.splice(i, 2);
+    else if (start === offset) r[i] = offset + 1;
+    else if (end === offset + 1) r[i + 1] = offset;
+    else r.splice(i + 1, 0, offset, offset + 1); // [a, b) - o → [a, o) + [o+1, b)
+  }
+
+  /** A copy holding the same floor and offsets. */
+  clone(): AppliedOffsets {
+    const copy = new AppliedOffsets();
+    copy.#floor = this.#floor;
+    copy.#ranges = this.#ranges.slice();
+    return copy;
+  }
+
+  /**
+   * {@link encode} of these offsets without `offsets` (those applied after some change: what a
+   * changelog record carries as of that change). Cheapest when `offsets` descend from the highest.
+   */
+  encodeWithout(offsets: readonly number[]): string {
+    if (offsets.length === 0) return this.encode();
+    const copy = this.clone();
+    for (const offset of offsets) copy.delete(offset);
+    return copy.encode();
+  }
+
   /** The group committed `committed` (the next offset to read): forget what lies below. */
   prune(committed: number): void {
     if (committed <= this.#floor) return;
@@ -54,9 +86,10 @@ export class AppliedOffsets {
 
   /** `floor;start-end,start-end` (what a changelog record carries in its headers). */
   encode(): string {
-    const parts: string[] = [];
-    for (let i = 0; i < this.#ranges.length; i += 2) parts.push(`${this.#ranges[i]}-${this.#ranges[i + 1]}`);
-    return `${this.#floor};${parts.join(',')}`;
+    const r = this.#ranges;
+    let text = `${this.#floor};`;
+    for (let i = 0; i < r.length; i += 2) text += `${i === 0 ? '' : ','}${r[i]}-${r[i + 1]}`;
+    return text;
   }
 
   /** Parses {@link encode}'s text; undefined when it is not such a text. */

@@ -1,6 +1,7 @@
 import type { PartitionResource } from '../agent/partition-resources.js';
 import { PartitionReadAbortedError } from '../transports/partition-read-errors.js';
 import {
+  type ProducerRecord,
   type ReadStall,
   type TopicPartition,
   type TopicPartitionOffset,
@@ -8,8 +9,9 @@ import {
   isPartitionReader,
 } from '../transports/transport.js';
 import { ConfigurationError } from '../core/errors.js';
-import { changelogHeaders } from './changelog-headers.js';
+import { CHANGELOG_HEADERS, ChangelogRecordHeaders } from './changelog-headers.js';
 import { withRetries } from '../core/retry.js';
+import { ChangelogProducer } from './changelog-producer.js';
 import { ChangelogWriter } from './changelog-writer.js';
 import { ChangelogPartitionsMismatchError } from './table-errors.js';
 import { TablePartition, type TableWrite } from './table-partition.js';
@@ -115,13 +117,22 @@ export class TableChangelog<V> implements PartitionResource {
     this.#writer?.close();
   }
 
-  /** Queues the change made for a record of `sourceTopic`, with its headers. */
-  write(sourceTopic: string, part: TablePartition<V>, write: TableWrite): void {
-    const headers = {
-      ...write.headers,
-      ...changelogHeaders(sourceTopic, part.partition, write.sourceOffset, part.applied),
-    };
-    this.#writer!.write(part.partition, { ...write, headers });
+  /** Queues the change made for a record of `sourceTopic`, with the source headers and `extra` ones. */
+  write(
+    sourceTopic: string,
+    part: TablePartition<V>,
+    write: TableWrite<V>,
+    extra?: Readonly<Record<string, string>>,
+  ): void {
+    write.headers = new ChangelogRecordHeaders(
+      part,
+      write,
+      sourceTopic,
+      part.text,
+      write.sourceOffset,
+      extra,
+    );
+    this.#writer!.write(part.partition, write);
   }
 
   async #release(part: TablePartition<V>, store: TableStore): Promise<void> {
@@ -171,14 +182,15 @@ export class TableChangelog<V> implements PartitionResource {
     if (changelogPartitions !== sourcePartitions)
       throw new ChangelogPartitionsMismatchError(table, topic, changelogPartitions, source, sourcePartitions);
     this.#partitionCount = sourcePartitions;
+    const producer = new ChangelogProducer((records) => transport.produce(records));
     this.#writer = new ChangelogWriter({
       topic,
       logger: host.logger,
-      produce: (records) => transport.produce(records),
+      produce: (records) => producer.produce(withApplied(records)),
       acked: (partition, writes, end) =>
-        this.options.partitions.get(partition)?.acked(writes as readonly TableWrite[], end),
+        this.options.partitions.get(partition)?.acked(writes as readonly TableWrite<V>[], end),
       abandoned: (partition, writes) =>
-        this.options.partitions.get(partition)?.abandoned(writes as readonly TableWrite[]),
+        this.options.partitions.get(partition)?.abandoned(writes as readonly TableWrite<V>[]),
     });
     return transport;
   }
@@ -221,4 +233,22 @@ export class TableChangelog<V> implements PartitionResource {
       }
     }
   }
+}
+
+/**
+ * The records of one produce with `rivulet-applied` on the last: the applied offsets as of its change.
+ * Only that record needs them: a produce of one partition is appended whole (one record batch), so the
+ * partition's last record, the one a restore reads them from, is always some produce's last; the
+ * records before it carry only their source headers.
+ */
+function withApplied(records: readonly ProducerRecord[]): readonly ProducerRecord[] {
+  const last = records[records.length - 1];
+  const applied = ChangelogRecordHeaders.appliedOf(last?.headers);
+  if (last === undefined || applied === undefined) return records;
+  const stamped = records.slice();
+  stamped[stamped.length - 1] = {
+    ...last,
+    headers: { ...last.headers, [CHANGELOG_HEADERS.applied]: applied },
+  };
+  return stamped;
 }

@@ -1,33 +1,29 @@
+import type { Lineage } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
 import type { MessageHeaders } from '../core/message.js';
 import { AppliedOffsets } from './applied-offsets.js';
-import type { ChangelogWrite } from './changelog-writer.js';
+import { type AppliedAsOf, ChangelogRecordHeaders } from './changelog-headers.js';
 import type { TableStore } from './stores/table-store.js';
+import type { PendingValue, TableWrite } from './table-write.js';
 
-/** A change queued for the changelog, with what the table needs once it is acknowledged. @internal */
-export interface TableWrite extends ChangelogWrite {
-  /** The key as a map key (latin1 of its bytes). */
-  readonly keyId: string;
-  /** The source record it was made for. */
-  readonly sourceOffset: number;
-}
-
-interface Pending<V> {
-  value: V;
-  /** Changes of this key not yet in the store. */
-  writes: number;
-}
+export type { TableWrite } from './table-write.js';
 
 /** Where a partition of a table is: replaying its changelog, or serving and taking updates. @internal */
 export type PartitionState = 'recovering' | 'ready';
+
+/** Settled entries at the head of the queue of changes before it is compacted. */
+const COMPACT_AT = 1024;
 
 /**
  * One partition of a table on this worker: the store's keyspace, an overlay of the values whose
  * changelog write is in flight (later records see earlier results at once), and the source offsets
  * applied above the committed offset. A change reaches the store only once the broker acknowledged it.
+ *
+ * Changes wait in one queue, in the order they were made (the order the changelog writer acknowledges
+ * them): each change carries who waits for it, so acknowledging a batch costs nothing per offset.
  * @internal
  */
-export class TablePartition<V> {
+export class TablePartition<V> implements AppliedAsOf<TableWrite<V>> {
   state: PartitionState = 'recovering';
   applied = new AppliedOffsets();
   /** Recovery progress while recovering. */
@@ -35,9 +31,17 @@ export class TablePartition<V> {
   toRead = 0;
   /** Headers of the changelog's last record, as the last restore read them (undefined: none read). */
   restoredHeaders: MessageHeaders | undefined;
-  readonly #overlay = new Map<string, Pending<V>>();
-  /** Source offsets applied whose write is not acknowledged yet, with who waits for it. */
-  readonly #unacked = new Map<number, ((durable: boolean) => void)[]>();
+  /** The partition as a header value. */
+  readonly text: string;
+  readonly #overlay = new Map<string, PendingValue<V>>();
+  /** Changes made here in order; those before `#head` are settled. */
+  #queue: TableWrite<V>[] = [];
+  #head = 0;
+  #unsettled = 0;
+  /** Settled changes whose source record's attempt is still under way (to tell a fan-out copy). */
+  #live: TableWrite<V>[] = [];
+  #liveLimit = COMPACT_AT;
+  #stamp = 0;
   #storeWrites: Promise<void> = Promise.resolve();
   #localOffset = 0;
 
@@ -45,7 +49,9 @@ export class TablePartition<V> {
     readonly partition: number,
     private readonly store: TableStore,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.text = String(partition);
+  }
 
   /** The value of a key: the newest pending change, else the store's bytes decoded. */
   lookup(keyId: string, key: Buffer, decode: (bytes: Buffer) => V): V | undefined {
@@ -57,30 +63,64 @@ export class TablePartition<V> {
 
   /** Changes waiting for the broker. */
   get pendingWrites(): number {
-    return this.#unacked.size;
+    return this.#unsettled;
   }
 
-  /** Holds a change made for the source record at `offset` until acknowledged (the caller queues its write). */
-  stage(keyId: string, value: V, offset: number): void {
-    const pending = this.#overlay.get(keyId);
+  /** Holds `write`, whose key's value is now `value`, until acknowledged (the caller queues it). */
+  stage(write: TableWrite<V>, value: V): void {
+    let pending = this.#overlay.get(write.keyId);
     if (pending) {
       pending.value = value;
       pending.writes++;
-    } else this.#overlay.set(keyId, { value, writes: 1 });
-    this.#unacked.set(offset, []);
+    } else {
+      pending = { value, writes: 1, stamp: 0 };
+      this.#overlay.set(write.keyId, pending);
+    }
+    write.pending = pending;
+    this.#queue.push(write);
+    this.#unsettled++;
   }
 
   /** Calls `then(true)` once the change for `offset` is acknowledged (now if it is), `then(false)` if it never will be. */
   onDurable(offset: number, then: (durable: boolean) => void): void {
-    const waiting = this.#unacked.get(offset);
-    if (waiting) waiting.push(then);
-    else then(true);
+    const queue = this.#queue;
+    for (let i = this.#head; i < queue.length; i++) {
+      const write = queue[i]!;
+      if (!write.done && write.sourceOffset === offset) {
+        (write.waiters ??= []).push(then);
+        return;
+      }
+    }
+    then(true);
   }
 
-  /** The broker acknowledged `writes`; `end` is the changelog offset after them. */
-  acked(writes: readonly TableWrite[], end: number): void {
-    this.#settle(writes, true);
-    const changes = writes.map((write) => ({ key: write.key, value: write.value }));
+  /** Whether this attempt of a record (`lineage`) changed the table already (a fan-out copy). */
+  appliedBy(lineage: Lineage): boolean {
+    if (lineage.done) return false;
+    const queue = this.#queue;
+    for (let i = this.#head; i < queue.length; i++) if (queue[i]!.lineage === lineage) return true;
+    return this.#live.some((write) => write.lineage === lineage);
+  }
+
+  /**
+   * The applied offsets as `write` was made: those applied now but for the offsets of the changes
+   * made after it (all still queued: changes are acknowledged in order). A record retried later can be
+   * applied after higher offsets, so its offset must not show in the headers of an earlier change.
+   */
+  appliedAsOf(write: TableWrite<V>): string {
+    const later: number[] = [];
+    const queue = this.#queue;
+    for (let i = queue.length - 1; i >= this.#head; i--) {
+      const next = queue[i]!;
+      if (next === write) break;
+      if (next.sourceOffset >= 0) later.push(next.sourceOffset);
+    }
+    return this.applied.encodeWithout(later);
+  }
+
+  /** The broker acknowledged `writes` (in the order they were made); `end` is the changelog offset after them. */
+  acked(writes: readonly TableWrite<V>[], end: number): void {
+    const changes = this.#lastPerKey(writes);
     this.#storeWrites = this.#storeWrites
       .then(() => this.store.apply(this.partition, changes, end))
       .then(
@@ -91,15 +131,16 @@ export class TablePartition<V> {
             'a table store refused acknowledged changes; the table serves them from memory',
           ),
       );
+    this.#settle(writes, true);
   }
 
   /** A change with no changelog (a table under test): acknowledged at once. */
-  ackedLocally(write: TableWrite): void {
+  ackedLocally(write: TableWrite<V>): void {
     this.acked([write], ++this.#localOffset);
   }
 
   /** `writes` will never be acknowledged (their agent stopped, or the partition moved away). */
-  abandoned(writes: readonly TableWrite[]): void {
+  abandoned(writes: readonly TableWrite<V>[]): void {
     this.#settle(writes, false);
   }
 
@@ -108,18 +149,48 @@ export class TablePartition<V> {
     return this.#storeWrites;
   }
 
-  #settle(writes: readonly TableWrite[], durable: boolean): void {
+  #settle(writes: readonly TableWrite<V>[], durable: boolean): void {
     for (const write of writes) {
-      const waiting = this.#unacked.get(write.sourceOffset);
-      this.#unacked.delete(write.sourceOffset);
-      for (const then of waiting ?? []) then(durable);
+      if (write.done) continue;
+      this.#unsettled--;
+      write.finish(durable);
+      ChangelogRecordHeaders.unlink(write.headers);
+      if (write.lineage !== undefined && !write.lineage.done) this.#live.push(write);
+    }
+    const queue = this.#queue;
+    let head = this.#head;
+    while (head < queue.length && queue[head]!.done) head++;
+    if (head >= COMPACT_AT && head * 2 >= queue.length) {
+      this.#queue = queue.slice(head);
+      head = 0;
+    }
+    this.#head = head;
+    if (this.#live.length > this.#liveLimit) {
+      this.#live = this.#live.filter((write) => !write.lineage!.done);
+      this.#liveLimit = Math.max(COMPACT_AT, this.#live.length * 2);
     }
   }
 
-  #release(writes: readonly TableWrite[]): void {
+  /** The last change of each key in `writes`, in order: what the store needs of them. */
+  #lastPerKey(writes: readonly TableWrite<V>[]): readonly TableWrite<V>[] {
+    if (writes.length === 1) return writes;
+    const stamp = ++this.#stamp;
+    const kept: TableWrite<V>[] = [];
+    for (let i = writes.length - 1; i >= 0; i--) {
+      const write = writes[i]!;
+      const pending = write.pending!;
+      if (pending.stamp === stamp) continue;
+      pending.stamp = stamp;
+      kept.push(write);
+    }
+    return kept.length === writes.length ? writes : kept.reverse();
+  }
+
+  #release(writes: readonly TableWrite<V>[]): void {
     for (const write of writes) {
-      const pending = this.#overlay.get(write.keyId);
-      if (pending && --pending.writes <= 0) this.#overlay.delete(write.keyId);
+      const pending = write.pending!;
+      if (--pending.writes <= 0 && this.#overlay.get(write.keyId) === pending)
+        this.#overlay.delete(write.keyId);
     }
   }
 }

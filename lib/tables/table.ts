@@ -1,5 +1,5 @@
 import type { Codec } from '../codecs/codec.js';
-import { isAccepted } from '../core/ack.js';
+import type { Lineage } from '../core/lineage.js';
 import { LINEAGE, type Message, type MessageHeaders } from '../core/message.js';
 import type { Logger } from '../core/logger.js';
 import type { AgentScope, PartitionResource } from '../agent/partition-resources.js';
@@ -7,7 +7,8 @@ import { partitionForKey } from '../transports/partitioner.js';
 import type { Transport } from '../transports/transport.js';
 import { AppliedOffsets } from './applied-offsets.js';
 import { TableChangelog } from './table-changelog.js';
-import { TablePartition, type TableWrite } from './table-partition.js';
+import { TablePartition } from './table-partition.js';
+import { type ApplyCallback, type ApplyOutcome, DROPPED, DirectWrite, RecordWrite } from './table-write.js';
 import {
   PartitionNotOwnedError,
   PartitionRecoveringError,
@@ -42,12 +43,22 @@ export interface TableInternals {
   readonly ready?: (partition: number) => void;
 }
 
-/** What {@link Table.apply} reports for one message. @internal */
-export type ApplyOutcome<K, V> =
-  | { readonly kind: 'done'; readonly key: K; readonly value: V; readonly replayed: boolean }
-  | { readonly kind: 'failed'; readonly error: unknown }
-  /** The partition is not (or no longer) this worker's: the record is someone else's now. */
-  | { readonly kind: 'dropped' };
+export type { ApplyCallback, ApplyOutcome } from './table-write.js';
+
+/** A key's encodings, kept for keys seen often (encoding and hashing them per record is not free). */
+interface EncodedKey {
+  readonly bytes: Buffer;
+  /** The bytes as a map key (latin1). */
+  readonly id: string;
+  /** Its partition for `count` partitions (-1 until asked). */
+  partition: number;
+  count: number;
+}
+
+/** Most string keys whose encodings a table keeps (all are dropped when it is full). */
+const KEY_CACHE_SIZE = 10_000;
+
+const failed = (error: unknown): ApplyOutcome<never, never> => ({ kind: 'failed', error });
 
 /**
  * Keyed state next to an agent, sharded like the agent's topic: each partition's keys live on the
@@ -74,7 +85,9 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
   readonly #partitions = new Map<number, TablePartition<V>>();
   /** Applied offsets per source partition under test (no agent, one local partition). */
   readonly #localApplied = new Map<number, AppliedOffsets>();
-  readonly #appliedLineages = new WeakSet<object>();
+  readonly #keyCache = new Map<unknown, EncodedKey>();
+  readonly #decoder = (bytes: Buffer): V => this.#decode(bytes);
+  readonly #open = (): boolean => !this.#closed;
   #scope: AgentScope | undefined;
   /** Ids of changes not made for a source record ({@link Table.put}): negative, never an offset. */
   #directWrites = 0;
@@ -116,9 +129,9 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    * ```
    */
   get(key: K): C {
-    const bytes = this.keyCodec.encode(key);
-    const part = this.#readable(this.#partitionOfBytes(bytes));
-    const value = part.lookup(bytes.toString('latin1'), bytes, (b) => this.#decode(b));
+    const encoded = this.#encodeKey(key);
+    const part = this.#readable(this.#partitionOfKey(encoded));
+    const value = part.lookup(encoded.id, encoded.bytes, this.#decoder);
     return (value ?? this.#default?.()) as C;
   }
 
@@ -132,8 +145,9 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    */
   partitionOf(key: K): number | undefined {
     if (!this.#scope) return 0;
-    const count = this.#changelog?.partitionCount;
-    return count === undefined ? undefined : partitionForKey(this.keyCodec.encode(key), count);
+    return this.#changelog?.partitionCount === undefined
+      ? undefined
+      : this.#partitionOfKey(this.#encodeKey(key));
   }
 
   /**
@@ -260,37 +274,40 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
 
   /**
    * @internal Applies `update` for one message (see `updateTable`), reporting through `then` once the
-   * change is durable (at once under test), or the failure. `staged`, when given, is called once the
-   * change is made (not for a redelivered record, nor when `update` threw) and returns headers for its
-   * changelog record.
+   * change is durable (at once under test), or the failure; `then` gets the message too, so that one
+   * function serves every message. `staged`, when given, is called once the change is made (not for a
+   * redelivered record, nor when `update` threw) and returns headers for its changelog record.
    */
   apply(
     message: Message<unknown, unknown>,
     key: K,
     update: (current: C, message: Message<unknown, unknown>) => V,
-    then: (outcome: ApplyOutcome<K, V>) => void,
+    then: ApplyCallback<K, V>,
     staged?: () => Readonly<Record<string, string>>,
   ): void {
-    const fail = (error: unknown): void => then({ kind: 'failed', error });
     const lineage = message[LINEAGE];
     if (Array.isArray(lineage))
-      return fail(new TableUpdateOrderError(this.name, 'it takes one record per message, not an aggregate'));
-    let bytes: Buffer;
+      return then(
+        failed(new TableUpdateOrderError(this.name, 'it takes one record per message, not an aggregate')),
+        message,
+      );
+    let encodedKey: EncodedKey;
     try {
-      bytes = this.keyCodec.encode(key);
+      encodedKey = this.#encodeKey(key);
     } catch (error) {
-      return fail(error);
+      return then(failed(error), message);
     }
     const sourcePartition = message.partition;
     let part: TablePartition<V> | undefined;
     let applied: AppliedOffsets;
     if (this.#changelog) {
       part = this.#partitions.get(sourcePartition);
-      if (!part) return then({ kind: 'dropped' }); // revoked: the record is the new owner's
-      if (part.state !== 'ready') return fail(new PartitionRecoveringError(this.name, sourcePartition)); // retried
-      const keyPartition = partitionForKey(bytes, this.#changelog.partitionCount!);
+      if (!part) return then(DROPPED, message); // revoked: the record is the new owner's
+      if (part.state !== 'ready')
+        return then(failed(new PartitionRecoveringError(this.name, sourcePartition)), message); // retried
+      const keyPartition = this.#partitionOfKey(encodedKey);
       if (keyPartition !== sourcePartition)
-        return fail(new RepartitionRequiredError(this.name, sourcePartition, keyPartition));
+        return then(failed(new RepartitionRequiredError(this.name, sourcePartition, keyPartition!)), message);
       applied = part.applied;
     } else {
       part = this.#local();
@@ -298,57 +315,63 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       this.#localApplied.set(sourcePartition, applied);
     }
     const offset = message.offset;
-    const keyId = bytes.toString('latin1');
     let current: C;
     try {
-      current = (part.lookup(keyId, bytes, (b) => this.#decode(b)) ?? this.#default?.()) as C;
+      current = (part.lookup(encodedKey.id, encodedKey.bytes, this.#decoder) ?? this.#default?.()) as C;
     } catch (error) {
-      return fail(error);
+      return then(failed(error), message);
     }
     if (applied.has(offset)) {
-      if (lineage !== undefined && this.#appliedLineages.has(lineage))
-        return fail(
-          new TableUpdateOrderError(
-            this.name,
-            `offset ${offset} of partition ${sourcePartition} reached the table twice in one attempt (fan-out before the table?)`,
+      if (lineage !== undefined && part.appliedBy(lineage as Lineage))
+        return then(
+          failed(
+            new TableUpdateOrderError(
+              this.name,
+              `offset ${offset} of partition ${sourcePartition} reached the table twice in one attempt (fan-out before the table?)`,
+            ),
           ),
+          message,
         );
       // Delivered again (after a crash or a retry downstream): its change is in the table already.
       part.onDurable(offset, (durable) =>
-        then(durable ? { kind: 'done', key, value: current as V, replayed: true } : { kind: 'dropped' }),
+        then(durable ? { kind: 'done', key, value: current as V, replayed: true } : DROPPED, message),
       );
       return;
     }
     if (offset < applied.floor)
-      return fail(
-        new TableUpdateOrderError(
-          this.name,
-          `offset ${offset} of partition ${sourcePartition} is below the committed offset ${applied.floor}; the table cannot tell whether it was applied`,
+      return then(
+        failed(
+          new TableUpdateOrderError(
+            this.name,
+            `offset ${offset} of partition ${sourcePartition} is below the committed offset ${applied.floor}; the table cannot tell whether it was applied`,
+          ),
         ),
+        message,
       );
     let value: V;
     let encoded: Buffer;
+    let extra: Readonly<Record<string, string>> | undefined;
     try {
       value = update(current, message);
       encoded = this.valueCodec.encode(value);
+      extra = staged?.();
     } catch (error) {
-      return fail(error);
+      return then(failed(error), message);
     }
-    if (lineage !== undefined) this.#appliedLineages.add(lineage);
     applied.add(offset);
-    part.stage(keyId, value, offset);
-    const write: TableWrite = {
-      key: bytes,
-      value: encoded,
-      keyId,
-      sourceOffset: offset,
-      headers: staged?.() ?? {},
-      wanted: () => isAccepted(message),
-    };
-    part.onDurable(offset, (durable) =>
-      then(durable ? { kind: 'done', key, value, replayed: false } : { kind: 'dropped' }),
+    const write = new RecordWrite<K, V>(
+      encodedKey.bytes,
+      encoded,
+      encodedKey.id,
+      offset,
+      lineage as Lineage | undefined,
+      message,
+      key,
+      value,
+      then,
     );
-    if (this.#changelog) this.#changelog.write(message.topic, part, write);
+    part.stage(write, value);
+    if (this.#changelog) this.#changelog.write(message.topic, part, write, extra);
     else part.ackedLocally(write);
   }
 
@@ -366,21 +389,18 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
   ): void {
     const part = this.#changelog ? this.#partitions.get(partition) : this.#local();
     if (!part || part.state !== 'ready' || this.#closed) return then(false);
-    const bytes = this.keyCodec.encode(key);
+    const encodedKey = this.#encodeKey(key);
     const encoded = value === undefined ? null : this.valueCodec.encode(value);
-    const keyId = bytes.toString('latin1');
-    const id = --this.#directWrites;
-    part.stage(keyId, value as V, id);
-    part.onDurable(id, then);
-    const write: TableWrite = {
-      key: bytes,
-      value: encoded,
-      keyId,
-      sourceOffset: id,
-      headers,
-      wanted: () => !this.#closed,
-    };
-    if (this.#changelog) this.#changelog.write(this.#scope!.topic, part, write);
+    const write = new DirectWrite<V>(
+      encodedKey.bytes,
+      encoded,
+      encodedKey.id,
+      --this.#directWrites,
+      this.#open,
+      then,
+    );
+    part.stage(write, value as V);
+    if (this.#changelog) this.#changelog.write(this.#scope!.topic, part, write, headers);
     else part.ackedLocally(write);
   }
 
@@ -413,10 +433,32 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     return part;
   }
 
-  #partitionOfBytes(bytes: Buffer): number | undefined {
+  /** The key's bytes and map key: kept for string keys (a key codec is deterministic). */
+  #encodeKey(key: K): EncodedKey {
+    const cached = typeof key === 'string';
+    if (cached) {
+      const hit = this.#keyCache.get(key);
+      if (hit) return hit;
+    }
+    const bytes = this.keyCodec.encode(key);
+    const encoded: EncodedKey = { bytes, id: bytes.toString('latin1'), partition: -1, count: 0 };
+    if (cached) {
+      if (this.#keyCache.size >= KEY_CACHE_SIZE) this.#keyCache.clear();
+      this.#keyCache.set(key, encoded);
+    }
+    return encoded;
+  }
+
+  /** The partition of a key: 0 under test, undefined until the partition count is known. */
+  #partitionOfKey(key: EncodedKey): number | undefined {
     if (!this.#scope) return 0;
     const count = this.#changelog?.partitionCount;
-    return count === undefined ? undefined : partitionForKey(bytes, count);
+    if (count === undefined) return undefined;
+    if (key.count !== count) {
+      key.partition = partitionForKey(key.bytes, count);
+      key.count = count;
+    }
+    return key.partition;
   }
 
   #readable(partition: number | undefined): TablePartition<V> {

@@ -2,7 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import { claimMessage, failMessage, moveMessage } from '../core/ack.js';
 import type { Message } from '../core/message.js';
 import { usePartitionResource } from '../agent/partition-resources.js';
-import type { Table } from './table.js';
+import type { ApplyOutcome, Table } from './table.js';
 
 /**
  * What {@link updateTable} emits for each message: the key, the key's new value, the message's value
@@ -81,10 +81,28 @@ export function updateTable<T, MK, K, V, C extends V | undefined>(
       const finishIfDone = (): void => {
         if (sourceDone && pending === 0) subscriber.complete();
       };
+      // One function for every message's outcome: nothing is created per message but what moves on.
+      const settle = (outcome: ApplyOutcome<K, V>, applied: Message<unknown, unknown>): void => {
+        const message = applied as Message<T, MK>;
+        pending--;
+        if (outcome.kind === 'failed') failMessage(message, outcome.error);
+        else if (outcome.kind === 'done' && !closed)
+          subscriber.next(
+            moveMessage(message, {
+              key: outcome.key,
+              value: outcome.value,
+              input: message.value,
+              replayed: outcome.replayed,
+            }),
+          );
+        if (!closed) finishIfDone();
+      };
+      const where = `updateTable ${table.name}`;
+      const apply = update as (current: C, message: Message<unknown, unknown>) => V;
       table.attach(usePartitionResource);
       const upstream = source.subscribe({
         next(input) {
-          const message = claimMessage(input, `updateTable ${table.name}`, subscriber);
+          const message = claimMessage(input, where, subscriber);
           if (!message) return;
           let key: K;
           try {
@@ -94,25 +112,7 @@ export function updateTable<T, MK, K, V, C extends V | undefined>(
             return;
           }
           pending++;
-          table.apply(
-            message as Message<unknown, unknown>,
-            key,
-            update as (current: C, message: Message<unknown, unknown>) => V,
-            (outcome) => {
-              pending--;
-              if (outcome.kind === 'failed') failMessage(message, outcome.error);
-              else if (outcome.kind === 'done' && !closed)
-                subscriber.next(
-                  moveMessage(message, {
-                    key: outcome.key,
-                    value: outcome.value,
-                    input: message.value,
-                    replayed: outcome.replayed,
-                  }),
-                );
-              if (!closed) finishIfDone();
-            },
-          );
+          table.apply(message as Message<unknown, unknown>, key, apply, settle);
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => {

@@ -1,0 +1,121 @@
+import { isAccepted } from '../core/ack.js';
+import type { Lineage } from '../core/lineage.js';
+import type { Message } from '../core/message.js';
+import type { ChangelogWrite } from './changelog-writer.js';
+
+/** What {@link Table.apply} reports for one message. @internal */
+export type ApplyOutcome<K, V> =
+  | { readonly kind: 'done'; readonly key: K; readonly value: V; readonly replayed: boolean }
+  | { readonly kind: 'failed'; readonly error: unknown }
+  /** The partition is not (or no longer) this worker's: the record is someone else's now. */
+  | { readonly kind: 'dropped' };
+
+/**
+ * Receives {@link ApplyOutcome}s, with the message they are for (one function can serve every message).
+ * @internal
+ */
+export type ApplyCallback<K, V> = (outcome: ApplyOutcome<K, V>, message: Message<unknown, unknown>) => void;
+
+/** The outcome of a change that will never be durable here (shared: outcomes are read, never changed). @internal */
+export const DROPPED: ApplyOutcome<never, never> = Object.freeze({ kind: 'dropped' });
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** A key's newest value while some of its changes are not in the store yet. @internal */
+export interface PendingValue<V> {
+  value: V;
+  /** Changes of this key not yet in the store. */
+  writes: number;
+  /** Marks the key while an acknowledged batch is reduced to its last change per key. */
+  stamp: number;
+}
+
+/**
+ * One change of a table on its way to the changelog, and who waits for it: one object per change,
+ * carrying everything needed once the broker acknowledges it (no closure per change).
+ * @internal
+ */
+export abstract class TableWrite<V = unknown> implements ChangelogWrite {
+  /** The changelog record's headers (set as the write is queued). */
+  headers: Readonly<Record<string, string>> = NO_HEADERS;
+  /** Acknowledged or given up. */
+  done = false;
+  /** The key's overlay entry (set when staged). */
+  pending: PendingValue<V> | undefined = undefined;
+  /** Others waiting for this change (a redelivered record), rarely any. */
+  waiters: ((durable: boolean) => void)[] | undefined = undefined;
+
+  constructor(
+    readonly key: Buffer,
+    readonly value: Buffer | null,
+    /** The key as a map key (latin1 of its bytes). */
+    readonly keyId: string,
+    /** The source record it was made for; a negative id for a change no record made. */
+    readonly sourceOffset: number,
+    /** The attempt of the source record that made it. */
+    readonly lineage: Lineage | undefined,
+  ) {}
+
+  abstract wanted(): boolean;
+
+  /** The broker acknowledged the change (`true`), or never will (`false`): tells who waits, once. */
+  finish(durable: boolean): void {
+    if (this.done) return;
+    this.done = true;
+    this.settled(durable);
+    const waiters = this.waiters;
+    if (waiters) for (const then of waiters) then(durable);
+  }
+
+  protected abstract settled(durable: boolean): void;
+}
+
+/** The change a source record made (`Table.apply`). @internal */
+export class RecordWrite<K, V> extends TableWrite<V> {
+  constructor(
+    key: Buffer,
+    value: Buffer | null,
+    keyId: string,
+    sourceOffset: number,
+    lineage: Lineage | undefined,
+    readonly message: Message<unknown, unknown>,
+    readonly tableKey: K,
+    readonly newValue: V,
+    readonly then: ApplyCallback<K, V>,
+  ) {
+    super(key, value, keyId, sourceOffset, lineage);
+  }
+
+  wanted(): boolean {
+    return isAccepted(this.message);
+  }
+
+  protected settled(durable: boolean): void {
+    this.then(
+      durable ? { kind: 'done', key: this.tableKey, value: this.newValue, replayed: false } : DROPPED,
+      this.message,
+    );
+  }
+}
+
+/** A change no source record made (`Table.put`): its id is negative. @internal */
+export class DirectWrite<V> extends TableWrite<V> {
+  constructor(
+    key: Buffer,
+    value: Buffer | null,
+    keyId: string,
+    id: number,
+    readonly isWanted: () => boolean,
+    readonly then: (durable: boolean) => void,
+  ) {
+    super(key, value, keyId, id, undefined);
+  }
+
+  wanted(): boolean {
+    return this.isWanted();
+  }
+
+  protected settled(durable: boolean): void {
+    this.then(durable);
+  }
+}

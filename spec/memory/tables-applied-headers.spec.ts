@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import {
+  CHANGELOG_HEADERS,
+  MemoryBroker,
+  MemoryTransport,
+  createApp,
+  silentLogger,
+  string,
+  updateTable,
+} from '../../lib/index.js';
+import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
+import { AppliedOffsets } from '../../lib/tables/applied-offsets.js';
+
+const CHANGELOG = 'big-latest-changelog';
+/** Values this large make the changelog writer cut its batches (at 512 KiB) between records. */
+const BIG = 'x'.repeat(200_000);
+
+describe('tables: the applied offsets a changelog record carries (memory broker)', () => {
+  it('name only changes already in the changelog, even when a retried record is applied after later ones', async () => {
+    const broker = new MemoryBroker({ defaultPartitions: 1 });
+    const transport = new MemoryTransport(broker, { batchSize: 10 });
+    // The changelog's produces wait until the test lets them go: the writes pile up meanwhile.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const produce = transport.produce.bind(transport);
+    transport.produce = async (records) => {
+      if (records.some((r) => r.topic === CHANGELOG)) await gate;
+      return produce(records);
+    };
+    const app = createApp({ id: 'big', transport, logger: silentLogger });
+    const events = app.topic('events', { value: string(), partitions: 1 });
+    const latest = app.table<string>('latest', { value: string() });
+    let failures = 0;
+    const agent = app.agent(
+      'latest',
+      events,
+      (event$) =>
+        event$.pipe(
+          updateTable(
+            latest,
+            (_current, message) => {
+              if (message.offset === 1 && failures++ === 0) throw new Error('once'); // retried later
+              return `${BIG}${message.offset}`;
+            },
+            { key: (message) => `k${message.offset}` }, // a record per change: nothing coalesces
+          ),
+        ),
+      { commitIntervalMs: 1, stallTimeoutMs: 0, errors: { backoff: { initialDelayMs: 5, maxDelayMs: 5 } } },
+    );
+    await app.start();
+    for (let i = 0; i < 5; i++) await events.send(`e${i}`);
+    // 0 is being produced; 2, 3, 4 wait behind it; 1, retried, is applied after them
+    await waitFor(() => latest.stats().partitions[0]?.pendingWrites === 5);
+    release();
+    await waitFor(() => agent.stats().settled === 5);
+    await waitForCommitted(app);
+
+    const records = broker.read(CHANGELOG, 0, 0, broker.endOffsets(CHANGELOG)[0]!.offset);
+    const sources = records.map((r) => Number(r.headers[CHANGELOG_HEADERS.sourceOffset]));
+    expect(sources).to.deep.equal([0, 2, 3, 4, 1]);
+    const claims = records.map((r) => r.headers[CHANGELOG_HEADERS.applied]);
+    // a produce's last record carries them (the batch of 2 and 3 was cut before 4 by its size)
+    expect(claims).to.deep.equal(['0;0-1', undefined, '0;0-1,2-4', undefined, '0;0-5']);
+    records.forEach((record, i) => {
+      const text = record.headers[CHANGELOG_HEADERS.applied];
+      if (text === undefined) return;
+      const applied = AppliedOffsets.decode(text)!;
+      for (let offset = 0; offset < 5; offset++)
+        if (applied.has(offset))
+          expect(sources.slice(0, i + 1), `record ${i} claims offset ${offset}`).to.include(offset);
+    });
+    await app.stop();
+  });
+});
