@@ -134,7 +134,12 @@ export function aggregateWindows<T, MK, K, A>(
         },
       });
       /** The running values of the windows holding `t`: one message each, sharing the record. */
-      const emitUpdates = (message: Message<T, MK>, key: K, state: KeyWindows<A, T>, t: number): void => {
+      const emitUpdates = (
+        message: Message<T, MK>,
+        key: K,
+        state: KeyWindows<A, unknown>,
+        t: number,
+      ): void => {
         const windows = state.w.filter(([start, end]) => start <= t && t < end);
         if (windows.length === 0) return settleMessage(message);
         const lineage = message[LINEAGE];

@@ -1,16 +1,23 @@
 /**
  * What a windowed table computes per window and key: a value to start from and how an event changes
  * it. Both must be pure, and the value must survive JSON (it is stored in the changelog as JSON).
- * Ready-made: {@link count}, {@link sum}, {@link min}, {@link max}, {@link collect}.
+ * `event` picks what `add` needs of a record (default: its whole value); sliding windows keep that
+ * per event, so a small pick keeps their state small. Ready-made: {@link count}, {@link sum},
+ * {@link min}, {@link max}, {@link collect}.
  *
  * @example
  * ```ts
- * const notional: Aggregate<Order, number> = { init: () => 0, add: (total, o) => total + o.qty * o.price };
+ * const notional: Aggregate<Order, number, number> = {
+ *   init: () => 0,
+ *   event: (o) => o.qty * o.price,
+ *   add: (total, value) => total + value,
+ * };
  * ```
  */
-export interface Aggregate<T, A> {
+export interface Aggregate<T, A, E = T> {
   init(): A;
-  add(aggregate: A, value: T): A;
+  add(aggregate: A, event: E): A;
+  event?(value: T): E;
 }
 
 /**
@@ -21,8 +28,8 @@ export interface Aggregate<T, A> {
  * app.windowTable('orders-per-minute', { window: tumbling(60_000), aggregate: count() });
  * ```
  */
-export function count(): Aggregate<unknown, number> {
-  return { init: () => 0, add: (n) => n + 1 };
+export function count(): Aggregate<unknown, number, null> {
+  return { init: () => 0, add: (n) => n + 1, event: () => null };
 }
 
 /**
@@ -33,8 +40,8 @@ export function count(): Aggregate<unknown, number> {
  * app.windowTable('volume', { window: tumbling(60_000), aggregate: sum((o: Order) => o.qty) });
  * ```
  */
-export function sum<T>(of: (value: T) => number): Aggregate<T, number> {
-  return { init: () => 0, add: (total, value) => total + of(value) };
+export function sum<T>(of: (value: T) => number): Aggregate<T, number, number> {
+  return { init: () => 0, event: of, add: (total, n) => total + n };
 }
 
 /**
@@ -45,8 +52,8 @@ export function sum<T>(of: (value: T) => number): Aggregate<T, number> {
  * app.windowTable('low', { window: tumbling(60_000), aggregate: min((t: Tick) => t.price) });
  * ```
  */
-export function min<T>(of: (value: T) => number): Aggregate<T, number | null> {
-  return { init: () => null, add: (low, value) => (low === null ? of(value) : Math.min(low, of(value))) };
+export function min<T>(of: (value: T) => number): Aggregate<T, number | null, number> {
+  return { init: () => null, event: of, add: (low, n) => (low === null ? n : Math.min(low, n)) };
 }
 
 /**
@@ -57,8 +64,8 @@ export function min<T>(of: (value: T) => number): Aggregate<T, number | null> {
  * app.windowTable('high', { window: tumbling(60_000), aggregate: max((t: Tick) => t.price) });
  * ```
  */
-export function max<T>(of: (value: T) => number): Aggregate<T, number | null> {
-  return { init: () => null, add: (high, value) => (high === null ? of(value) : Math.max(high, of(value))) };
+export function max<T>(of: (value: T) => number): Aggregate<T, number | null, number> {
+  return { init: () => null, event: of, add: (high, n) => (high === null ? n : Math.max(high, n)) };
 }
 
 /**
@@ -69,6 +76,8 @@ export function max<T>(of: (value: T) => number): Aggregate<T, number | null> {
  * app.windowTable('session-pages', { window: tumbling(600_000), aggregate: collect((v: View) => v.page) });
  * ```
  */
-export function collect<T, U = T>(of: (value: T) => U = (value) => value as unknown as U): Aggregate<T, U[]> {
-  return { init: () => [], add: (list, value) => [...list, of(value)] };
+export function collect<T, U = T>(
+  of: (value: T) => U = (value) => value as unknown as U,
+): Aggregate<T, U[], U> {
+  return { init: () => [], event: of, add: (list, item) => [...list, item] };
 }

@@ -23,13 +23,14 @@ export interface KeyWindows<A, T> {
  * @internal
  */
 export function addEvent<A, T>(
-  state: KeyWindows<A, T> | undefined,
+  state: KeyWindows<A, unknown> | undefined,
   spec: WindowSpec,
-  aggregate: Aggregate<T, A>,
+  aggregate: Aggregate<T, A, unknown>,
   t: number,
-  value: T,
+  record: T,
   watermark: number,
-): KeyWindows<A, T> {
+): KeyWindows<A, unknown> {
+  const value = aggregate.event ? aggregate.event(record) : record;
   const windows = [...(state?.w ?? [])];
   if (spec.kind !== 'sliding') {
     for (const [start, end] of windowsOf(spec, t)) {

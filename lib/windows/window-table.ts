@@ -15,8 +15,8 @@ import type { OpenWindow, WindowTableOptions, WindowTableStats } from './window-
 export const WATERMARK_HEADER = 'rivulet-watermark';
 
 /** What {@link WindowTable.accept} reports for a record. @internal */
-export type AcceptOutcome<K, A, T> =
-  | ApplyOutcome<K, KeyWindows<A, T>>
+export type AcceptOutcome<K, A> =
+  | ApplyOutcome<K, KeyWindows<A, unknown>>
   | { readonly kind: 'late'; readonly watermark: number; readonly windowEnd: number };
 
 const DAY_MS = 86_400_000;
@@ -42,7 +42,7 @@ const DAY_MS = 86_400_000;
 export class WindowTable<K = string, T = unknown, A = unknown> {
   readonly name: string;
   /** @internal The table holding each key's windows. */
-  readonly table: Table<K, KeyWindows<A, T>>;
+  readonly table: Table<K, KeyWindows<A, unknown>>;
   readonly graceMs: number;
   readonly idleAfterMs: number;
   readonly late: 'dead-letter' | 'drop';
@@ -71,11 +71,11 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     this.late = options.late ?? 'dead-letter';
     const { window } = options;
     const retentionMs = window.size + this.graceMs + (options.retentionMarginMs ?? DAY_MS);
-    this.table = new Table<K, KeyWindows<A, T>>(
+    this.table = new Table<K, KeyWindows<A, unknown>>(
       host,
       name,
       options.key ?? (string() as unknown as Codec<K>),
-      json<KeyWindows<A, T>>(),
+      json<KeyWindows<A, unknown>>(),
       {
         ...(options.store ? { store: options.store } : {}),
         ...(options.replicationFactor !== undefined ? { replicationFactor: options.replicationFactor } : {}),
@@ -189,7 +189,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     message: Message<T, unknown>,
     key: K,
     t: number,
-    then: (outcome: AcceptOutcome<K, A, T>) => void,
+    then: (outcome: AcceptOutcome<K, A>) => void,
   ): void {
     const local = this.#binding?.scope === undefined;
     const partition = local ? 0 : message.partition;
@@ -203,7 +203,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
       const windowEnd = earliestEnd(this.options.window, t);
       if (windowEnd <= part.watermark) return then({ kind: 'late', watermark: part.watermark, windowEnd });
     }
-    let next: KeyWindows<A, T> | undefined;
+    let next: KeyWindows<A, unknown> | undefined;
     let carried = Number.NEGATIVE_INFINITY;
     this.table.apply(
       message as Message<unknown, unknown>,
@@ -257,7 +257,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
   }
 
   /** Notes when the key's first window closes (or its events expire), and arms the idle closer. */
-  #scheduleKey(part: WindowPartition<K, A>, key: K, state: KeyWindows<A, T> | undefined): void {
+  #scheduleKey(part: WindowPartition<K, A>, key: K, state: KeyWindows<A, unknown> | undefined): void {
     if (!state) return;
     const keyId = this.table.keyCodec.encode(key).toString('latin1');
     const first = state.w[0];
@@ -300,7 +300,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
   }
 
   /** A key with no window left keeps events only while a new window may need them. */
-  #expire(part: WindowPartition<K, A>, key: K, state: KeyWindows<A, T>, upTo: number): void {
+  #expire(part: WindowPartition<K, A>, key: K, state: KeyWindows<A, unknown>, upTo: number): void {
     const kept = prune(state, this.options.window, upTo);
     // What is kept expires after upTo (prune keeps exactly the events a later window may need).
     if (kept && kept.ev?.length === state.ev?.length) return this.#scheduleKey(part, key, kept);
@@ -315,7 +315,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     const id = resultId(result.keyId, result.start, result.end);
     if (!part || part.results.get(id) !== result) return; // the partition moved away meanwhile
     result.handled = true;
-    let state: KeyWindows<A, T> | undefined;
+    let state: KeyWindows<A, unknown> | undefined;
     try {
       state = this.table.get(result.key);
     } catch {
@@ -336,7 +336,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
   /** Re-writes the state of a key due first, with `watermark` in the headers (an idle partition's). */
   #writeWatermark(part: WindowPartition<K, A>, watermark: number, then: (durable: boolean) => void): void {
     const key = part.firstDue()!;
-    let state: KeyWindows<A, T> | undefined;
+    let state: KeyWindows<A, unknown> | undefined;
     try {
       state = this.table.get(key);
     } catch {

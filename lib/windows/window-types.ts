@@ -15,7 +15,7 @@ export interface WindowTableOptions<T, A, K = string> {
   /** How time is cut: {@link tumbling}, {@link hopping} or {@link sliding}. */
   readonly window: WindowSpec;
   /** What is computed per window and key (stored as JSON). */
-  readonly aggregate: Aggregate<T, A>;
+  readonly aggregate: Aggregate<T, A, unknown>;
   /**
    * How long after a window's end records for it are still accepted, in ms of event time (default 0).
    * A window closes once the watermark (highest event time seen minus this) passes its end.

@@ -2,8 +2,9 @@ import { expect } from 'chai';
 import { collect, count, max, min, sum, type Aggregate } from '../../../lib/index.js';
 
 /** The aggregate of `values`, from init, one add at a time. */
-function fold<T, A>(aggregate: Aggregate<T, A>, values: readonly T[]): A {
-  return values.reduce((a, v) => aggregate.add(a, v), aggregate.init());
+function fold<T, A, E>(aggregate: Aggregate<T, A, E>, values: readonly T[]): A {
+  const event = aggregate.event ?? ((value: T) => value as unknown as E);
+  return values.reduce((a, v) => aggregate.add(a, event(v)), aggregate.init());
 }
 
 /** The aggregate survives the changelog's JSON. */
@@ -73,7 +74,7 @@ describe('aggregates', () => {
     const pages = collect((v: { page: string }) => v.page);
     const first = fold(pages, [{ page: '/' }]);
     const frozen = Object.freeze([...first]) as string[]; // a change in place would throw
-    const second = pages.add(frozen, { page: '/cart' });
+    const second = pages.add(frozen, pages.event!({ page: '/cart' }));
     expect(frozen).to.deep.equal(['/']); // a result already handed downstream keeps its value
     expect(second).to.deep.equal(['/', '/cart']);
   });

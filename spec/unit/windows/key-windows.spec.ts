@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { collect, count, hopping, sliding, tumbling, type WindowSpec } from '../../../lib/index.js';
+import { collect, count, hopping, sliding, sum, tumbling, type WindowSpec } from '../../../lib/index.js';
 import { earliestEnd, windowsOf } from '../../../lib/windows/window-spec.js';
 import {
   type KeyWindows,
@@ -17,8 +17,8 @@ function build(
   spec: WindowSpec,
   events: Events,
   watermark = Number.NEGATIVE_INFINITY,
-): KeyWindows<string[], string> | undefined {
-  let state: KeyWindows<string[], string> | undefined;
+): KeyWindows<string[], unknown> | undefined {
+  let state: KeyWindows<string[], unknown> | undefined;
   for (const [t, v] of events) state = addEvent(state, spec, collect<string>(), t, v, watermark);
   return state;
 }
@@ -112,6 +112,22 @@ describe('key windows', () => {
   });
 
   describe('addEvent (sliding)', () => {
+    it('keeps per event only what the aggregate picks of the record (its `event`), not the whole value', () => {
+      const qty = sum((order: { qty: number; note: string }) => order.qty);
+      const first = addEvent(undefined, sliding(10), qty, 5, { qty: 3, note: 'x'.repeat(200) }, -Infinity);
+      const second = addEvent(first, sliding(10), qty, 7, { qty: 4, note: 'y'.repeat(200) }, -Infinity);
+      expect(second).to.deep.equal({
+        w: [
+          [-4, 6, 3],
+          [-2, 8, 7],
+        ],
+        ev: [
+          [5, 3],
+          [7, 4],
+        ],
+      });
+    });
+
     it('makes a window per event time, [t - size + 1, t + 1), from the key’s recent events', () => {
       const state = build(sliding(10), [
         [1, 'a'],
@@ -280,7 +296,7 @@ describe('key windows', () => {
           fc.integer({ min: 0, max: 8 }),
           fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 40 }),
           (spec, grace, times) => {
-            let state: KeyWindows<string[], string> | undefined;
+            let state: KeyWindows<string[], unknown> | undefined;
             let maxTime = Number.NEGATIVE_INFINITY;
             const accepted: [number, string][] = [];
             times.forEach((t, i) => {
