@@ -31,24 +31,36 @@ export interface IdleCloserHost<K, A> {
  */
 export class IdleCloser<K, A> {
   #timers = new Subscription();
+  /** The timer armed per partition, and when it fires. */
+  #armed = new WeakMap<WindowPartition<K, A>, { at: number; timer: Subscription }>();
 
   constructor(private readonly host: IdleCloserHost<K, A>) {}
 
-  /** Looks at the partition when its first due window could close by the wall clock. */
+  /**
+   * Looks at the partition when its first due window could close by the wall clock; a timer already
+   * armed for later is brought forward (event time moved on, or an earlier window became due).
+   */
   arm(part: WindowPartition<K, A>): void {
     const binding = this.host.binding();
     const due = part.nextDue;
     if (!binding || due === undefined || part.probing) return;
     if (part.maxTime === Number.NEGATIVE_INFINITY) return; // no event time yet: records will move it
-    part.probing = true;
     const at = Math.max(part.lastRecordAt + this.host.idleAfterMs, part.wallTimeOf(due));
+    const armed = this.#armed.get(part);
+    if (armed && armed.at <= at) return;
+    if (armed) {
+      armed.timer.unsubscribe();
+      this.#timers.remove(armed.timer);
+    }
     const timer = binding.scheduler.schedule(
       () => {
         this.#timers.remove(timer);
+        if (this.#armed.get(part)?.timer === timer) this.#armed.delete(part);
         this.#probe(part, binding);
       },
       Math.max(0, at - binding.scheduler.now()),
     );
+    this.#armed.set(part, { at, timer });
     this.#timers.add(timer);
   }
 
@@ -56,6 +68,7 @@ export class IdleCloser<K, A> {
   stop(): void {
     this.#timers.unsubscribe();
     this.#timers = new Subscription();
+    this.#armed = new WeakMap();
   }
 
   #probe(part: WindowPartition<K, A>, binding: WindowBinding<K, A>): void {
@@ -65,6 +78,7 @@ export class IdleCloser<K, A> {
       if (live()) this.arm(part);
     };
     if (!live()) return;
+    part.probing = true;
     const now = binding.scheduler.now();
     const due = part.nextDue;
     if (due === undefined || now - part.lastRecordAt < this.host.idleAfterMs || due > part.idleWatermark(now))
