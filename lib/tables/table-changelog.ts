@@ -11,7 +11,6 @@ import {
 import { ConfigurationError } from '../core/errors.js';
 import { CHANGELOG_HEADERS, ChangelogRecordHeaders } from './changelog-headers.js';
 import { withRetries } from '../core/retry.js';
-import { ChangelogProducer } from './changelog-producer.js';
 import { ChangelogWriter } from './changelog-writer.js';
 import { ChangelogPartitionsMismatchError } from './table-errors.js';
 import { TablePartition, type TableWrite } from './table-partition.js';
@@ -182,11 +181,10 @@ export class TableChangelog<V> implements PartitionResource {
     if (changelogPartitions !== sourcePartitions)
       throw new ChangelogPartitionsMismatchError(table, topic, changelogPartitions, source, sourcePartitions);
     this.#partitionCount = sourcePartitions;
-    const producer = new ChangelogProducer((records) => transport.produce(records));
     this.#writer = new ChangelogWriter({
       topic,
       logger: host.logger,
-      produce: (records) => producer.produce(withApplied(records)),
+      produce: (records) => transport.produce(withApplied(records)),
       acked: (partition, writes, end) =>
         this.options.partitions.get(partition)?.acked(writes as readonly TableWrite<V>[], end),
       abandoned: (partition, writes) =>
