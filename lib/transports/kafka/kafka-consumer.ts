@@ -233,7 +233,11 @@ export class KafkaConsumer implements TransportConsumer {
     this.handlers.onCrash?.(payload.error);
   }
 
-  #changeAssignment(revoked: readonly TopicPartition[], assigned: readonly TopicPartition[]): void {
+  #changeAssignment(revoked: readonly TopicPartition[], joined: readonly TopicPartition[]): void {
+    // kafkajs may rejoin once more while it stops (a rebalance under way when `stop()` was called):
+    // partitions it is handed then are never fetched, and preparing them (a table restoring its
+    // changelog) would start work after the agent let go of its resources.
+    const assigned = this.#running ? joined : [];
     if (revoked.length === 0 && assigned.length === 0) return;
     this.#groupChanges++;
     this.#groupChange = this.#groupChange.then(async () => {
