@@ -10,7 +10,11 @@ class FakeConsumer {
 
   client(): Consumer {
     const consumer: Partial<Consumer> = {
-      events: { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', CRASH: 'crash' } as Consumer['events'],
+      events: {
+        GROUP_JOIN: 'join',
+        REBALANCING: 'rebalancing',
+        CRASH: 'crash',
+      } as unknown as Consumer['events'],
       on: ((name: string, listener: (event: unknown) => void) => {
         this.listeners.set(name, [...(this.listeners.get(name) ?? []), listener]);
         return () =>
