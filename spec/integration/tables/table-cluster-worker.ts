@@ -3,27 +3,29 @@
  * records of RIVULET_TOPIC per record key into the table `counts` with `updateTable`. Runs as fast as it
  * can (the test paces the producer).
  *
- * Reports on stdout, one JSON line every 100 ms: `{ received, applied, replayed, state, owned }`
- * (records that entered the pipeline, changes applied, redeliveries recognised as applied, counted since
- * this process started; the table's state and owned partitions). Warnings and errors go to stderr.
+ * Serves its tables over HTTP on 127.0.0.1 (a port of its own) with the worker server the CLI uses:
+ * `GET /tables/counts/<key>` (421 with the partition when another worker owns the key, 503 while the
+ * partition is restored) and `GET /tables/counts` (the keys of each partition it owns, paged).
  *
- * Reads its table over IPC: the message `{ type: 'dump' }` is answered with `{ type: 'dump', ready,
- * owned, counts }`: the keys and counts of every partition it owns (`ready: false` while one is still
- * being restored). Stops gracefully on SIGTERM (exit code 0).
+ * Reports on stdout, one JSON line every 100 ms: `{ port, received, applied, replayed, state, owned }`
+ * (its HTTP port; records that entered the pipeline, changes applied, redeliveries recognised as applied,
+ * counted since this process started; the table's state and owned partitions). Log lines from info up go
+ * to stderr. Stops gracefully on SIGTERM (exit code 0).
  *
- * Run: `node --import tsx spec/integration/tables/table-cluster-worker.ts` with the RIVULET_* variables,
- * spawned with an IPC channel.
+ * Run: `node --import tsx spec/integration/tables/table-cluster-worker.ts` with the RIVULET_* variables.
  */
 import { map } from 'rxjs';
-import { createApp, json, PartitionRecoveringError, updateTable, type Logger } from '../../../lib/index.js';
+import { serveWorker } from '../../../lib/cli/worker-server.js';
+import { createApp, json, updateTable, type Logger } from '../../../lib/index.js';
 import { KafkaTransport } from '../../../lib/kafka.js';
+import { appMetrics } from '../../../lib/metrics/app-metrics.js';
 
 const name = process.env.RIVULET_WORKER ?? 'worker';
 const brokers = (process.env.RIVULET_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
 
 const logger: Logger = {
   debug: () => {},
-  info: () => {},
+  info: (fields, message) => process.stderr.write(`[${name}] INFO ${message} ${safe(fields)}\n`),
   warn: (fields, message) => process.stderr.write(`[${name}] WARN ${message} ${safe(fields)}\n`),
   error: (fields, message) => process.stderr.write(`[${name}] ERROR ${message} ${safe(fields)}\n`),
 };
@@ -73,10 +75,14 @@ app.agent(
   { commitIntervalMs: 50 },
 );
 
+const metrics = appMetrics(app);
+const server = await serveWorker(app, metrics, { port: 0, host: '127.0.0.1' });
+
 function report(): void {
   const stats = counts.stats();
   process.stdout.write(
     `${JSON.stringify({
+      port: server.port,
       ...progress,
       state: stats.state,
       owned: stats.partitions.map((p) => p.partition),
@@ -85,34 +91,11 @@ function report(): void {
 }
 const reporting = setInterval(report, 100);
 
-/** The table as this worker owns it: every key of every owned partition with its count. */
-function dump(): { ready: boolean; owned: number[]; counts: Record<string, number> } {
-  const owned = counts.ownedPartitions();
-  const entries: Record<string, number> = {};
-  try {
-    for (const partition of owned) {
-      let page = counts.keys(partition, { limit: 500 });
-      for (;;) {
-        for (const key of page.keys) entries[key] = counts.get(key);
-        if (page.next === undefined) break;
-        page = counts.keys(partition, { after: page.next, limit: 500 });
-      }
-    }
-  } catch (error) {
-    if (error instanceof PartitionRecoveringError) return { ready: false, owned, counts: {} };
-    throw error;
-  }
-  return { ready: counts.stats().state === 'ready', owned, counts: entries };
-}
-
-process.on('message', (request: { type?: string }) => {
-  if (request.type === 'dump') process.send!({ type: 'dump', ...dump() });
-});
-
 try {
   await app.run();
 } finally {
   clearInterval(reporting);
   report();
-  process.disconnect?.();
+  await server.close();
+  metrics.close();
 }
