@@ -16,12 +16,17 @@ import {
   sliding,
   tumbling,
   type App,
+  type ConsumerHandlers,
+  type ConsumerOptions,
+  type TopicPartition,
+  type TransportConsumer,
   type ProducerRecord,
   type RecordMetadata,
   type WindowSpec,
   type WindowTable,
 } from '../../lib/index.js';
-import { committedToEnd, waitFor } from '../../lib/testing/index.js';
+import { type SchedulerLike, VirtualTimeScheduler, tap } from 'rxjs';
+import { committedToEnd, waitFor, waitForCommitted } from '../../lib/testing/index.js';
 import { type ModelEvent, type ModelWindow, referenceOutcome, windowId } from './windows-reference.js';
 
 /** An event on the wire: its id and event time (the key is the record's key). */
@@ -32,9 +37,10 @@ interface Event {
 
 /**
  * A worker's link to the shared broker that can be killed like a process: its consumers die without
- * committing, and writes it has not handed to the broker yet never arrive. Changelog writes are delayed
- * (so crashes find them in flight: a final result written but its window not yet deleted) and
- * sometimes refused (a broker outage).
+ * committing, and writes it has not handed to the broker yet never arrive (they vanish: a dead process
+ * waits for nothing, so cleaning it up does not wait out the changelog's revoke timeout). Changelog
+ * writes are delayed (so crashes find them in flight: a final result written but its window not yet
+ * deleted) and sometimes refused (a broker outage).
  */
 class ChaosTransport extends MemoryTransport {
   #dead = false;
@@ -45,9 +51,32 @@ class ChaosTransport extends MemoryTransport {
     batchSize: number,
     private readonly delayMs: number,
     refusals: number,
+    /** Partitions of the input given to or taken from this worker (a rebalance, a stop). */
+    private readonly moved: (partitions: readonly number[]) => void,
   ) {
     super(broker, { batchSize });
     this.#refusals = refusals;
+  }
+
+  /** Partitions of the input this worker owns: from their assignment to the end of their revocation. */
+  readonly owned = new Set<number>();
+
+  override consume(options: ConsumerOptions, handlers: ConsumerHandlers): Promise<TransportConsumer> {
+    const inputs = (partitions: readonly TopicPartition[]): number[] =>
+      partitions.filter(({ topic }) => topic === TOPIC).map(({ partition }) => partition);
+    return super.consume(options, {
+      ...handlers,
+      onAssigned: (partitions) => {
+        for (const partition of inputs(partitions)) this.owned.add(partition);
+        this.moved(inputs(partitions));
+        handlers.onAssigned?.(partitions);
+      },
+      onRevoked: async (partitions) => {
+        await handlers.onRevoked?.(partitions); // what it emits meanwhile is still its own
+        for (const partition of inputs(partitions)) this.owned.delete(partition);
+        this.moved(inputs(partitions));
+      },
+    });
   }
 
   get dead(): boolean {
@@ -55,7 +84,7 @@ class ChaosTransport extends MemoryTransport {
   }
 
   override async produce(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
-    if (this.#dead) throw new Error('the process is dead');
+    if (this.#dead) return records.map(({ topic }) => ({ topic, partition: -1, offset: -1 }));
     if (records[0]?.topic.endsWith('-changelog')) {
       if (this.#refusals > 0) {
         this.#refusals--;
@@ -73,13 +102,18 @@ class ChaosTransport extends MemoryTransport {
   }
 }
 
-/** One final result the sink wrote: which worker wrote it, in which membership epoch. */
+/**
+ * One final result the sink wrote: which worker wrote it, how many times its partition had changed
+ * hands (been assigned or revoked anywhere) when the window table emitted it, and whether the worker
+ * owned that partition then.
+ */
 interface Write {
   readonly id: string;
   readonly value: readonly number[];
   readonly final: boolean;
   readonly worker: number;
-  readonly epoch: number;
+  readonly owners: number;
+  readonly stale: boolean;
 }
 
 interface Worker {
@@ -95,11 +129,13 @@ const BASE_TIME = 1_000_000;
 const FLUSH_TIME = 2_000_000_000;
 const APP_ID = 'wprop';
 /**
- * BUG (see the skipped regression spec below): a sliding key's last events stay in the table after its
- * last window was deleted, when no record comes any more. While it lasts, the property accepts keys
- * holding events and no window; the regression spec asks for an empty table.
+ * BUG (see the skipped regression spec below): a final result whose write failed is emitted again by
+ * its retry timer even after its partition moved to another worker, which emits it too: a duplicate
+ * with no crash after the first write. While it lasts, the property tolerates (and counts) final results
+ * written by a worker that no longer owned their partition when emitting them; once fixed, it asks for
+ * none.
  */
-const SLIDING_EVENTS_LINGER = true;
+const STALE_RETRY_REEMITS = true;
 const TOPIC = 'events';
 const DEAD_LETTERS = `${TOPIC}.dlq`;
 
@@ -118,8 +154,8 @@ const windowSpec: fc.Arbitrary<ModelWindow> = fc.oneof(
 /** How an event's time relates to the highest time drawn so far in its partition. */
 const eventDraw = fc.record({
   key: fc.nat(4),
-  // 0-2: ahead, 3-5: behind but within the grace, 6: behind by more than the grace (maybe late)
-  mode: fc.integer({ min: 0, max: 6 }),
+  // 0-2: ahead, 3-5: behind but within the grace, 6-7: behind by more than the grace (maybe late)
+  mode: fc.integer({ min: 0, max: 7 }),
   by: fc.nat(80),
 });
 
@@ -161,7 +197,10 @@ const scenario = fc.record({
   refusals: fc.integer({ min: 0, max: 2 }),
   /** A window's first write attempt fails when the hash of its id modulo this is 0 (0: never). */
   failEvery: fc.constantFrom(0, 0, 2, 3, 5),
-  steps: fc.array(step, { minLength: 1, maxLength: 12 }),
+  // a worker runs from the start: most runs crash one that holds state
+  steps: fc
+    .array(step, { minLength: 1, maxLength: 12 })
+    .map((steps) => [{ kind: 'start' as const, slot: 0 }, ...steps]),
   /** How the workers of the run end before the closing worker starts. */
   killAtEnd: fc.boolean(),
   /** Whether a flush event per partition ends the input (else the closing worker closes all by idleness). */
@@ -212,6 +251,7 @@ interface RunReport {
   readonly windows: number;
   readonly late: number;
   readonly duplicates: number;
+  readonly stale: number;
   readonly lateDuplicates: number;
   readonly crashes: number;
 }
@@ -220,6 +260,7 @@ const reports: RunReport[] = [];
 
 /** Runs one scenario end to end and checks it against the reference. */
 async function runScenario(s: Scenario): Promise<void> {
+  const began = Date.now();
   const debug = Boolean(process.env.DEBUG_WINDOWS);
   const broker = new MemoryBroker({ defaultPartitions: s.partitions });
   broker.createTopic(TOPIC, s.partitions);
@@ -238,12 +279,16 @@ async function runScenario(s: Scenario): Promise<void> {
   const slots: (Worker | undefined)[] = [undefined, undefined];
   const workers: Worker[] = [];
   let produced = 0;
-  let epoch = 0;
+  /** Per partition of the input: how many times it was assigned or revoked so far. */
+  const owners: number[] = Array.from({ length: s.partitions }, () => 0);
+  const emittedWhen = new WeakMap<object, { owners: number; stale: boolean }>();
   let crashes = 0;
 
   const startWorker = async (closer: boolean): Promise<Worker> => {
     const id = workers.length + 1;
-    const transport = new ChaosTransport(broker, s.batchSize, s.delayMs, closer ? 0 : s.refusals);
+    const transport = new ChaosTransport(broker, s.batchSize, s.delayMs, closer ? 0 : s.refusals, (moved) => {
+      for (const partition of moved) owners[partition]!++;
+    });
     const shutdownTimeoutMs = { value: 2000 };
     const app = createApp({
       id: APP_ID,
@@ -268,6 +313,12 @@ async function runScenario(s: Scenario): Promise<void> {
       (event$) =>
         event$.pipe(
           aggregateWindows(windows, { time: (message) => message.value.t }),
+          tap((message) =>
+            emittedWhen.set(message, {
+              owners: owners[message.partition]!,
+              stale: !transport.owned.has(message.partition),
+            }),
+          ),
           sink(
             (batch) => {
               if (transport.dead) throw new Error('the process is dead');
@@ -278,14 +329,17 @@ async function runScenario(s: Scenario): Promise<void> {
                   throw new Error(`the first write of ${window} fails (injected)`);
                 }
               }
-              for (const { value: result } of batch)
+              for (const message of batch) {
+                const result = message.value;
                 writes.push({
                   id: windowId(result.key, result.start, result.end),
                   value: result.value,
                   final: result.final,
                   worker: id,
-                  epoch,
+                  owners: emittedWhen.get(message)?.owners ?? -1,
+                  stale: emittedWhen.get(message)?.stale ?? true,
                 });
+              }
               return Promise.resolve();
             },
             { name: 'window-results', retry: { retries: 0 } },
@@ -321,7 +375,6 @@ async function runScenario(s: Scenario): Promise<void> {
   };
 
   const end = async (worker: Worker, how: 'kill' | 'stop', timeoutMs = 2000): Promise<void> => {
-    epoch++;
     crashes++;
     if (how === 'kill') await worker.transport.kill();
     else {
@@ -337,7 +390,6 @@ async function runScenario(s: Scenario): Promise<void> {
       else if (action.kind === 'wait') await new Promise((resolve) => setTimeout(resolve, action.ms));
       else if (action.kind === 'start') {
         if (slots[action.slot]) continue;
-        epoch++;
         slots[action.slot] = await startWorker(false);
       } else {
         const worker = slots[action.slot];
@@ -353,7 +405,6 @@ async function runScenario(s: Scenario): Promise<void> {
       slots[slot] = undefined;
       if (worker) await end(worker, s.killAtEnd ? 'kill' : 'stop');
     }
-    epoch++;
     const closer = await startWorker(true);
     const expected = referenceOutcome(s.window, s.grace, arrival);
     /** What the window table still holds, per key (`not ready` for a partition not restored here). */
@@ -363,10 +414,10 @@ async function runScenario(s: Scenario): Promise<void> {
         if (!table.isReady(partition)) return [`partition ${partition} not ready`];
         return table
           .keys(partition, { limit: 1000 })
-          .keys.filter((key) => !(SLIDING_EVENTS_LINGER && table.get(key)?.w.length === 0))
-          .map((key) => `${key}: ${JSON.stringify(table.get(key))}`);
+          .keys.map((key) => `${key}: ${JSON.stringify(table.get(key))}`);
       }).flat();
     const written = (): Set<string> => new Set(writes.map((write) => write.id));
+    let stuck: unknown;
     await waitFor(
       async () =>
         [...expected.windows.keys()].every((id) => written().has(id)) &&
@@ -383,7 +434,7 @@ async function runScenario(s: Scenario): Promise<void> {
             console.error(partition, r.key?.toString(), r.value?.toString(), JSON.stringify(r.headers));
       }
       if (!(error instanceof Error && error.name === 'WaitTimeoutError')) throw error;
-      // the assertions below say what is missing
+      stuck = error; // the assertions below say what is missing, if they can
     });
 
     expect(
@@ -397,16 +448,27 @@ async function runScenario(s: Scenario): Promise<void> {
     const wanted = Object.fromEntries([...expected.windows].sort());
     expect(actual, 'the first final result of each window').to.deep.equal(wanted);
 
-    // (3) A window is written again only by another worker, or by the same one after the membership
-    // changed (a crash, a stop or a rebalance between the two writes: its deletion was not durable, or
-    // its partition moved before it was), and always with the same value.
+    // (3) A window is written again only when emitted again after its partition changed hands (a
+    // crash, a stop or a rebalance came between the first emit and the durable deletion of its window,
+    // else the new owner would not have it), and always with the same value. A worker emits only for
+    // partitions it owns.
     let duplicates = 0;
+    const stale = writes.filter((write) => write.stale);
+    if (!STALE_RETRY_REEMITS)
+      expect(
+        stale.map((write) => `${write.id} by worker ${write.worker}`),
+        'results emitted by a worker not owning their partition',
+      ).to.deep.equal([]);
     for (const [id, list] of byWindow) {
       duplicates += list.length - 1;
-      const owners = list.map((write) => `worker ${write.worker} in epoch ${write.epoch}`);
-      expect(new Set(owners).size, `${id} written twice by one owner: ${owners.join(', ')}`).to.equal(
-        list.length,
+      const owned = list.filter((write) => !write.stale);
+      const emits = list.map(
+        (write) => `by worker ${write.worker} after ${write.owners} moves${write.stale ? ' (stale)' : ''}`,
       );
+      expect(
+        new Set(owned.map((write) => write.owners)).size,
+        `${id} written twice for one emit: ${emits.join(', ')}`,
+      ).to.equal(owned.length);
       for (const write of list) expect(write.value, `${id} written again`).to.deep.equal(list[0]!.value);
     }
 
@@ -434,26 +496,32 @@ async function runScenario(s: Scenario): Promise<void> {
     // (5) Every window expired: the table is empty, nothing waits to settle.
     expect(leftovers(), 'left in the window table').to.deep.equal([]);
     expect(closer.windows.stats().pending, 'final results not settled').to.equal(0);
+    expect(
+      await committedToEnd(closer.transport, `${APP_ID}.aggregate`, TOPIC),
+      'every event committed',
+    ).to.equal(true);
+    if (stuck) throw stuck;
 
     reports.push({
       windows: expected.windows.size,
       late: lateIds.length,
       duplicates,
+      stale: stale.length,
       lateDuplicates,
       crashes,
     });
   } finally {
     await Promise.all(workers.map((worker) => worker.app.stop()));
+    if (process.env.WINDOW_STATS && Date.now() - began > 1000)
+      console.error(`slow run: ${Date.now() - began} ms`, JSON.stringify(s));
   }
 }
 
 describe('windows, regressions the property found (memory broker)', () => {
-  // BUG: once a sliding key's last window is deleted, its events wait for a later watermark to expire
-  // (#remove schedules their expiry), but nothing arms the idle closer again: with no new record the
-  // key stays in the table (and in the changelog) for good. Found by the property below (shrunk: one
-  // event, sliding window, closed by idleness). Unskip once window-table.ts arms the idle closer after
-  // scheduling an expiry in #remove and #expire.
-  it.skip('BUG: a sliding key idle after its last window closed is deleted (its events expire with no new record)', async () => {
+  // Once a sliding key's last window is deleted, its events wait for a later watermark to expire; the
+  // property found that nothing armed the idle closer for them, so with no new record the key stayed in
+  // the table for good (shrunk: one event, closed by idleness). Fixed: scheduling an expiry arms it.
+  it('a sliding key idle after its last window closed is deleted (its events expire with no new record)', async () => {
     const broker = new MemoryBroker({ defaultPartitions: 1 });
     const app = createApp({ id: 'wreg', transport: new MemoryTransport(broker), logger: silentLogger });
     const events = app.topic<Event>(TOPIC, { value: json(), partitions: 1 });
@@ -492,6 +560,79 @@ describe('windows, regressions the property found (memory broker)', () => {
       await app.stop();
     }
   });
+
+  // BUG: a final result whose write failed waits for its retry on the worker's scheduler; when its
+  // partition moves to another worker meanwhile, the new owner emits it (it is still in the table) and
+  // the old owner's retry emits it too: WindowResults.#later re-emits without checking that the result
+  // is still its partition's here. Found by the property below (a duplicate written by one worker with
+  // no crash after the first write). Unskip once the retry checks
+  // `host.part(result.partition)?.results.get(resultId(…)) === result` before emitting.
+  it.skip('BUG: a final result waiting to be retried is not emitted again once its partition moved to another worker', async () => {
+    const broker = new MemoryBroker({ defaultPartitions: 2 });
+    // the second member of the group gets partition 1
+    let key = 'k0';
+    for (let i = 0; partitionForKey(Buffer.from(key), 2) !== 1; i++) key = `k${i}`;
+    const writes: string[] = [];
+    const worker = (name: string, scheduler: SchedulerLike, failFirst: boolean) => {
+      const app = createApp({ id: 'wmove', transport: new MemoryTransport(broker), logger: silentLogger });
+      const events = app.topic<Event>(TOPIC, { value: json(), partitions: 2 });
+      const windows = app.windowTable<Event, number[]>('windows', {
+        window: tumbling(10),
+        aggregate: collect((event: Event) => event.id),
+        idleAfterMs: 3_600_000,
+      });
+      let failed = !failFirst;
+      const attempts: string[] = [];
+      app.agent(
+        'aggregate',
+        events,
+        (event$) =>
+          event$.pipe(
+            aggregateWindows(windows, { time: (message) => message.value.t, scheduler }),
+            sink(
+              (batch) => {
+                attempts.push(...batch.map(({ value: r }) => `${r.key} [${r.start}, ${r.end})`));
+                if (!failed) {
+                  failed = true;
+                  throw new Error('the first write fails (injected)');
+                }
+                writes.push(
+                  ...batch.map(
+                    ({ value: r }) => `${name}: ${r.key} [${r.start}, ${r.end}) ${r.value.join()}`,
+                  ),
+                );
+                return Promise.resolve();
+              },
+              { name: `window-results-${name}`, retry: { retries: 0 } },
+            ),
+          ),
+        { commitIntervalMs: 1, errors: { retries: 5 } },
+      );
+      return { app, events, windows, attempts };
+    };
+    const held = new VirtualTimeScheduler(); // A's retries wait until the test flushes them
+    const a = worker('A', held, true);
+    const b = worker('B', new VirtualTimeScheduler(), false);
+    try {
+      await a.app.start();
+      await a.events.send({ id: 0, t: 1000 }, { key });
+      await a.events.send({ id: 1, t: 2000 }, { key }); // closes [1000, 1010) on A
+      await waitFor(() => a.attempts.length === 1, { timeoutMs: 5000, description: "A's failed write" });
+      await b.app.start(); // partition 1 moves to B, with [1000, 1010) still in the table
+      await waitFor(() => writes.length === 1, { timeoutMs: 5000, description: "B's write" });
+      expect(writes).to.deep.equal([`B: ${key} [1000, 1010) 0`]);
+      await waitFor(() => b.windows.get(key).length === 1, {
+        timeoutMs: 5000,
+        description: 'the window deleted',
+      });
+      held.flush(); // A's retry comes due
+      expect(a.windows.stats().emitted, 'emits by A').to.equal(1);
+      await waitForCommitted(b.app);
+      expect(writes).to.deep.equal([`B: ${key} [1000, 1010) 0`]);
+    } finally {
+      await Promise.all([a.app.stop(), b.app.stop()]);
+    }
+  });
 });
 
 describe('windows, property-based (memory broker)', function () {
@@ -502,12 +643,19 @@ describe('windows, property-based (memory broker)', function () {
     const total = (field: keyof RunReport): number => reports.reduce((sum, r) => sum + r[field], 0);
     console.error(
       `windows property: ${reports.length} runs, ${total('windows')} windows, ${total('late')} late events, ` +
-        `${total('crashes')} worker ends, ${total('duplicates')} final results written again across a crash, ` +
+        `${total('crashes')} worker ends, ${total('duplicates')} final results written again across a crash ` +
+        `(${total('stale')} of them emitted by a former owner), ` +
         `${total('lateDuplicates')} late events dead-lettered again`,
     );
   });
 
-  // RUNS, SEED, FC_PATH, DEBUG_WINDOWS and WINDOW_STATS help reproduce a failure and count duplicates.
+  // RUNS, SEED, FC_PATH, SCENARIO, NO_SHRINK, DEBUG_WINDOWS and WINDOW_STATS help reproduce a failure
+  // and count duplicates.
+  if (process.env.SCENARIO)
+    it('the scenario in SCENARIO (JSON, as a counterexample prints it)', async () => {
+      await runScenario(JSON.parse(process.env.SCENARIO!) as Scenario);
+    });
+
   it('after random event times, crashes, stops and rebalances, each window has its reference result once (again only across a crash), late events are dead-lettered, and the table empties', async () => {
     await fc.assert(fc.asyncProperty(scenario, runScenario), {
       numRuns: Number(process.env.RUNS ?? 30),
