@@ -1,5 +1,6 @@
 import type { Logger } from '../core/logger.js';
 import { type RetryPolicy, withRetries } from '../core/retry.js';
+import { PartitionReadAbortedError } from '../transports/partition-read-errors.js';
 import type { PartitionRange, PartitionReader, ReadStall, TransportRecord } from '../transports/transport.js';
 import { appliedFromHeaders } from './changelog-headers.js';
 import type { TablePartition } from './table-partition.js';
@@ -36,7 +37,14 @@ export async function restorePartitions<V>(
   partitions: readonly TablePartition<V>[],
 ): Promise<void> {
   const { store, changelog, logger } = context;
-  const offsets = await withRetries(() => context.reader.endOffsets(changelog), METADATA_RETRY);
+  // An abort (the partitions moved away, the app stops) ends the retries too.
+  const offsets = await withRetries(
+    () => {
+      if (context.signal.aborted) return Promise.reject(new PartitionReadAbortedError(changelog));
+      return context.reader.endOffsets(changelog);
+    },
+    { ...METADATA_RETRY, retriable: (error) => !(error instanceof PartitionReadAbortedError) },
+  );
   const ends = new Map(offsets.map((e) => [e.partition, e.offset]));
   const ranges: PartitionRange[] = [];
   const checkpoints = new Map<number, number>();
