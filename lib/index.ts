@@ -37,6 +37,7 @@ export {
 export { type Logger, defaultLogger, silentLogger, logSerializers } from './core/logger.js';
 export { redactText, redactError, errorSummary, type RedactedError } from './core/redact.js';
 export { BrokerUrlError } from './transports/broker-url-error.js';
+export { TransportClosedError } from './transports/transport-closed-error.js';
 export { EncodeError } from './codecs/encode-error.js';
 export { ConnectionError } from './core/connection.js';
 export { type Codec, type CodecType } from './codecs/codec.js';

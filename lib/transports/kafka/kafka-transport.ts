@@ -18,6 +18,7 @@ import { KafkaPartitionReader } from './kafka-partition-reader.js';
 import { type KafkaTransportOptions, describeKafka, parseKafkaUrl, secretsOf } from './kafka-options.js';
 import { KafkaProducer } from './kafka-producer.js';
 import { createTopics } from './kafka-topics.js';
+import { TransportClosedError } from '../transport-closed-error.js';
 
 export { TopicsNotReadyError } from './kafka-topics.js';
 
@@ -78,6 +79,8 @@ export class KafkaTransport implements Transport {
   readonly #consumers = new Set<KafkaConsumer>();
   #connecting: Promise<Admin> | undefined;
   #producing: Promise<KafkaProducer> | undefined;
+  /** After close() and until connect(): nothing opens a connection. */
+  #closed = false;
 
   /** @param internals For tests only. */
   constructor(options: KafkaTransportOptions, internals: KafkaTransportInternals = {}) {
@@ -126,10 +129,13 @@ export class KafkaTransport implements Transport {
    * leaves nothing behind: the next call tries again. The producer connects on the first produce.
    */
   async connect(): Promise<void> {
+    this.#closed = false;
     await this.#adminClient();
   }
 
+  /** Stops the consumers and disconnects; later uses reject with `TransportClosedError` until `connect()`. */
   async close(): Promise<void> {
+    this.#closed = true;
     const consumers = [...this.#consumers];
     this.#consumers.clear();
     await Promise.all(consumers.map((consumer) => consumer.stop()));
@@ -233,6 +239,7 @@ export class KafkaTransport implements Transport {
 
   /** The connected admin client; a failed connect is forgotten, so the next call tries again. */
   #adminClient(): Promise<Admin> {
+    if (this.#closed) return Promise.reject(new TransportClosedError(this.description));
     if (!this.#connecting) {
       const connecting = (async () => {
         const admin = this.#kafka.admin();
@@ -255,6 +262,7 @@ export class KafkaTransport implements Transport {
 
   /** The producer, created and connected on the first produce (concurrent first produces share it). */
   #producer(): Promise<KafkaProducer> {
+    if (this.#closed) return Promise.reject(new TransportClosedError(this.description));
     if (!this.#producing) {
       const producing = (async () => {
         const producer = new KafkaProducer(this.#kafka);

@@ -10,7 +10,7 @@ import {
   type ProducerBatch,
   type RecordMetadata,
 } from 'kafkajs';
-import { ConfigurationError, silentLogger } from '../../../lib/index.js';
+import { ConfigurationError, TransportClosedError, silentLogger } from '../../../lib/index.js';
 import { KafkaTransport, TopicsNotReadyError } from '../../../lib/transports/kafka/kafka-transport.js';
 import type { KafkaClient } from '../../../lib/transports/kafka/kafka-transport.js';
 import type { KafkaTransportOptions } from '../../../lib/kafka.js';
@@ -273,6 +273,23 @@ describe('KafkaTransport producer', () => {
     expect(kafka.producers).to.equal(1);
     expect(kafka.producerConnects).to.equal(1);
     expect(kafka.sent).to.have.length(4);
+    await transport.close();
+  });
+});
+
+describe('KafkaTransport after close()', () => {
+  it('opens no new connection (a stopped worker must exit), and connect() opens it again', async () => {
+    const kafka = new FakeKafka();
+    const transport = transportOn(kafka);
+    await transport.connect();
+    await transport.close();
+    const record = { topic: 'orders', partition: 0, value: Buffer.from('{}') };
+    for (const use of [() => transport.endOffsets('orders'), () => transport.produce([record])])
+      expect(await use().catch((e: unknown) => e)).to.be.instanceOf(TransportClosedError);
+    expect(kafka.producers).to.equal(0);
+    await transport.connect();
+    await transport.produce([record]);
+    expect(kafka.sent).to.have.length(1);
     await transport.close();
   });
 });
