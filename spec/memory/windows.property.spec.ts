@@ -130,10 +130,11 @@ const FLUSH_TIME = 2_000_000_000;
 const APP_ID = 'wprop';
 /**
  * BUG (see the skipped regression spec below): a final result whose write failed is emitted again by
- * its retry timer even after its partition moved to another worker, which emits it too: a duplicate
- * with no crash after the first write. While it lasts, the property tolerates (and counts) final results
- * written by a worker that no longer owned their partition when emitting them; once fixed, it asks for
- * none.
+ * its retry timer even after its partition moved away (to another worker, or away and back to this
+ * one), while the partition's owner emits it too: a duplicate with no crash after the first write.
+ * While it lasts, the property tolerates (and counts) results written from such a retry: emitted by a
+ * worker that did not own their partition, or twice after one hand-over by a worker that had emitted
+ * them before it. Once fixed, set this to false: the property then asks for none.
  */
 const STALE_RETRY_REEMITS = true;
 const TOPIC = 'events';
@@ -282,6 +283,8 @@ async function runScenario(s: Scenario): Promise<void> {
   /** Per partition of the input: how many times it was assigned or revoked so far. */
   const owners: number[] = Array.from({ length: s.partitions }, () => 0);
   const emittedWhen = new WeakMap<object, { owners: number; stale: boolean }>();
+  /** The hand-over counts at which each worker emitted each window (`worker|window`). */
+  const emitted = new Map<string, number[]>();
   let crashes = 0;
 
   const startWorker = async (closer: boolean): Promise<Worker> => {
@@ -313,12 +316,13 @@ async function runScenario(s: Scenario): Promise<void> {
       (event$) =>
         event$.pipe(
           aggregateWindows(windows, { time: (message) => message.value.t }),
-          tap((message) =>
-            emittedWhen.set(message, {
-              owners: owners[message.partition]!,
-              stale: !transport.owned.has(message.partition),
-            }),
-          ),
+          tap((message) => {
+            const { key, start, end } = message.value;
+            const at = owners[message.partition]!;
+            emittedWhen.set(message, { owners: at, stale: !transport.owned.has(message.partition) });
+            const mine = `${id}|${windowId(key, start, end)}`;
+            emitted.set(mine, [...(emitted.get(mine) ?? []), at]);
+          }),
           sink(
             (batch) => {
               if (transport.dead) throw new Error('the process is dead');
@@ -342,7 +346,7 @@ async function runScenario(s: Scenario): Promise<void> {
               }
               return Promise.resolve();
             },
-            { name: 'window-results', retry: { retries: 0 } },
+            { name: `window-results-w${id}`, retry: { retries: 0 } },
           ),
         ),
       {
@@ -459,16 +463,27 @@ async function runScenario(s: Scenario): Promise<void> {
         stale.map((write) => `${write.id} by worker ${write.worker}`),
         'results emitted by a worker not owning their partition',
       ).to.deep.equal([]);
+    let staleRetries = stale.length;
     for (const [id, list] of byWindow) {
       duplicates += list.length - 1;
-      const owned = list.filter((write) => !write.stale);
       const emits = list.map(
         (write) => `by worker ${write.worker} after ${write.owners} moves${write.stale ? ' (stale)' : ''}`,
       );
-      expect(
-        new Set(owned.map((write) => write.owners)).size,
-        `${id} written twice for one emit: ${emits.join(', ')}`,
-      ).to.equal(owned.length);
+      const byEmit = new Map<number, Write[]>();
+      for (const write of list.filter((w) => !w.stale))
+        byEmit.set(write.owners, [...(byEmit.get(write.owners) ?? []), write]);
+      for (const [at, same] of byEmit) {
+        if (same.length === 1) continue;
+        // The bug's other face: the partition came back to the same worker, which emitted the window
+        // anew while the retry of its emit from before the move emitted the old one too.
+        const worker = same[0]!.worker;
+        const retried =
+          STALE_RETRY_REEMITS &&
+          same.every((write) => write.worker === worker) &&
+          (emitted.get(`${worker}|${id}`) ?? []).some((earlier) => earlier < at);
+        if (retried) staleRetries += same.length - 1;
+        else expect.fail(`${id} written twice for one emit: ${emits.join(', ')}`);
+      }
       for (const write of list) expect(write.value, `${id} written again`).to.deep.equal(list[0]!.value);
     }
 
@@ -506,7 +521,7 @@ async function runScenario(s: Scenario): Promise<void> {
       windows: expected.windows.size,
       late: lateIds.length,
       duplicates,
-      stale: stale.length,
+      stale: staleRetries,
       lateDuplicates,
       crashes,
     });
@@ -644,7 +659,7 @@ describe('windows, property-based (memory broker)', function () {
     console.error(
       `windows property: ${reports.length} runs, ${total('windows')} windows, ${total('late')} late events, ` +
         `${total('crashes')} worker ends, ${total('duplicates')} final results written again across a crash ` +
-        `(${total('stale')} of them emitted by a former owner), ` +
+        `(${total('stale')} of them by a retry from before their partition moved), ` +
         `${total('lateDuplicates')} late events dead-lettered again`,
     );
   });
@@ -658,7 +673,7 @@ describe('windows, property-based (memory broker)', function () {
 
   it('after random event times, crashes, stops and rebalances, each window has its reference result once (again only across a crash), late events are dead-lettered, and the table empties', async () => {
     await fc.assert(fc.asyncProperty(scenario, runScenario), {
-      numRuns: Number(process.env.RUNS ?? 30),
+      numRuns: Number(process.env.RUNS ?? 100),
       endOnFailure: Boolean(process.env.DEBUG_WINDOWS ?? process.env.NO_SHRINK),
       ...(process.env.SEED ? { seed: Number(process.env.SEED), path: process.env.FC_PATH } : {}),
     });
