@@ -674,6 +674,7 @@ describe('windows, property-based (memory broker)', function () {
   it('after random event times, crashes, stops and rebalances, each window has its reference result once (again only across a crash), late events are dead-lettered, and the table empties', async () => {
     await fc.assert(fc.asyncProperty(scenario, runScenario), {
       numRuns: Number(process.env.RUNS ?? 100),
+      interruptAfterTimeLimit: 90_000, // a slow shrink still reports its counterexample before the test's timeout
       endOnFailure: Boolean(process.env.DEBUG_WINDOWS ?? process.env.NO_SHRINK),
       ...(process.env.SEED ? { seed: Number(process.env.SEED), path: process.env.FC_PATH } : {}),
     });
