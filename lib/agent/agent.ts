@@ -259,12 +259,12 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     if (outage) this.#supervisor.dispose();
     else void this.#supervisor.complete();
     this.#checkDrained();
-    let deadline: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
+    const stopBy = Date.now() + timeoutMs;
+    const timedOut = await withDeadline(
       drained.then(() => false),
-      new Promise<boolean>((resolve) => (deadline = setTimeout(() => resolve(true), timeoutMs))),
-    ]);
-    clearTimeout(deadline);
+      timeoutMs,
+      true,
+    );
     const unsettled = this.#ledger.unsettled;
     if (timedOut && unsettled > 0) {
       const error = new ShutdownTimeoutError(this.name, unsettled);
@@ -274,7 +274,13 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     this.#stall.stop();
     // Tables let go of their partitions (their writes in flight end) before the group hands them on.
     const assigned = [...this.#ledger.trackers()].map(({ topic, partition }) => ({ topic, partition }));
-    for (const resource of this.#resources) await resource.revoked(assigned);
+    // Within what is left of the deadline: a table waiting for writes that cannot land any more lets
+    // go when the app closes it.
+    const released = (async () => {
+      for (const resource of this.#resources) await resource.revoked(assigned);
+    })();
+    released.catch(() => undefined); // a failure after the deadline is the app's close to handle
+    await withDeadline(released, Math.max(0, stopBy - Date.now()), undefined);
     await this.#consumer?.stop();
     this.#supervisor.dispose();
     this.#state = this.#failure ? 'failed' : 'stopped';
@@ -358,5 +364,18 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       deadLettered: stats.deadLettered,
       restarts: stats.restarts,
     };
+  }
+}
+
+/** `promise`, or `fallback` once `ms` have passed (the timer is cleared either way). */
+async function withDeadline<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  let deadline: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<F>((resolve) => (deadline = setTimeout(() => resolve(fallback), ms))),
+    ]);
+  } finally {
+    clearTimeout(deadline);
   }
 }
