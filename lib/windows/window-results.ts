@@ -128,10 +128,13 @@ export class WindowResults<K, A> implements LineageOwner {
   #current(lineage: Lineage): PendingResult<K, A> | undefined {
     const result = lineage.token as PendingResult<K, A>;
     if (result.lineage !== lineage || result.handled) return undefined;
+    return this.#owned(result) ? result : undefined;
+  }
+
+  /** Whether the result is still its partition's here (not moved away, nor away and back). */
+  #owned(result: PendingResult<K, A>): boolean {
     const part = this.host.part(result.partition);
-    return part?.results.get(resultId(result.keyId, result.start, result.end)) === result
-      ? result
-      : undefined;
+    return part?.results.get(resultId(result.keyId, result.start, result.end)) === result;
   }
 
   #policy(): { retries: number } & ErrorPolicy {
@@ -145,7 +148,7 @@ export class WindowResults<K, A> implements LineageOwner {
     this.host.logger.debug({ table: this.host.table, delay, err: error }, 'retrying a final window result');
     const timer = binding.scheduler.schedule(() => {
       this.#timers.remove(timer);
-      if (result.lineage === undefined && !result.handled) this.emit(result);
+      if (result.lineage === undefined && !result.handled && this.#owned(result)) this.emit(result);
     }, delay);
     this.#timers.add(timer);
   }
