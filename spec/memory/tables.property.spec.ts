@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import {
   MemoryBroker,
-  MemoryTransport,
   createApp,
   json,
   silentLogger,
@@ -10,10 +9,10 @@ import {
   updateTable,
   type App,
   type ProducerRecord,
-  type RecordMetadata,
   type Table,
 } from '../../lib/index.js';
 import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
+import { ChaosTransport } from '../support/chaos-transport.js';
 
 interface Update {
   readonly id: number;
@@ -22,43 +21,6 @@ interface Update {
 interface Total {
   readonly count: number;
   readonly sum: number;
-}
-
-/**
- * A worker's link to the shared broker that can be killed like a process: its consumers die without
- * committing, and changelog writes it has not handed to the broker yet never arrive. Changelog writes
- * are delayed (so crashes and rebalances find them in flight) and sometimes refused (a broker outage).
- */
-class ChaosTransport extends MemoryTransport {
-  #dead = false;
-  #refusals: number;
-
-  constructor(
-    broker: MemoryBroker,
-    batchSize: number,
-    private readonly delayMs: number,
-    refusals: number,
-  ) {
-    super(broker, { batchSize });
-    this.#refusals = refusals;
-  }
-
-  override async produce(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
-    if (records[0]?.topic.endsWith('-changelog')) {
-      if (this.#refusals > 0) {
-        this.#refusals--;
-        throw new Error('broker not available (injected)');
-      }
-      if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
-    }
-    if (this.#dead) throw new Error('the process is dead');
-    return super.produce(records);
-  }
-
-  async kill(): Promise<void> {
-    this.#dead = true;
-    await this.crash();
-  }
 }
 
 interface Worker {
@@ -105,7 +67,11 @@ describe('tables, property-based (memory broker)', () => {
         let produced = 0;
 
         const startWorker = async (): Promise<Worker> => {
-          const transport = new ChaosTransport(broker, s.batchSize, s.delayMs, s.refusals);
+          const transport = new ChaosTransport(broker, {
+            batchSize: s.batchSize,
+            delayMs: s.delayMs,
+            refusals: s.refusals,
+          });
           const shutdownTimeoutMs = { value: 2000 };
           const app = createApp({
             id: 'prop',

@@ -20,14 +20,13 @@ import {
   type ConsumerOptions,
   type TopicPartition,
   type TransportConsumer,
-  type ProducerRecord,
-  type RecordMetadata,
   type WindowSpec,
   type WindowTable,
 } from '../../lib/index.js';
 import { type SchedulerLike, VirtualTimeScheduler, tap } from 'rxjs';
 import { committedToEnd, waitFor, waitForCommitted } from '../../lib/testing/index.js';
 import { type ModelEvent, type ModelWindow, referenceOutcome, windowId } from './windows-reference.js';
+import { type ChaosOptions, ChaosTransport } from '../support/chaos-transport.js';
 
 /** An event on the wire: its id and event time (the key is the record's key). */
 interface Event {
@@ -36,26 +35,17 @@ interface Event {
 }
 
 /**
- * A worker's link to the shared broker that can be killed like a process: its consumers die without
- * committing, and writes it has not handed to the broker yet never arrive (they vanish: a dead process
- * waits for nothing, so cleaning it up does not wait out the changelog's revoke timeout). Changelog
- * writes are delayed (so crashes find them in flight: a final result written but its window not yet
- * deleted) and sometimes refused (a broker outage).
+ * A killable worker link (see ChaosTransport: writes of a dead worker vanish) that also tells which
+ * partitions of the input the worker owns, and when they move.
  */
-class ChaosTransport extends MemoryTransport {
-  #dead = false;
-  #refusals: number;
-
+class TrackedTransport extends ChaosTransport {
   constructor(
     broker: MemoryBroker,
-    batchSize: number,
-    private readonly delayMs: number,
-    refusals: number,
+    chaos: ChaosOptions,
     /** Partitions of the input given to or taken from this worker (a rebalance, a stop). */
     private readonly moved: (partitions: readonly number[]) => void,
   ) {
-    super(broker, { batchSize });
-    this.#refusals = refusals;
+    super(broker, chaos);
   }
 
   /** Partitions of the input this worker owns: from their assignment to the end of their revocation. */
@@ -78,28 +68,6 @@ class ChaosTransport extends MemoryTransport {
       },
     });
   }
-
-  get dead(): boolean {
-    return this.#dead;
-  }
-
-  override async produce(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
-    if (this.#dead) return records.map(({ topic }) => ({ topic, partition: -1, offset: -1 }));
-    if (records[0]?.topic.endsWith('-changelog')) {
-      if (this.#refusals > 0) {
-        this.#refusals--;
-        throw new Error('broker not available (injected)');
-      }
-      if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
-    }
-    if (this.#dead) throw new Error('the process is dead');
-    return super.produce(records);
-  }
-
-  async kill(): Promise<void> {
-    this.#dead = true;
-    await this.crash();
-  }
 }
 
 /**
@@ -119,7 +87,7 @@ interface Write {
 interface Worker {
   readonly id: number;
   readonly app: App;
-  readonly transport: ChaosTransport;
+  readonly transport: TrackedTransport;
   readonly windows: WindowTable<string, Event, number[]>;
   readonly shutdownTimeoutMs: { value: number };
 }
@@ -277,9 +245,13 @@ async function runScenario(s: Scenario): Promise<void> {
 
   const startWorker = async (closer: boolean): Promise<Worker> => {
     const id = workers.length + 1;
-    const transport = new ChaosTransport(broker, s.batchSize, s.delayMs, closer ? 0 : s.refusals, (moved) => {
-      for (const partition of moved) owners[partition]!++;
-    });
+    const transport = new TrackedTransport(
+      broker,
+      { batchSize: s.batchSize, delayMs: s.delayMs, refusals: closer ? 0 : s.refusals, vanishWhenDead: true },
+      (moved) => {
+        for (const partition of moved) owners[partition]!++;
+      },
+    );
     const shutdownTimeoutMs = { value: 2000 };
     const app = createApp({
       id: APP_ID,
