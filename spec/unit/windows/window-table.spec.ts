@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { type Observable, delay, map, mergeMap, of, tap } from 'rxjs';
+import { type Observable, defer, delay, map, mergeMap, of, tap } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import {
   MemoryBroker,
@@ -297,10 +297,11 @@ describe('WindowTable on memory:// (an agent)', () => {
     const inner = new MemoryTransport(broker);
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = false; // from the first result on: its window's deletion is held
     const transport = Object.assign(
       delegateTransport(inner, {
         produce: async (records) => {
-          if (records.some((r) => r.topic.endsWith('-changelog') && r.value === null)) await held;
+          if (holding && records.some((r) => r.topic.endsWith('-changelog'))) await held;
           return inner.produce(records);
         },
       }),
@@ -313,18 +314,25 @@ describe('WindowTable on memory:// (an agent)', () => {
       aggregate: count(),
     });
     const results: WindowResult<string, number>[] = [];
+    let subscriptions = 0;
     app.agent(
       'volume',
       orders,
       (order$) =>
-        order$.pipe(
-          map((m) => {
-            if (m.value.symbol === 'BOOM') throw new Error('boom'); // the pipeline restarts
-            return m;
-          }),
-          aggregateWindows(perSecond, { time: (m) => m.value.at }),
-          tap((m) => results.push(m.value)),
-        ),
+        defer(() => {
+          subscriptions++;
+          return order$.pipe(
+            map((m) => {
+              if (m.value.symbol === 'BOOM') throw new Error('boom'); // the pipeline restarts
+              return m;
+            }),
+            aggregateWindows(perSecond, { time: (m) => m.value.at }),
+            tap((m) => {
+              results.push(m.value);
+              holding = true;
+            }),
+          );
+        }),
       { errors: { retries: 0 } },
     );
     await app.start();
@@ -332,8 +340,9 @@ describe('WindowTable on memory:// (an agent)', () => {
     await orders.send({ symbol: 'ACME', at: t }, { key: 'ACME' });
     await orders.send({ symbol: 'ACME', at: t + 1000 }, { key: 'ACME' });
     await waitFor(() => results.length === 1); // settled: its deletion is held
+    expect(perSecond.stats().pending).to.equal(1);
     await orders.send({ symbol: 'BOOM', at: t + 1000 }, { key: 'BOOM' });
-    await waitFor(() => app.agents[0]!.stats().restarts === 1 && broker.endOffset('orders.dlq', 0) === 1);
+    await waitFor(() => subscriptions === 2 && broker.endOffset('orders.dlq', 0) === 1); // restarted
     release();
     await waitFor(() => perSecond.get('ACME').length === 1 && perSecond.stats().pending === 0);
     expect(results).to.deep.equal([{ key: 'ACME', start: t, end: t + 1000, value: 1, final: true }]);
