@@ -113,6 +113,8 @@ describe('WindowTable', () => {
         expectObservable(shown(older.output), '^ 20ms !').toBe('');
         const newer = run(table, cold('-'), scheduler);
         expectObservable(shown(newer.output), '2ms ^ 3ms !').toBe('');
+        // nothing is closed (nor counted pending) while no subscription can take it
+        scheduler.schedule(() => expect(table.stats()).to.deep.include({ pending: 0, emitted: 0 }), 15);
         const next = run(table, cold('-'), scheduler);
         expectObservable(shown(next.output), '25ms ^ 3ms !').toBe('25ms x', { x: 'k 0-10:1' });
       });
