@@ -3,7 +3,7 @@ import type { Lineage } from '../core/lineage.js';
 import { LINEAGE, type Message, type MessageHeaders } from '../core/message.js';
 import type { Logger } from '../core/logger.js';
 import type { AgentScope, PartitionResource } from '../agent/partition-resources.js';
-import { partitionForKey } from '../transports/partitioner.js';
+import { type EncodedKey, TableCodecs } from './table-codecs.js';
 import type { Transport } from '../transports/transport.js';
 import { AppliedOffsets } from './applied-offsets.js';
 import { TableChangelog } from './table-changelog.js';
@@ -45,19 +45,6 @@ export interface TableInternals {
 
 export type { ApplyCallback, ApplyOutcome } from './table-write.js';
 
-/** A key's encodings, kept for keys seen often (encoding and hashing them per record is not free). */
-interface EncodedKey {
-  readonly bytes: Buffer;
-  /** The bytes as a map key (latin1). */
-  readonly id: string;
-  /** Its partition for `count` partitions (-1 until asked). */
-  partition: number;
-  count: number;
-}
-
-/** Most string keys whose encodings a table keeps (all are dropped when it is full). */
-const KEY_CACHE_SIZE = 10_000;
-
 const failed = (error: unknown): ApplyOutcome<never, never> => ({ kind: 'failed', error });
 
 /**
@@ -85,8 +72,8 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
   readonly #partitions = new Map<number, TablePartition<V>>();
   /** Applied offsets per source partition under test (no agent, one local partition). */
   readonly #localApplied = new Map<number, AppliedOffsets>();
-  readonly #keyCache = new Map<unknown, EncodedKey>();
-  readonly #decoder = (bytes: Buffer): V => this.#decode(bytes);
+  readonly #codecs: TableCodecs<K, V>;
+  readonly #decoder = (bytes: Buffer): V => this.#codecs.decodeValue(bytes);
   readonly #open = (): boolean => !this.#closed;
   #scope: AgentScope | undefined;
   /** Ids of changes not made for a source record ({@link Table.put}): negative, never an offset. */
@@ -113,6 +100,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     this.changelogTopic = `${host.appId}-${name}-changelog`;
     this.keyCodec = keyCodec;
     this.valueCodec = valueCodec;
+    this.#codecs = new TableCodecs(name, keyCodec, valueCodec);
     this.#default = options.default;
     this.#store = options.store?.() ?? new MemoryTableStore();
   }
@@ -129,7 +117,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    * ```
    */
   get(key: K): C {
-    const encoded = this.#encodeKey(key);
+    const encoded = this.#codecs.encodeKey(key);
     const part = this.#readable(this.#partitionOfKey(encoded));
     const value = part.lookup(encoded.id, encoded.bytes, this.#decoder);
     return (value ?? this.#default?.()) as C;
@@ -147,7 +135,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     if (!this.#scope) return 0;
     return this.#changelog?.partitionCount === undefined
       ? undefined
-      : this.#partitionOfKey(this.#encodeKey(key));
+      : this.#partitionOfKey(this.#codecs.encodeKey(key));
   }
 
   /**
@@ -180,8 +168,8 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       ...(page.after !== undefined ? { after: this.keyCodec.encode(page.after) } : {}),
       ...(page.limit !== undefined ? { limit: page.limit } : {}),
     });
-    const keys = result.keys.map((bytes) => this.#decodeKey(bytes));
-    return result.next ? { keys, next: this.#decodeKey(result.next) } : { keys };
+    const keys = result.keys.map((bytes) => this.#codecs.decodeKey(bytes));
+    return result.next ? { keys, next: this.#codecs.decodeKey(result.next) } : { keys };
   }
 
   /**
@@ -293,7 +281,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       );
     let encodedKey: EncodedKey;
     try {
-      encodedKey = this.#encodeKey(key);
+      encodedKey = this.#codecs.encodeKey(key);
     } catch (error) {
       return then(failed(error), message);
     }
@@ -389,7 +377,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
   ): void {
     const part = this.#changelog ? this.#partitions.get(partition) : this.#local();
     if (!part || part.state !== 'ready' || this.#closed) return then(false);
-    const encodedKey = this.#encodeKey(key);
+    const encodedKey = this.#codecs.encodeKey(key);
     const encoded = value === undefined ? null : this.valueCodec.encode(value);
     const write = new DirectWrite<V>(
       encodedKey.bytes,
@@ -433,32 +421,12 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     return part;
   }
 
-  /** The key's bytes and map key: kept for string keys (a key codec is deterministic). */
-  #encodeKey(key: K): EncodedKey {
-    const cached = typeof key === 'string';
-    if (cached) {
-      const hit = this.#keyCache.get(key);
-      if (hit) return hit;
-    }
-    const bytes = this.keyCodec.encode(key);
-    const encoded: EncodedKey = { bytes, id: bytes.toString('latin1'), partition: -1, count: 0 };
-    if (cached) {
-      if (this.#keyCache.size >= KEY_CACHE_SIZE) this.#keyCache.clear();
-      this.#keyCache.set(key, encoded);
-    }
-    return encoded;
-  }
-
   /** The partition of a key: 0 under test, undefined until the partition count is known. */
   #partitionOfKey(key: EncodedKey): number | undefined {
     if (!this.#scope) return 0;
     const count = this.#changelog?.partitionCount;
     if (count === undefined) return undefined;
-    if (key.count !== count) {
-      key.partition = partitionForKey(key.bytes, count);
-      key.count = count;
-    }
-    return key.partition;
+    return this.#codecs.partitionOf(key, count);
   }
 
   #readable(partition: number | undefined): TablePartition<V> {
@@ -467,23 +435,5 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     if (!part) throw new PartitionNotOwnedError(this.name, partition);
     if (part.state !== 'ready') throw new PartitionRecoveringError(this.name, part.partition);
     return part;
-  }
-
-  #decode(bytes: Buffer): V {
-    const value = this.valueCodec.decode(bytes);
-    if (value instanceof Promise)
-      throw new TypeError(
-        `Table ${this.name}: its value codec ${this.valueCodec.name} must decode synchronously`,
-      );
-    return value;
-  }
-
-  #decodeKey(bytes: Buffer): K {
-    const key = this.keyCodec.decode(bytes);
-    if (key instanceof Promise)
-      throw new TypeError(
-        `Table ${this.name}: its key codec ${this.keyCodec.name} must decode synchronously`,
-      );
-    return key;
   }
 }

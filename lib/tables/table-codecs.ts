@@ -1,0 +1,74 @@
+import type { Codec } from '../codecs/codec.js';
+import { partitionForKey } from '../transports/partitioner.js';
+
+/** A key's encodings, kept for keys seen often (encoding and hashing them per record is not free). @internal */
+export interface EncodedKey {
+  readonly bytes: Buffer;
+  /** The bytes as a map key (latin1). */
+  readonly id: string;
+  /** Its partition for `count` partitions (-1 until asked). */
+  partition: number;
+  count: number;
+}
+
+/** Most string keys whose encodings a table keeps (all are dropped when it is full). */
+const KEY_CACHE_SIZE = 10_000;
+
+/**
+ * A table's keys and values as bytes: encodings of string keys kept (a key codec is deterministic, as
+ * partitioning already requires), partitions of keys kept per partition count, and decoding that must
+ * be synchronous (a table answers `get` at once).
+ * @internal
+ */
+export class TableCodecs<K, V> {
+  readonly #keyCache = new Map<unknown, EncodedKey>();
+
+  constructor(
+    private readonly table: string,
+    readonly keyCodec: Codec<K>,
+    readonly valueCodec: Codec<V>,
+  ) {}
+
+  /** The key's bytes and map key. */
+  encodeKey(key: K): EncodedKey {
+    const cached = typeof key === 'string';
+    if (cached) {
+      const hit = this.#keyCache.get(key);
+      if (hit) return hit;
+    }
+    const bytes = this.keyCodec.encode(key);
+    const encoded: EncodedKey = { bytes, id: bytes.toString('latin1'), partition: -1, count: 0 };
+    if (cached) {
+      if (this.#keyCache.size >= KEY_CACHE_SIZE) this.#keyCache.clear();
+      this.#keyCache.set(key, encoded);
+    }
+    return encoded;
+  }
+
+  /** The key's partition among `count`. */
+  partitionOf(key: EncodedKey, count: number): number {
+    if (key.count !== count) {
+      key.partition = partitionForKey(key.bytes, count);
+      key.count = count;
+    }
+    return key.partition;
+  }
+
+  decodeValue(bytes: Buffer): V {
+    const value = this.valueCodec.decode(bytes);
+    if (value instanceof Promise)
+      throw new TypeError(
+        `Table ${this.table}: its value codec ${this.valueCodec.name} must decode synchronously`,
+      );
+    return value;
+  }
+
+  decodeKey(bytes: Buffer): K {
+    const key = this.keyCodec.decode(bytes);
+    if (key instanceof Promise)
+      throw new TypeError(
+        `Table ${this.table}: its key codec ${this.keyCodec.name} must decode synchronously`,
+      );
+    return key;
+  }
+}
