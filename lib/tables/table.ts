@@ -392,6 +392,11 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     else part.ackedLocally(write);
   }
 
+  /** @internal The key's bytes as a map key (latin1), from the table's cache of encodings. */
+  keyId(key: K): string {
+    return this.#codecs.encodeKey(key).id;
+  }
+
   /** @internal Headers of the changelog's last record when `partition` was restored (none under test). */
   restoredHeaders(partition: number): MessageHeaders | undefined {
     return this.#partitions.get(partition)?.restoredHeaders;

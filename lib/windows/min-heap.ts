@@ -41,8 +41,4 @@ export class MinHeap {
     items[i] = last;
     return top;
   }
-
-  clear(): void {
-    this.#items.length = 0;
-  }
 }

@@ -194,7 +194,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     const local = this.#binding?.scope === undefined;
     const partition = local ? 0 : message.partition;
     const part = this.#part(partition);
-    const keyId = part ? this.table.keyCodec.encode(key).toString('latin1') : '';
+    const keyId = part ? this.table.keyId(key) : '';
     if (part) {
       part.lastRecordAt = this.#now();
       part.nextOffset = Math.max(part.nextOffset, message.offset + 1);
@@ -259,7 +259,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
   /** Notes when the key's first window closes (or its events expire), and arms the idle closer. */
   #scheduleKey(part: WindowPartition<K, A>, key: K, state: KeyWindows<A, unknown> | undefined): void {
     if (!state) return;
-    const keyId = this.table.keyCodec.encode(key).toString('latin1');
+    const keyId = this.table.keyId(key);
     const first = state.w[0];
     const at = first ? first[1] : expiresAt(state, this.options.window);
     if (at === undefined) return;

@@ -23,17 +23,6 @@ describe('MinHeap', () => {
     expect(heap.pop()).to.equal(undefined);
   });
 
-  it('clear empties it', () => {
-    const heap = new MinHeap();
-    heap.push(1);
-    heap.push(2);
-    heap.clear();
-    expect(heap.size).to.equal(0);
-    expect(heap.peek()).to.equal(undefined);
-    heap.push(7);
-    expect(heap.pop()).to.equal(7);
-  });
-
   it('any interleaving of pushes and pops gives what a sorted list gives', () => {
     fc.assert(
       fc.property(
