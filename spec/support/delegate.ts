@@ -1,6 +1,10 @@
 import type { Transport } from '../../lib/index.js';
+import { isPartitionReader } from '../../lib/transports/transport.js';
 
-/** A transport that forwards to `inner`, except for the methods given in `overrides`. */
+/**
+ * A transport that forwards to `inner`, except for the methods given in `overrides`. It reads
+ * partitions (tables restore through it) when `inner` does.
+ */
 export function delegateTransport(inner: Transport, overrides: Partial<Transport> = {}): Transport {
   return {
     description: inner.description,
@@ -11,6 +15,7 @@ export function delegateTransport(inner: Transport, overrides: Partial<Transport
     consume: (options, handlers) => inner.consume(options, handlers),
     committedOffsets: (group, topic) => inner.committedOffsets(group, topic),
     endOffsets: (topic) => inner.endOffsets(topic),
+    ...(isPartitionReader(inner) ? { readPartitions: inner.readPartitions.bind(inner) } : {}),
     ...overrides,
   };
 }

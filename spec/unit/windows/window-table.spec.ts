@@ -203,15 +203,12 @@ describe('WindowTable on memory:// (an agent)', () => {
     const broker = new MemoryBroker();
     const inner = new MemoryTransport(broker);
     const topics: TopicSpec[] = [];
-    const transport = Object.assign(
-      delegateTransport(inner, {
-        ensureTopics: (specs) => {
-          topics.push(...specs);
-          return inner.ensureTopics(specs);
-        },
-      }),
-      { readPartitions: inner.readPartitions.bind(inner) },
-    );
+    const transport = delegateTransport(inner, {
+      ensureTopics: (specs) => {
+        topics.push(...specs);
+        return inner.ensureTopics(specs);
+      },
+    });
     const writes: number[] = [];
     const app = createApp({ id: 'volume', transport, logger: silentLogger });
     const orders = app.topic<Order>('orders', { value: json(), partitions: 2 });
@@ -300,15 +297,12 @@ describe('WindowTable on memory:// (an agent)', () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let holding = false; // from the first result on: its window's deletion is held
-    const transport = Object.assign(
-      delegateTransport(inner, {
-        produce: async (records) => {
-          if (holding && records.some((r) => r.topic.endsWith('-changelog'))) await held;
-          return inner.produce(records);
-        },
-      }),
-      { readPartitions: inner.readPartitions.bind(inner) },
-    );
+    const transport = delegateTransport(inner, {
+      produce: async (records) => {
+        if (holding && records.some((r) => r.topic.endsWith('-changelog'))) await held;
+        return inner.produce(records);
+      },
+    });
     const app = createApp({ id: 'volume', transport, logger: silentLogger });
     const orders = app.topic<Order>('orders', { value: json(), partitions: 1 });
     const perSecond = app.windowTable<Order, number>('per-second', {
