@@ -72,6 +72,7 @@ export function aggregateWindows<T, MK, K, A>(
   const keyOf = options.key ?? ((message: Message<T, MK>) => message.key as unknown as K);
   const timeOf = options.time ?? ((message: Message<T, MK>) => message.timestamp);
   const scheduler = options.scheduler ?? asyncScheduler;
+  const where = `aggregateWindows ${table.name}`;
   return (source) =>
     new Observable<Message<WindowResult<K, A>, K>>((subscriber) => {
       let pending = 0;
@@ -91,7 +92,7 @@ export function aggregateWindows<T, MK, K, A>(
       table.bind(binding);
       const upstream = source.subscribe({
         next(input) {
-          const message = claimMessage(input, `aggregateWindows ${table.name}`, subscriber);
+          const message = claimMessage(input, where, subscriber);
           if (!message) return;
           let key: K;
           let t: number;
