@@ -76,7 +76,8 @@ class NotReadyYet extends Error {
 }
 
 /**
- * Creates `missing` topics and waits until fresh metadata shows a leader for every partition, retrying
+ * Creates `missing` topics and waits until fresh metadata shows a leader for every partition and the
+ * leaders answer for their partitions' offsets, retrying
  * the errors a new topic meets for a while (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE…) with
  * backoff until `readyTimeoutMs` ({@link TopicsNotReadyError} then). A setting the broker refuses
  * (replication factor, config) is a {@link ConfigurationError}.
@@ -128,7 +129,12 @@ export async function createTopics(
   }
 }
 
-/** Throws a transient error unless every partition of every topic has a leader in fresh metadata. */
+/**
+ * Throws a transient error unless every partition of every topic has a leader in fresh metadata and
+ * that leader answers for it. On KRaft the metadata can name a leader a moment before the leader
+ * serves the partition, so a first ListOffsets may still meet NOT_LEADER_OR_FOLLOWER: asking for the
+ * offsets here keeps that moment inside `ensureTopics` instead of in the caller's first request.
+ */
 async function assertReady(admin: Admin, topics: readonly TopicSpec[]): Promise<void> {
   const { topics: found } = await admin.fetchTopicMetadata({ topics: topics.map((topic) => topic.name) });
   for (const topic of topics) {
@@ -139,4 +145,5 @@ async function assertReady(admin: Admin, topics: readonly TopicSpec[]): Promise<
         `${topic.name}: ${partitions.length} partition(s) in metadata, ${leaderless.length} without a leader`,
       );
   }
+  for (const topic of topics) await admin.fetchTopicOffsets(topic.name);
 }

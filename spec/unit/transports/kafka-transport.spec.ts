@@ -36,6 +36,9 @@ class FakeAdmin {
   metadataFailures: (Error | 'leaderless')[] = [];
   connectFailures: Error[] = [];
   waitForLeaders: boolean[] = [];
+  offsetCalls = 0;
+  /** Errors thrown by the next fetchTopicOffsets calls, in order. */
+  offsetFailures: Error[] = [];
 
   client(): Admin {
     const admin: Partial<Admin> = {
@@ -70,6 +73,17 @@ class FakeAdmin {
           })),
         }));
         return { topics };
+      },
+      fetchTopicOffsets: async (topic) => {
+        this.offsetCalls++;
+        const failure = this.offsetFailures.shift();
+        if (failure) throw failure;
+        return Array.from({ length: this.topics.get(topic) ?? 0 }, (_, partition) => ({
+          partition,
+          offset: '0',
+          high: '0',
+          low: '0',
+        }));
       },
     };
     return admin as Admin;
@@ -147,6 +161,22 @@ describe('KafkaTransport.ensureTopics', () => {
     expect(kafka.admin.createCalls, 'created once').to.equal(1);
     expect(kafka.admin.waitForLeaders).to.deep.equal([false]);
     expect(kafka.admin.metadataCalls).to.equal(5);
+  });
+
+  it('waits until the leaders answer for the new partitions, retrying NOT_LEADER_OR_FOLLOWER on their offsets', async () => {
+    const kafka = new FakeKafka();
+    // On KRaft the metadata can name a leader a moment before that broker serves the partition.
+    kafka.admin.offsetFailures = [
+      protocolError('NOT_LEADER_OR_FOLLOWER', 'This server is not the leader for that topic-partition'),
+      protocolError('NOT_LEADER_OR_FOLLOWER', 'This server is not the leader for that topic-partition'),
+    ];
+    const transport = transportOn(kafka);
+
+    await transport.ensureTopics([{ name: 'orders', partitions: 3 }]);
+
+    expect(kafka.admin.offsetCalls, 'asked until the leaders answered').to.equal(3);
+    expect(kafka.admin.offsetFailures).to.have.length(0);
+    expect(kafka.admin.createCalls, 'created once').to.equal(1);
   });
 
   it('retries the transient errors of topic creation itself (NOT_CONTROLLER, REQUEST_TIMED_OUT…)', async () => {
