@@ -20,54 +20,6 @@ export const CHANGELOG_HEADERS = {
   applied: 'rivulet-applied',
 } as const;
 
-/** What can tell the applied offsets as of one of its writes. @internal */
-export interface AppliedAsOf<W> {
-  /** {@link AppliedOffsets.encode} of the offsets applied when `write` was made (later ones left out). */
-  appliedAsOf(write: W): string;
-}
-
-/**
- * The headers of one changelog record: the source headers (and any extra ones) as plain enumerable
- * properties, and, invisible to anything that reads headers, the write they belong to, so that the
- * applied offsets are computed only for the records that carry them (a produce's last).
- * @internal
- */
-export class ChangelogRecordHeaders<W = unknown> {
-  [name: string]: string;
-  #source: AppliedAsOf<W> | undefined;
-  #write: W | undefined;
-
-  constructor(
-    source: AppliedAsOf<W>,
-    write: W,
-    topic: string,
-    partition: string,
-    offset: number,
-    extra: Readonly<Record<string, string>> | undefined,
-  ) {
-    if (extra !== undefined) for (const name in extra) this[name] = extra[name]!;
-    this[CHANGELOG_HEADERS.sourceTopic] = topic;
-    this[CHANGELOG_HEADERS.sourcePartition] = partition;
-    this[CHANGELOG_HEADERS.sourceOffset] = String(offset);
-    this.#source = source;
-    this.#write = write;
-  }
-
-  /** The `rivulet-applied` value as of the write `headers` belong to (undefined for other headers). */
-  static appliedOf(headers: Readonly<Record<string, string>> | undefined): string | undefined {
-    if (!(headers instanceof ChangelogRecordHeaders) || headers.#source === undefined) return undefined;
-    return headers.#source.appliedAsOf(headers.#write);
-  }
-
-  /** Forgets the write (it is settled: a stored copy of the headers must not keep it alive). */
-  static unlink(headers: Readonly<Record<string, string>>): void {
-    if (headers instanceof ChangelogRecordHeaders) {
-      headers.#source = undefined;
-      headers.#write = undefined;
-    }
-  }
-}
-
 /** The applied offsets a changelog record carries, or undefined (a record written by something else). @internal */
 export function appliedFromHeaders(headers: MessageHeaders): AppliedOffsets | undefined {
   const text = headers[CHANGELOG_HEADERS.applied];

@@ -3,13 +3,14 @@ import type { Backoff } from '../core/error-policy.js';
 import { RivuletError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { retryWithBackoff } from '../core/retry.js';
-import type { ProducerRecord, RecordMetadata } from '../transports/transport.js';
+import type { RecordMetadata } from '../transports/transport.js';
 
 /** One change to write, and what to do once the broker has it (or never will). @internal */
 export interface ChangelogWrite {
   readonly key: Buffer;
   readonly value: Buffer | null;
-  readonly headers: Readonly<Record<string, string>>;
+  /** Headers of its own (beyond those the host adds to every record), counted in a produce's size. */
+  readonly extra?: Readonly<Record<string, string>> | undefined;
   /** The key as a string (latin1 of its bytes), when the caller has it: spares converting it again. */
   readonly keyId?: string;
   /** False once nobody waits for the write any more (its agent stopped): it is not retried. */
@@ -20,7 +21,11 @@ export interface ChangelogWrite {
 export interface ChangelogWriterHost {
   readonly topic: string;
   readonly logger: Logger;
-  produce(records: readonly ProducerRecord[]): Promise<RecordMetadata[]>;
+  /**
+   * Produces `writes` (the records kept of a batch, in order) to the changelog partition: the host
+   * makes their records, so that headers are built only for what is produced. Called again on a retry.
+   */
+  produce(partition: number, writes: readonly ChangelogWrite[]): Promise<RecordMetadata[]>;
   /** The broker acknowledged `writes` (in order); `end` is the changelog offset after the last one. */
   acked(partition: number, writes: readonly ChangelogWrite[], end: number): void;
   /** `writes` were given up (nobody wanted them any more, or the partition was abandoned). */
@@ -39,6 +44,8 @@ export interface ChangelogWriterOptions {
 interface PartitionQueue {
   queue: ChangelogWrite[];
   inFlight: Subscription | undefined;
+  /** A pump is due at the end of the current task (the writes made meanwhile join its produce). */
+  due: boolean;
   idle: (() => void)[];
 }
 
@@ -48,7 +55,9 @@ class NobodyWaitsError extends RivuletError {
 
 /**
  * Writes a table's changes to its changelog: per partition one produce in flight, the changes arriving
- * meanwhile gathered into the next one (as sinks batch), in order. A failed produce is the broker's
+ * meanwhile gathered into the next one (as sinks batch), in order. A produce starts in a microtask,
+ * not on the first write, so the changes made for one fetch (handed over synchronously) go out
+ * together rather than the first alone. A failed produce is the broker's
  * outage, not bad input: it is retried with backoff for as long as someone waits for the writes, never
  * failing the messages. Acknowledged writes are reported in the order they were queued.
  * @internal
@@ -84,11 +93,17 @@ export class ChangelogWriter {
   write(partition: number, write: ChangelogWrite): void {
     let state = this.#partitions.get(partition);
     if (!state) {
-      state = { queue: [], inFlight: undefined, idle: [] };
+      state = { queue: [], inFlight: undefined, due: false, idle: [] };
       this.#partitions.set(partition, state);
     }
     state.queue.push(write);
-    this.#pump(partition, state);
+    if (state.inFlight || state.due) return;
+    state.due = true;
+    const pump = (): void => {
+      state.due = false;
+      this.#pump(partition, state);
+    };
+    queueMicrotask(pump);
   }
 
   /** Resolves when nothing is queued or in flight for the partition. */
@@ -123,13 +138,6 @@ export class ChangelogWriter {
     }
     const { take, records: kept } = cutBatch(state.queue, this.#maxBatchSize, MAX_BATCH_BYTES);
     const batch = state.queue.splice(0, take);
-    const records: ProducerRecord[] = kept.map((write) => ({
-      topic: this.host.topic,
-      partition,
-      key: write.key,
-      value: write.value,
-      headers: write.headers,
-    }));
     const done = (): void => {
       state.inFlight = undefined;
       this.#pump(partition, state);
@@ -137,7 +145,7 @@ export class ChangelogWriter {
     let finished = false;
     const subscription = defer(() => {
       if (!batch.some((write) => write.wanted())) throw new NobodyWaitsError('abandoned');
-      return this.host.produce(records);
+      return this.host.produce(partition, kept);
     })
       .pipe(
         retryWithBackoff(
@@ -176,11 +184,13 @@ export class ChangelogWriter {
 
 /** Most bytes (keys, values, headers) in one changelog produce. */
 const MAX_BATCH_BYTES = 512 * 1024;
+/** A record's bytes beyond its key, value and extra headers: framing and the headers the host adds. */
+const RECORD_OVERHEAD = 256;
 
 function sizeOf(write: ChangelogWrite): number {
-  let size = write.key.length + (write.value?.length ?? 0) + 64;
-  const headers = write.headers;
-  for (const name in headers) size += name.length + headers[name]!.length;
+  let size = write.key.length + (write.value?.length ?? 0) + RECORD_OVERHEAD;
+  const extra = write.extra;
+  if (extra !== undefined) for (const name in extra) size += name.length + extra[name]!.length;
   return size;
 }
 

@@ -9,7 +9,7 @@ import {
   isPartitionReader,
 } from '../transports/transport.js';
 import { ConfigurationError } from '../core/errors.js';
-import { CHANGELOG_HEADERS, ChangelogRecordHeaders } from './changelog-headers.js';
+import { CHANGELOG_HEADERS } from './changelog-headers.js';
 import { withRetries } from '../core/retry.js';
 import { ChangelogWriter } from './changelog-writer.js';
 import { ChangelogPartitionsMismatchError } from './table-errors.js';
@@ -116,21 +116,10 @@ export class TableChangelog<V> implements PartitionResource {
     this.#writer?.close();
   }
 
-  /** Queues the change made for a record of `sourceTopic`, with the source headers and `extra` ones. */
-  write(
-    sourceTopic: string,
-    part: TablePartition<V>,
-    write: TableWrite<V>,
-    extra?: Readonly<Record<string, string>>,
-  ): void {
-    write.headers = new ChangelogRecordHeaders(
-      part,
-      write,
-      sourceTopic,
-      part.text,
-      write.sourceOffset,
-      extra,
-    );
+  /** Queues a change of `part`; its record will carry the source headers and `extra` ones. */
+  write(part: TablePartition<V>, write: TableWrite<V>, extra?: Readonly<Record<string, string>>): void {
+    write.extra = extra;
+    write.origin = part;
     this.#writer!.write(part.partition, write);
   }
 
@@ -184,13 +173,36 @@ export class TableChangelog<V> implements PartitionResource {
     this.#writer = new ChangelogWriter({
       topic,
       logger: host.logger,
-      produce: (records) => transport.produce(withApplied(records)),
+      produce: (partition, writes) => transport.produce(this.#records(partition, writes as TableWrite<V>[])),
       acked: (partition, writes, end) =>
         this.options.partitions.get(partition)?.acked(writes as readonly TableWrite<V>[], end),
       abandoned: (partition, writes) =>
         this.options.partitions.get(partition)?.abandoned(writes as readonly TableWrite<V>[]),
     });
     return transport;
+  }
+
+  /**
+   * The records of one produce: each names the source record its change was made for, and carries
+   * the change's extra headers; the last one also carries `rivulet-applied`, the applied offsets as of
+   * its change. Only that record needs them: a produce of one partition is appended whole (one record
+   * batch), so the partition's last record, the one a restore reads them from, is always some produce's
+   * last. Built at each attempt, for the records kept of a batch only.
+   */
+  #records(partition: number, writes: readonly TableWrite<V>[]): ProducerRecord[] {
+    const { topic, source } = this.options;
+    const last = writes.length - 1;
+    return writes.map((write, i) => {
+      const headers: Record<string, string> = {};
+      const extra = write.extra;
+      if (extra !== undefined) for (const name in extra) headers[name] = extra[name]!;
+      const origin = write.origin!;
+      headers[CHANGELOG_HEADERS.sourceTopic] = source;
+      headers[CHANGELOG_HEADERS.sourcePartition] = origin.text;
+      headers[CHANGELOG_HEADERS.sourceOffset] = String(write.sourceOffset);
+      if (i === last) headers[CHANGELOG_HEADERS.applied] = origin.appliedAsOf(write);
+      return { topic, partition, key: write.key, value: write.value, headers };
+    });
   }
 
   /** Restores every owned partition still recovering; again after an abort for those still owned. */
@@ -231,22 +243,4 @@ export class TableChangelog<V> implements PartitionResource {
       }
     }
   }
-}
-
-/**
- * The records of one produce with `rivulet-applied` on the last: the applied offsets as of its change.
- * Only that record needs them: a produce of one partition is appended whole (one record batch), so the
- * partition's last record, the one a restore reads them from, is always some produce's last; the
- * records before it carry only their source headers.
- */
-function withApplied(records: readonly ProducerRecord[]): readonly ProducerRecord[] {
-  const last = records[records.length - 1];
-  const applied = ChangelogRecordHeaders.appliedOf(last?.headers);
-  if (last === undefined || applied === undefined) return records;
-  const stamped = records.slice();
-  stamped[stamped.length - 1] = {
-    ...last,
-    headers: { ...last.headers, [CHANGELOG_HEADERS.applied]: applied },
-  };
-  return stamped;
 }

@@ -2,9 +2,8 @@ import type { Lineage } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
 import type { MessageHeaders } from '../core/message.js';
 import { AppliedOffsets } from './applied-offsets.js';
-import { type AppliedAsOf, ChangelogRecordHeaders } from './changelog-headers.js';
 import type { TableStore } from './stores/table-store.js';
-import type { PendingValue, TableWrite } from './table-write.js';
+import type { PendingValue, TableWrite, WriteOrigin } from './table-write.js';
 
 export type { TableWrite } from './table-write.js';
 
@@ -23,7 +22,7 @@ const COMPACT_AT = 1024;
  * them): each change carries who waits for it, so acknowledging a batch costs nothing per offset.
  * @internal
  */
-export class TablePartition<V> implements AppliedAsOf<TableWrite<V>> {
+export class TablePartition<V> implements WriteOrigin<V> {
   state: PartitionState = 'recovering';
   applied = new AppliedOffsets();
   /** Recovery progress while recovering. */
@@ -154,7 +153,6 @@ export class TablePartition<V> implements AppliedAsOf<TableWrite<V>> {
       if (write.done) continue;
       this.#unsettled--;
       write.finish(durable);
-      ChangelogRecordHeaders.unlink(write.headers);
       if (write.lineage !== undefined && !write.lineage.done) this.#live.push(write);
     }
     const queue = this.#queue;

@@ -19,8 +19,6 @@ export type ApplyCallback<K, V> = (outcome: ApplyOutcome<K, V>, message: Message
 /** The outcome of a change that will never be durable here (shared: outcomes are read, never changed). @internal */
 export const DROPPED: ApplyOutcome<never, never> = Object.freeze({ kind: 'dropped' });
 
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
-
 /** A key's newest value while some of its changes are not in the store yet. @internal */
 export interface PendingValue<V> {
   value: V;
@@ -30,14 +28,27 @@ export interface PendingValue<V> {
   stamp: number;
 }
 
+/** The partition a change was made in, as its changelog record needs it. @internal */
+export interface WriteOrigin<V> {
+  /** The partition as a header value. */
+  readonly text: string;
+  /** The applied offsets as of `write` (those of later changes left out), encoded for `rivulet-applied`. */
+  appliedAsOf(write: TableWrite<V>): string;
+}
+
 /**
  * One change of a table on its way to the changelog, and who waits for it: one object per change,
  * carrying everything needed once the broker acknowledges it (no closure per change).
  * @internal
  */
 export abstract class TableWrite<V = unknown> implements ChangelogWrite {
-  /** The changelog record's headers (set as the write is queued). */
-  headers: Readonly<Record<string, string>> = NO_HEADERS;
+  /** Headers of its own for the changelog record, beyond the source headers (set as it is queued). */
+  extra: Readonly<Record<string, string>> | undefined = undefined;
+  /**
+   * The partition object it was made in (set as it is queued): not the partition's current one, which
+   * after a quick revoke and reassign is another whose applied offsets this change must not claim.
+   */
+  origin: WriteOrigin<V> | undefined = undefined;
   /** Acknowledged or given up. */
   done = false;
   /** The key's overlay entry (set when staged). */

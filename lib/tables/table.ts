@@ -359,7 +359,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       then,
     );
     part.stage(write, value);
-    if (this.#changelog) this.#changelog.write(message.topic, part, write, extra);
+    if (this.#changelog) this.#changelog.write(part, write, extra);
     else part.ackedLocally(write);
   }
 
@@ -388,7 +388,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       then,
     );
     part.stage(write, value as V);
-    if (this.#changelog) this.#changelog.write(this.#scope!.topic, part, write, headers);
+    if (this.#changelog) this.#changelog.write(part, write, headers);
     else part.ackedLocally(write);
   }
 

@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { silentLogger } from '../../../lib/index.js';
 import { type ChangelogWrite, ChangelogWriter } from '../../../lib/tables/changelog-writer.js';
-import type { ProducerRecord, RecordMetadata } from '../../../lib/transports/transport.js';
+import type { RecordMetadata } from '../../../lib/transports/transport.js';
+
+/** Lets the writer's due produce start (it starts in a microtask after the writes of the current task). */
+const produceStarted = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('ChangelogWriter', () => {
   it('splits what is queued into produces of at most 512 KiB (Kafka refuses larger requests for good)', async () => {
@@ -12,7 +15,7 @@ describe('ChangelogWriter', () => {
     const writer = new ChangelogWriter({
       topic: 'app-t-changelog',
       logger: silentLogger,
-      async produce(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
+      async produce(_partition: number, records: readonly ChangelogWrite[]): Promise<RecordMetadata[]> {
         produced.push(records.length);
         if (produced.length === 1) await first; // the rest queues up behind the first produce
         return records.map(() => ({ topic: 'app-t-changelog', partition: 0, offset: offset++ }));
@@ -23,10 +26,10 @@ describe('ChangelogWriter', () => {
     const write = (i: number): ChangelogWrite => ({
       key: Buffer.from(`k${i}`),
       value: Buffer.alloc(100 * 1024), // 100 KiB each: five fit in 512 KiB, not six
-      headers: {},
       wanted: () => true,
     });
     writer.write(0, write(0));
+    await produceStarted();
     for (let i = 1; i <= 12; i++) writer.write(0, write(i));
     release();
     await writer.drained(0);
@@ -42,8 +45,8 @@ describe('ChangelogWriter', () => {
     const writer = new ChangelogWriter({
       topic: 'app-t-changelog',
       logger: silentLogger,
-      async produce(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
-        produced.push(records.map((r) => `${r.key!.toString()}=${r.value!.toString()}`));
+      async produce(_partition: number, records: readonly ChangelogWrite[]): Promise<RecordMetadata[]> {
+        produced.push(records.map((r) => `${r.key.toString()}=${r.value!.toString()}`));
         if (produced.length === 1) await first;
         return records.map(() => ({ topic: 'app-t-changelog', partition: 0, offset: offset++ }));
       },
@@ -54,10 +57,10 @@ describe('ChangelogWriter', () => {
     const write = (key: string, value: number): ChangelogWrite => ({
       key: Buffer.from(key),
       value: Buffer.from(String(value)),
-      headers: {},
       wanted: () => true,
     });
     writer.write(0, write('a', 1));
+    await produceStarted();
     for (const [key, value] of [
       ['a', 2],
       ['b', 1],
@@ -83,8 +86,8 @@ describe('ChangelogWriter', () => {
       {
         topic: 'app-t-changelog',
         logger: silentLogger,
-        async produce(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
-          produced.push(records.map((r) => `${r.key!.toString()}=${r.value!.length}`));
+        async produce(_partition: number, records: readonly ChangelogWrite[]): Promise<RecordMetadata[]> {
+          produced.push(records.map((r) => `${r.key.toString()}=${r.value!.length}`));
           if (produced.length === 1) await first;
           return records.map(() => ({ topic: 'app-t-changelog', partition: 0, offset: offset++ }));
         },
@@ -99,14 +102,43 @@ describe('ChangelogWriter', () => {
   const sized = (key: string, bytes: number, keyId?: string): ChangelogWrite => ({
     key: Buffer.from(key),
     value: Buffer.alloc(bytes),
-    headers: { 'rivulet-applied': '0;0-1' },
+    extra: { 'rivulet-watermark': '1700000000000' },
     ...(keyId !== undefined ? { keyId } : {}),
     wanted: () => true,
+  });
+
+  it('sends the writes of one synchronous run (a fetch handed over) as one produce, not the first alone', async () => {
+    const { writer, produced, acked, release } = blockedWriter();
+    for (const key of ['a', 'b', 'a', 'c']) writer.write(0, sized(key, 1));
+    expect(produced, 'nothing produced within the run').to.deep.equal([]);
+    await produceStarted();
+    writer.write(0, sized('d', 2)); // made while the produce is in flight: the next one
+    release();
+    await writer.drained(0);
+    expect(produced).to.deep.equal([['b=1', 'a=1', 'c=1'], ['d=2']]);
+    expect(acked).to.deep.equal([['a=1', 'b=1', 'a=1', 'c=1'], ['d=2']]);
+    expect(writer.pending(0)).to.equal(0);
+  });
+
+  it('is not drained while a produce is due, and abandoning the partition then produces nothing', async () => {
+    const { writer, produced } = blockedWriter();
+    let drained = false;
+    writer.write(0, sized('a', 1));
+    void writer.drained(0).then(() => (drained = true));
+    await Promise.resolve();
+    expect(drained, 'a due produce is pending work').to.equal(false);
+    const other = blockedWriter();
+    other.writer.write(1, sized('b', 1));
+    other.writer.abandon(1);
+    await produceStarted();
+    expect(other.produced, 'abandoned before its produce started').to.deep.equal([]);
+    expect(produced).to.deep.equal([['a=1']]);
   });
 
   it('bounds a produce by the records it carries, not by the writes they stand for', async () => {
     const { writer, produced, acked, release } = blockedWriter({ maxBatchSize: 2 });
     writer.write(0, sized('x', 1));
+    await produceStarted();
     // a, b, a, b, a, b: two records whatever the number of writes; c would be a third
     for (let i = 1; i <= 6; i++) writer.write(0, sized(i % 2 ? 'a' : 'b', i));
     writer.write(0, sized('c', 7));
@@ -119,6 +151,7 @@ describe('ChangelogWriter', () => {
   it('bounds a produce by the bytes of the records it carries: a key written again replaces its size', async () => {
     const { writer, produced, release } = blockedWriter();
     writer.write(0, sized('x', 1));
+    await produceStarted();
     // twelve writes of 100 KiB to one key: one record of 100 KiB (the writes add up to 1.2 MiB)
     for (let i = 0; i < 12; i++) writer.write(0, sized('a', 100 * 1024 + i));
     // then five distinct keys of 100 KiB: the batch holds a and four of them (5 × 100 KiB within 512 KiB)
@@ -136,6 +169,7 @@ describe('ChangelogWriter', () => {
   it('tells keys apart by keyId when the write has one', async () => {
     const { writer, produced, release } = blockedWriter();
     writer.write(0, sized('x', 1));
+    await produceStarted();
     // the same bytes under two ids are two keys; two byte strings under one id are one key
     writer.write(0, sized('a', 1, 'one'));
     writer.write(0, sized('a', 2, 'two'));
