@@ -2,11 +2,12 @@ import type { MessageHeaders } from '../core/message.js';
 import { AppliedOffsets } from './applied-offsets.js';
 
 /**
- * Headers of the changelog records a table writes: every record names the source record the change
- * was made for; the last record of each produce also carries the source offsets applied above the
- * committed offset as of its change (`rivulet-applied`). The last record of a changelog partition
- * (which compaction always keeps) thus carries everything a new owner needs to recognise redelivered
- * records.
+ * Headers of the changelog records a table writes. The last record of each produce names the source
+ * record its change was made for (topic, partition, offset) and carries the source offsets applied
+ * above the committed offset as of its change (`rivulet-applied`); the records before it in their
+ * produce carry none of these (only a windowed table's watermark), which spares the producer three
+ * headers per record. The last record of a changelog partition (which compaction always keeps) thus
+ * carries everything a new owner needs to recognise redelivered records.
  *
  * @example
  * ```ts

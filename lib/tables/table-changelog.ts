@@ -116,7 +116,7 @@ export class TableChangelog<V> implements PartitionResource {
     this.#writer?.close();
   }
 
-  /** Queues a change of `part`; its record will carry the source headers and `extra` ones. */
+  /** Queues a change of `part`; its record will carry `extra` headers (and, if a produce's last, the source ones). */
   write(part: TablePartition<V>, write: TableWrite<V>, extra?: Readonly<Record<string, string>>): void {
     write.extra = extra;
     write.origin = part;
@@ -183,24 +183,25 @@ export class TableChangelog<V> implements PartitionResource {
   }
 
   /**
-   * The records of one produce: each names the source record its change was made for, and carries
-   * the change's extra headers; the last one also carries `rivulet-applied`, the applied offsets as of
-   * its change. Only that record needs them: a produce of one partition is appended whole (one record
-   * batch), so the partition's last record, the one a restore reads them from, is always some produce's
-   * last. Built at each attempt, for the records kept of a batch only.
+   * The records of one produce, each with its change's extra headers; the last one also names its
+   * source record and carries `rivulet-applied`, the applied offsets as of its change. Only that record
+   * needs them: a produce of one partition is appended whole (one record batch), so the partition's
+   * last record, the one a restore reads them from, is always some produce's last. Built at each
+   * attempt, for the records kept of a batch only.
    */
   #records(partition: number, writes: readonly TableWrite<V>[]): ProducerRecord[] {
     const { topic, source } = this.options;
     const last = writes.length - 1;
     return writes.map((write, i) => {
-      const headers: Record<string, string> = {};
       const extra = write.extra;
+      if (i !== last) return { topic, partition, key: write.key, value: write.value, headers: extra };
+      const headers: Record<string, string> = {};
       if (extra !== undefined) for (const name in extra) headers[name] = extra[name]!;
       const origin = write.origin!;
       headers[CHANGELOG_HEADERS.sourceTopic] = source;
       headers[CHANGELOG_HEADERS.sourcePartition] = origin.text;
       headers[CHANGELOG_HEADERS.sourceOffset] = String(write.sourceOffset);
-      if (i === last) headers[CHANGELOG_HEADERS.applied] = origin.appliedAsOf(write);
+      headers[CHANGELOG_HEADERS.applied] = origin.appliedAsOf(write);
       return { topic, partition, key: write.key, value: write.value, headers };
     });
   }

@@ -42,7 +42,7 @@ export interface WriteOrigin<V> {
  * @internal
  */
 export abstract class TableWrite<V = unknown> implements ChangelogWrite {
-  /** Headers of its own for the changelog record, beyond the source headers (set as it is queued). */
+  /** Headers of its own for the changelog record (set as it is queued). */
   extra: Readonly<Record<string, string>> | undefined = undefined;
   /**
    * The partition object it was made in (set as it is queued): not the partition's current one, which

@@ -36,8 +36,8 @@ export interface UpdateTableOptions<T, MK, K> {
 
 /**
  * Updates a table with each message: `update(current, message)` returns the key's new value, which is
- * written to the table's changelog (partition = the message's partition, headers naming the source
- * record); the message moves on, as a {@link TableUpdate} with the same lineage, only once the broker
+ * written to the table's changelog (partition = the message's partition; the changes of one batch
+ * are reduced to the last per key); the message moves on, as a {@link TableUpdate} with the same lineage, only once the broker
  * acknowledged the change, so the changelog is never behind the committed offset. Later messages see
  * earlier results at once, even while their writes are in flight.
  *

@@ -56,11 +56,21 @@ describe('tables: the applied offsets a changelog record carries (memory broker)
     await waitForCommitted(app);
 
     const records = broker.read(CHANGELOG, 0, 0, broker.endOffsets(CHANGELOG)[0]!.offset);
-    const sources = records.map((r) => Number(r.headers[CHANGELOG_HEADERS.sourceOffset]));
+    // each value names the record that wrote it
+    const sources = records.map((r) => Number(r.value!.toString().slice(BIG.length)));
     expect(sources).to.deep.equal([0, 2, 3, 4, 1]);
     const claims = records.map((r) => r.headers[CHANGELOG_HEADERS.applied]);
     // a produce's last record carries them (the batch of 2 and 3 was cut before 4 by its size)
     expect(claims).to.deep.equal(['0;0-1', undefined, '0;0-1,2-4', undefined, '0;0-5']);
+    // and names its source record; the records before it in their produce carry no headers
+    expect(records.map((r) => r.headers[CHANGELOG_HEADERS.sourceOffset])).to.deep.equal([
+      '0',
+      undefined,
+      '3',
+      undefined,
+      '1',
+    ]);
+    expect(records.map((r) => Object.keys(r.headers).length)).to.deep.equal([4, 0, 4, 0, 4]);
     records.forEach((record, i) => {
       const text = record.headers[CHANGELOG_HEADERS.applied];
       if (text === undefined) return;

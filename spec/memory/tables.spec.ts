@@ -69,7 +69,7 @@ async function send(broker: MemoryBroker, from: number, to: number): Promise<voi
 }
 
 describe('tables on the memory broker', () => {
-  it('sums per key, writes the changelog with source headers, and gets synchronously', async () => {
+  it('sums per key, writes the changelog with source headers on each produce’s last record, and gets synchronously', async () => {
     const broker = new MemoryBroker({ defaultPartitions: 3 });
     const { app, totals } = worker(broker);
     await app.start();
@@ -82,11 +82,20 @@ describe('tables on the memory broker', () => {
     expect(changelog.reduce((sum, p) => sum + p.offset, 0)).to.be.within(7, 50);
     expect(lastValues(broker)).to.deep.equal(expectedTotals(50));
     const busy = changelog.find((p) => p.offset > 0)!.partition;
-    const record = broker.read('shop-totals-changelog', busy, 0, 1)[0]!;
-    expect(record.headers).to.include({
+    const records = broker.read('shop-totals-changelog', busy, 0, changelog[busy]!.offset);
+    // the partition's last record (a produce's last) names its source record and the applied offsets
+    const last = records.at(-1)!;
+    expect(last.headers).to.include({
       [CHANGELOG_HEADERS.sourceTopic]: 'orders',
       [CHANGELOG_HEADERS.sourcePartition]: String(busy),
     });
+    expect(Number(last.headers[CHANGELOG_HEADERS.sourceOffset])).to.be.at.least(0);
+    expect(last.headers[CHANGELOG_HEADERS.applied]).to.be.a('string');
+    // a record carries source headers only with the applied offsets (as a produce's last)
+    for (const record of records)
+      expect(CHANGELOG_HEADERS.sourceTopic in record.headers).to.equal(
+        CHANGELOG_HEADERS.applied in record.headers,
+      );
     expect(totals.stats()).to.include({ state: 'ready', partitionCount: 3 });
     await app.stop();
   });

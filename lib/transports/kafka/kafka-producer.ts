@@ -36,7 +36,8 @@ export class KafkaProducer {
         const partitioner = Partitioners.DefaultPartitioner();
         return (args: PartitionerArgs) => {
           const partition = partitioner(args);
-          chosen.set(args.message, partition);
+          // A message sent to a partition of its choosing keeps it (read back in #metadata).
+          if (args.message.partition === undefined) chosen.set(args.message, partition);
           return partition;
         };
       },
