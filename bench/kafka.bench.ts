@@ -133,23 +133,6 @@ function keysByPartition(): string[][] {
 async function rivuletTable(round: number): Promise<number> {
   const id = `bench-table-${suffix}-${round}`;
   const transport = new KafkaTransport({ brokers: BROKERS, clientId: 'bench-table', logger: silentLogger });
-  // The changelog made beforehand and read once: a first ListOffsets on a topic just created can fail
-  // with NOT_LEADER_FOR_PARTITION, which would fail the agent (a known bug, not what this measures).
-  const changelog = `${id}-counts-changelog`;
-  await transport.ensureTopics([
-    { name: changelog, partitions: PARTITIONS, config: { 'cleanup.policy': 'compact' } },
-  ]);
-  await waitFor(
-    () =>
-      transport.endOffsets(changelog).then(
-        () => true,
-        () => false,
-      ),
-    {
-      timeoutMs: 30_000,
-      description: 'the changelog to answer ListOffsets',
-    },
-  );
   // Counts the changelog's produces (printed to stderr). BENCH_FAKE_PRODUCE=1 acknowledges them without
   // a broker: the table path's own ceiling, for profiling (not a reading of the table reader).
   const produce = transport.produce.bind(transport);
