@@ -86,7 +86,7 @@ export {
 export { type WindowSpec, tumbling, hopping, sliding } from './windows/window-spec.js';
 export { type Aggregate, count, sum, min, max, collect } from './windows/aggregate.js';
 export { aggregateWindows, type AggregateWindowsOptions } from './windows/aggregate-windows.js';
-export { LateRecordError, InvalidEventTimeError } from './windows/window-errors.js';
+export { LateRecordError, InvalidEventTimeError, WindowResultFailedError } from './windows/window-errors.js';
 export { WINDOW_DEAD_LETTER_HEADERS } from './windows/window-results.js';
 export { sink, type SinkInput, type SinkOptions } from './sinks/sink.js';
 export type { SinkMessage } from './sinks/sink-message.js';

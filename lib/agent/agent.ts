@@ -119,6 +119,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
           topic: topic.name,
           errors: options.errors ?? {},
           use: (resource) => this.#resources.add(resource),
+          fail: (error) => this.#fail(error),
         },
       },
       pipeline,

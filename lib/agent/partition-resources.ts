@@ -28,6 +28,8 @@ export interface AgentScope {
   /** The agent's error policy (operators that emit messages of their own follow it). */
   readonly errors: ErrorPolicy;
   use(resource: PartitionResource): void;
+  /** Fails the agent: a message an operator made itself failed for good under `onFailure: 'stop'`. */
+  fail(error: unknown): void;
 }
 
 let current: AgentScope | undefined;

@@ -51,3 +51,37 @@ export class InvalidEventTimeError extends RivuletError {
 function iso(ms: number): string {
   return Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : String(ms);
 }
+
+/**
+ * A window's final result failed for good (its retries used up, not an outage) under
+ * `onFailure: 'stop'`: the agent fails with this as the cause of its `AgentFailedError`. The window
+ * stays in the table, so the next run emits its result again.
+ *
+ * @example
+ * ```ts
+ * const agent = app.agent('volume', orders, pipeline, { errors: { onFailure: 'stop' } });
+ * // once a final result has failed for good:
+ * agent.failure?.cause instanceof WindowResultFailedError; // true
+ * ```
+ */
+export class WindowResultFailedError extends RivuletError {
+  readonly start: number;
+  readonly end: number;
+  readonly partition: number;
+
+  constructor(
+    readonly table: string,
+    window: { readonly partition: number; readonly start: number; readonly end: number },
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `Window table ${table}: the final result of the window ${iso(window.start)}–${iso(window.end)} ` +
+        `(partition ${window.partition}) failed for good: ${reason}`,
+      { cause },
+    );
+    this.start = window.start;
+    this.end = window.end;
+    this.partition = window.partition;
+  }
+}

@@ -11,6 +11,7 @@ import { sinkSucceededSince } from '../sinks/sink-health.js';
 import type { ProducerRecord, Transport } from '../transports/transport.js';
 import { type PendingResult, type WindowPartition, resultId } from './window-partition.js';
 import type { AgentScope } from '../agent/partition-resources.js';
+import { WindowResultFailedError } from './window-errors.js';
 import type { WindowResult } from './window-types.js';
 
 /** What an `aggregateWindows` subscription gives its table while it runs. @internal */
@@ -48,7 +49,8 @@ const DEAD_LETTER_RETRIES = 4;
  * policy, as a record would be: retried after a backoff while the retry budget lasts (a sink's own
  * attempts count); while the failing sink has written nothing since, it is an outage and the result
  * waits, retried at each backoff step; otherwise it goes to the dead-letter topic (as JSON, with the
- * error and the window in headers) and its window is deleted.
+ * error and the window in headers) and its window is deleted; or, with `onFailure: 'stop'`, the agent
+ * fails and the window stays, so the next run emits the result again.
  * @internal
  */
 export class WindowResults<K, A> implements LineageOwner {
@@ -112,6 +114,16 @@ export class WindowResults<K, A> implements LineageOwner {
       );
       return this.#later(result, error);
     }
+    const scope = binding.scope;
+    if (scope?.errors.onFailure === 'stop') {
+      // As for a record: the agent fails, the window stays, and the next run emits its result again.
+      this.host.logger.warn(
+        { ...where, attempts: result.attempts, err: error },
+        'a final window result failed for good; policy: stop',
+      );
+      scope.fail(new WindowResultFailedError(this.host.table, result, error));
+      return;
+    }
     this.host.logger.warn(
       { ...where, attempts: result.attempts, err: error },
       'a final window result failed for good; dead-lettering it',
@@ -159,8 +171,8 @@ export class WindowResults<K, A> implements LineageOwner {
     binding: WindowBinding<K, A>,
   ): Promise<void> {
     const scope = binding.scope;
-    if (!scope || scope.errors.onFailure === 'stop') {
-      // No dead-letter topic to use: the window stays, and its result is tried again later.
+    if (!scope) {
+      // Under test, no dead-letter topic to use: the window stays, and its result is tried again later.
       this.host.logger.error({ table: this.host.table, err: error }, 'a final window result keeps failing');
       return this.#later(result, error);
     }

@@ -5,7 +5,9 @@ import {
   MemoryBroker,
   MemoryTransport,
   RivuletError,
+  SinkError,
   WINDOW_DEAD_LETTER_HEADERS,
+  WindowResultFailedError,
   aggregateWindows,
   count,
   createApp,
@@ -13,6 +15,7 @@ import {
   silentLogger,
   sink,
   tumbling,
+  type ErrorPolicy,
   type WindowResult,
 } from '../../lib/index.js';
 import { appMetrics } from '../../lib/metrics/app-metrics.js';
@@ -132,7 +135,11 @@ class Refused extends RivuletError {
 }
 
 describe('final window results under the error policy (memory://)', () => {
-  function app(broker: MemoryBroker, write: (results: WindowResult<string, number>[]) => Promise<void>) {
+  function app(
+    broker: MemoryBroker,
+    write: (results: WindowResult<string, number>[]) => Promise<void>,
+    errors: ErrorPolicy = {},
+  ) {
     const made = createApp({ id: 'volume', transport: new MemoryTransport(broker), logger: silentLogger });
     const orders = made.topic<Order>('orders', { value: json(), partitions: 1 });
     const perSecond = made.windowTable<Order, number>('per-second', {
@@ -150,7 +157,7 @@ describe('final window results under the error policy (memory://)', () => {
             retry: { retries: 0 },
           }),
         ),
-      { errors: { retries: 1, backoff: { initialDelayMs: 5, maxDelayMs: 40 } } },
+      { errors: { retries: 1, backoff: { initialDelayMs: 5, maxDelayMs: 40 }, ...errors } },
     );
     return { app: made, orders, perSecond };
   }
@@ -190,6 +197,37 @@ describe('final window results under the error policy (memory://)', () => {
     expect(written).to.deep.equal([{ key: 'OK', start: t, end: t + 1000, value: 1, final: true }]);
     await waitFor(() => perSecond.get('BAD').length === 0 && perSecond.stats().pending === 0);
     await made.stop();
+  });
+
+  it("with onFailure: 'stop', a result refused for good fails the agent; the next run writes it from the window kept", async () => {
+    const broker = new MemoryBroker();
+    let refuse = true;
+    const written: WindowResult<string, number>[] = [];
+    const write = async (results: WindowResult<string, number>[]): Promise<void> => {
+      if (refuse) throw new Refused('no such symbol');
+      written.push(...results);
+    };
+    const first = app(broker, write, { onFailure: 'stop' });
+    await first.app.start();
+    const t = Math.floor(Date.now() / 1000) * 1000 + 3_600_000;
+    await first.orders.send({ symbol: 'ACME', at: t }, { key: 'ACME' });
+    await first.orders.send({ symbol: 'ACME', at: t + 1500 }, { key: 'ACME' }); // closes [t, t + 1000)
+    const agent = first.app.agents[0]!;
+    await waitFor(() => agent.failure !== undefined, { timeoutMs: 5000 });
+    const cause = agent.failure!.cause as WindowResultFailedError;
+    expect(cause).to.be.instanceOf(WindowResultFailedError);
+    expect(cause).to.include({ table: 'per-second', start: t, end: t + 1000 });
+    expect(cause.cause).to.be.instanceOf(SinkError);
+    expect(broker.endOffset('orders.dlq', 0), 'nothing dead-lettered').to.equal(0);
+    await first.app.stop();
+
+    refuse = false;
+    const second = app(broker, write, { onFailure: 'stop' });
+    await second.app.start();
+    await waitFor(() => written.length === 1, { timeoutMs: 5000 });
+    expect(written[0]).to.deep.include({ key: 'ACME', start: t, end: t + 1000, value: 1 });
+    await waitFor(() => second.perSecond.stats().pending === 0 && second.perSecond.get('ACME').length === 1);
+    await second.app.stop();
   });
 
   it('while the sink is down, results wait (nothing dead-lettered, windows kept) and are written once it is back', async () => {

@@ -94,6 +94,9 @@ class Harness {
       topic: 'orders',
       errors: {},
       use: () => {},
+      fail: (error) => {
+        throw error;
+      },
     };
     const scheduler: SchedulerLike = {
       now: () => this.scheduler.now(),

@@ -17,6 +17,7 @@ import {
   WindowResults,
 } from '../../../lib/windows/window-results.js';
 import type { WindowResult } from '../../../lib/windows/window-types.js';
+import { WindowResultFailedError } from '../../../lib/windows/window-errors.js';
 
 type Out = Message<WindowResult<string, number>, string>;
 
@@ -44,6 +45,8 @@ class Harness {
   readonly removed: PendingResult<string, number>[] = [];
   readonly produced: ProducerRecord[] = [];
   readonly logs: LogEntry[] = [];
+  /** What the results failed the agent with. */
+  readonly failures: unknown[] = [];
   readonly parts = new Map<number, WindowPartition<string, number>>([
     [0, new WindowPartition<string, number>(0, 0, 0)],
   ]);
@@ -102,6 +105,7 @@ class Harness {
               group: 'volume-group',
               topic: 'orders',
               use: () => {},
+              fail: (error) => void this.failures.push(error),
               ...scope,
               errors: { ...errors, ...scope.errors },
             },
@@ -463,19 +467,39 @@ describe('WindowResults: what becomes of a final result', () => {
       expect(h.removed).to.deep.equal([]);
     });
 
-    it("with no dead-letter topic to use (under test, or onFailure: 'stop'), the window stays and its result is tried again", async () => {
-      for (const h of [new Harness(null, {}), new Harness({ errors: { onFailure: 'stop', backoff } })]) {
-        const result = h.pending();
-        failMessage(h.emit(result), new Refused('no'));
-        await h.advance(5000);
-        expect(h.produced).to.deep.equal([]);
-        expect(h.removed).to.deep.equal([]);
-        expect(h.emitted.length).to.be.greaterThan(1);
-        const error = h.logs.find((l) => l.level === 'error')!;
-        expect(error.message).to.equal('a final window result keeps failing');
-        expect(error.fields['table']).to.equal('per-second');
-        expect((error.fields['err'] as Error).message).to.equal('no');
-      }
+    it('under test (no agent, no dead-letter topic), the window stays and its result is tried again', async () => {
+      const h = new Harness(null, {});
+      const result = h.pending();
+      failMessage(h.emit(result), new Refused('no'));
+      await h.advance(5000);
+      expect(h.produced).to.deep.equal([]);
+      expect(h.removed).to.deep.equal([]);
+      expect(h.emitted.length).to.be.greaterThan(1);
+      const error = h.logs.find((l) => l.level === 'error')!;
+      expect(error.message).to.equal('a final window result keeps failing');
+      expect(error.fields['table']).to.equal('per-second');
+      expect((error.fields['err'] as Error).message).to.equal('no');
+    });
+
+    it("with onFailure: 'stop', a result failed for good fails the agent; its window stays and nothing is dead-lettered", async () => {
+      const h = new Harness({ errors: { onFailure: 'stop', retries: 1, backoff } });
+      const result = h.pending('k', 1000, 2000, 7);
+      failMessage(h.emit(result), new Error('flaky'));
+      expect(h.failures, 'retried first, as a record would be').to.deep.equal([]);
+      await h.advance(1000);
+      expect(h.emitted).to.have.length(2);
+      failMessage(h.emitted[1]!, new Refused('no such symbol'));
+      expect(h.failures).to.have.length(1);
+      const failure = h.failures[0] as WindowResultFailedError;
+      expect(failure).to.be.instanceOf(WindowResultFailedError);
+      expect(failure).to.include({ table: 'per-second', partition: 0, start: 1000, end: 2000 });
+      expect(failure.cause).to.be.instanceOf(Refused);
+      expect(failure.message).to.contain('failed for good: no such symbol');
+      await h.advance(10_000);
+      expect(h.produced, 'nothing dead-lettered').to.deep.equal([]);
+      expect(h.removed, 'the window stays for the next run').to.deep.equal([]);
+      expect(h.emitted, 'not emitted again by this run').to.have.length(2);
+      expect(h.results.counts().resultsDeadLettered).to.equal(0);
     });
   });
 
