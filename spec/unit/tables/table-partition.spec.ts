@@ -1,0 +1,195 @@
+import { expect } from 'chai';
+import { Lineage, type LineageOwner } from '../../../lib/core/lineage.js';
+import type { Logger } from '../../../lib/core/logger.js';
+import { silentLogger } from '../../../lib/index.js';
+import { MemoryTableStore } from '../../../lib/tables/stores/memory-table-store.js';
+import type { StoreChange } from '../../../lib/tables/stores/table-store.js';
+import { TablePartition } from '../../../lib/tables/table-partition.js';
+import { TableWrite } from '../../../lib/tables/table-write.js';
+
+/** One change of a test: records whether (and how often) it was reported durable. */
+class Change extends TableWrite<string> {
+  readonly outcomes: boolean[] = [];
+  constructor(key: string, value: string, sourceOffset: number, lineage?: Lineage) {
+    super(Buffer.from(key), Buffer.from(value), key, sourceOffset, lineage);
+  }
+  wanted(): boolean {
+    return true;
+  }
+  protected settled(durable: boolean): void {
+    this.outcomes.push(durable);
+  }
+}
+
+/** A memory store that records what it is asked to apply (and can refuse it). */
+class RecordingStore extends MemoryTableStore {
+  readonly applied: { changes: string[]; end: number }[] = [];
+  refuse = false;
+  override apply(partition: number, changes: readonly StoreChange[], end: number): Promise<void> {
+    this.applied.push({ changes: changes.map((c) => `${c.key.toString()}=${c.value?.toString()}`), end });
+    if (this.refuse) return Promise.reject(new Error('disk full'));
+    return super.apply(partition, changes, end);
+  }
+}
+
+const owner: LineageOwner = { accepting: true, onSettled: () => undefined, onFailed: () => undefined };
+const lineage = (): Lineage => new Lineage(owner, undefined);
+/** Decodes a stored value so that a value read from the store is told from one still in memory. */
+const fromStore = (bytes: Buffer): string => `stored ${bytes.toString()}`;
+
+function partition(store = new RecordingStore(), logger: Logger = silentLogger) {
+  const part = new TablePartition<string>(0, store, logger);
+  part.state = 'ready';
+  const stage = (key: string, value: string, offset: number, by?: Lineage): Change => {
+    const change = new Change(key, value, offset, by);
+    part.stage(change, value);
+    return change;
+  };
+  const read = (key: string) => part.lookup(key, Buffer.from(key), fromStore);
+  return { part, store, stage, read };
+}
+
+describe('TablePartition', () => {
+  it('serves a key’s newest change from memory until its last change is in the store, then the store', async () => {
+    const { part, stage, read } = partition();
+    const a1 = stage('a', '1', 0);
+    const a2 = stage('a', '2', 1);
+    const b1 = stage('b', '1', 2);
+    expect([read('a'), read('b'), read('c')]).to.deep.equal(['2', '1', undefined]);
+    part.acked([a1], 1);
+    await part.stored();
+    expect(read('a'), 'a’s second change is still in flight').to.equal('2');
+    part.acked([a2, b1], 3);
+    await part.stored();
+    expect([read('a'), read('b')]).to.deep.equal(['stored 2', 'stored 1']);
+  });
+
+  it('stores the last change of each key of an acknowledged batch, in order, with the changelog offset after it', async () => {
+    const { part, store, stage, read } = partition();
+    const writes = [stage('a', '1', 0), stage('b', '1', 1), stage('a', '2', 2), stage('c', '1', 3)];
+    part.acked(writes, 7);
+    const single = stage('d', '1', 4);
+    part.acked([single], 8);
+    await part.stored();
+    expect(store.applied).to.deep.equal([
+      { changes: ['b=1', 'a=2', 'c=1'], end: 7 },
+      { changes: ['d=1'], end: 8 },
+    ]);
+    expect(store.checkpoint(0)).to.equal(8);
+    expect(read('a')).to.equal('stored 2');
+  });
+
+  it('reports each change once: durable when acknowledged, not when abandoned; counts those pending', () => {
+    const { part, stage } = partition();
+    const a = stage('a', '1', 0);
+    const b = stage('b', '1', 1);
+    const c = stage('c', '1', 2);
+    expect(part.pendingWrites).to.equal(3);
+    part.acked([a], 1);
+    part.acked([a], 1); // reported again: nothing changes
+    expect(part.pendingWrites).to.equal(2);
+    part.abandoned([b]);
+    expect(part.pendingWrites).to.equal(1);
+    expect([a.outcomes, b.outcomes, c.outcomes]).to.deep.equal([[true], [false], []]);
+  });
+
+  it('tells who waits for a source offset once its own change is durable (at once when it is)', () => {
+    const { part, stage } = partition();
+    const first = stage('a', '1', 5);
+    const second = stage('b', '1', 6);
+    stage('c', '1', 7);
+    const heard: string[] = [];
+    part.onDurable(6, (durable) => heard.push(`6 ${durable}`));
+    part.onDurable(7, (durable) => heard.push(`7 ${durable}`));
+    part.acked([first], 1);
+    expect(heard, 'another change was acknowledged').to.deep.equal([]);
+    part.onDurable(5, (durable) => heard.push(`5 ${durable}`));
+    part.acked([second], 2);
+    expect(heard, '7 is still in flight').to.deep.equal(['5 true', '6 true']);
+  });
+
+  it('tells a waiter on an abandoned change that it will never be durable', () => {
+    const { part, stage } = partition();
+    stage('a', '1', 5);
+    const second = stage('b', '1', 6);
+    const heard: boolean[] = [];
+    part.onDurable(6, (durable) => heard.push(durable));
+    part.abandoned([second]);
+    expect(heard).to.deep.equal([false]);
+  });
+
+  it('knows which attempts changed it already: queued or acknowledged, while the attempt is under way', () => {
+    const { part, stage } = partition();
+    const acked = lineage();
+    const queued = lineage();
+    const other = lineage();
+    part.acked([stage('a', '1', 0, acked)], 1);
+    stage('b', '1', 1, queued);
+    expect(part.appliedBy(acked), 'acknowledged, its attempt under way').to.equal(true);
+    expect(part.appliedBy(queued), 'queued').to.equal(true);
+    expect(part.appliedBy(other), 'another attempt').to.equal(false);
+    acked.settleAll();
+    queued.settleAll();
+    expect(part.appliedBy(acked), 'that attempt is over').to.equal(false);
+    expect(part.appliedBy(queued), 'that attempt is over, its change still queued').to.equal(false);
+  });
+
+  it('remembers the attempts under way past a thousand settled changes, and changes no record made', () => {
+    const { part, stage } = partition();
+    const early = lineage();
+    part.acked([stage('k0', '0', 0, early)], 1);
+    for (let i = 1; i < 1100; i++) {
+      const by = lineage();
+      part.acked([stage(`k${i}`, String(i), i, by)], i + 1);
+      by.settleAll();
+      part.acked([stage(`x${i}`, String(i), -i)], i + 1); // Table.put's changes have no record
+    }
+    expect(part.appliedBy(early)).to.equal(true);
+    expect(part.pendingWrites).to.equal(0);
+  });
+
+  it('names as applied, for a change, only the offsets of changes made up to it', () => {
+    const { part, stage } = partition();
+    const changes = [
+      stage('a', '1', 1),
+      stage('b', '1', 2),
+      stage('p', 'put', -1), // a change no record made: no offset
+      stage('c', '1', 0), // a retried record, applied after later ones
+    ];
+    for (const offset of [1, 2, 0]) part.applied.add(offset);
+    expect(changes.map((change) => part.appliedAsOf(change))).to.deep.equal([
+      '0;1-2',
+      '0;1-3',
+      '0;1-3',
+      '0;0-3',
+    ]);
+  });
+
+  it('under test (no changelog) stores each change at once, at the next local offset', async () => {
+    const { part, store, stage, read } = partition();
+    part.ackedLocally(stage('a', '1', 0));
+    part.ackedLocally(stage('a', '2', 1));
+    await part.stored();
+    expect(store.checkpoint(0)).to.equal(2);
+    expect(read('a')).to.equal('stored 2');
+  });
+
+  it('keeps serving from memory, and says so, when the store refuses acknowledged changes', async () => {
+    const errors: { fields: object; message: string | undefined }[] = [];
+    const logger: Logger = { ...silentLogger, error: (fields, message) => errors.push({ fields, message }) };
+    const store = new RecordingStore();
+    const { part, stage, read } = partition(store, logger);
+    store.refuse = true;
+    part.acked([stage('a', '1', 0)], 1);
+    await part.stored();
+    expect(read('a')).to.equal('1');
+    expect(errors).to.have.length(1);
+    expect(errors[0]!.fields).to.deep.include({ partition: 0 });
+    expect(String((errors[0]!.fields as { err?: unknown }).err)).to.match(/disk full/);
+    expect(errors[0]!.message).to.match(/refused acknowledged changes/);
+    store.refuse = false;
+    part.acked([stage('b', '1', 1)], 2);
+    await part.stored();
+    expect(read('b'), 'later changes still reach the store').to.equal('stored 1');
+  });
+});

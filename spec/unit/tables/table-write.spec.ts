@@ -1,0 +1,78 @@
+import { expect } from 'chai';
+import { Lineage, type LineageOwner } from '../../../lib/core/lineage.js';
+import { type Message, recordMessage } from '../../../lib/core/message.js';
+import { type ApplyOutcome, DirectWrite, RecordWrite } from '../../../lib/tables/table-write.js';
+
+function message(accepting: boolean): Message<unknown, unknown> {
+  const owner: LineageOwner = { accepting, onSettled: () => undefined, onFailed: () => undefined };
+  return recordMessage(
+    'orders',
+    0,
+    { offset: 3, headers: {}, timestamp: 0 },
+    'ada',
+    1,
+    new Lineage(owner, 3),
+  );
+}
+
+describe('TableWrite: one change and who waits for it', () => {
+  it('a record’s change tells its message done (with key and new value) or dropped, once, then its waiters', () => {
+    const heard: string[] = [];
+    const outcomes: ApplyOutcome<string, number>[] = [];
+    const record = message(true);
+    const write = (): RecordWrite<string, number> =>
+      new RecordWrite(
+        Buffer.from('ada'),
+        Buffer.from('2'),
+        'ada',
+        3,
+        undefined,
+        record,
+        'ada',
+        2,
+        (outcome, m) => {
+          expect(m).to.equal(record);
+          outcomes.push(outcome);
+          heard.push('message');
+        },
+      );
+    const durable = write();
+    durable.waiters = [(d) => heard.push(`waiter ${d}`)];
+    durable.finish(true);
+    durable.finish(false);
+    const lost = write();
+    lost.finish(false);
+    expect(outcomes).to.deep.equal([
+      { kind: 'done', key: 'ada', value: 2, replayed: false },
+      { kind: 'dropped' },
+    ]);
+    expect(heard).to.deep.equal(['message', 'waiter true', 'message']);
+    expect([durable.done, lost.done]).to.deep.equal([true, true]);
+  });
+
+  it('a record’s change is wanted while its agent accepts work', () => {
+    const write = (accepting: boolean) =>
+      new RecordWrite(Buffer.from('k'), null, 'k', 3, undefined, message(accepting), 'k', 1, () => undefined);
+    expect(write(true).wanted()).to.equal(true);
+    expect(write(false).wanted()).to.equal(false);
+  });
+
+  it('a change no record made is wanted as its table says, and tells its callback once', () => {
+    let open = true;
+    const heard: boolean[] = [];
+    const write = new DirectWrite<number>(
+      Buffer.from('k'),
+      null,
+      'k',
+      -1,
+      () => open,
+      (d) => heard.push(d),
+    );
+    expect(write.wanted()).to.equal(true);
+    open = false;
+    expect(write.wanted()).to.equal(false);
+    write.finish(false);
+    write.finish(true);
+    expect(heard).to.deep.equal([false]);
+  });
+});
