@@ -36,4 +36,30 @@ describe('AppliedOffsets', () => {
     expect(AppliedOffsets.decode('x')).to.equal(undefined);
     expect(AppliedOffsets.decode('0;5-3')).to.equal(undefined);
   });
+
+  it('splits any range, not only the first, when an offset inside it is deleted', () => {
+    const applied = new AppliedOffsets();
+    for (const offset of [1, 2, 3, 10, 11, 12, 13]) applied.add(offset);
+    applied.delete(11);
+    expect(applied.encode()).to.equal('0;1-4,10-11,12-14');
+    expect([10, 11, 12].map((offset) => applied.has(offset))).to.deep.equal([true, false, true]);
+  });
+
+  it('moves its floor only forward, trimming a range that straddles it', () => {
+    const applied = new AppliedOffsets();
+    for (let offset = 5; offset < 10; offset++) applied.add(offset);
+    applied.prune(7);
+    expect(applied.encode()).to.equal('7;7-10');
+    applied.prune(3); // an older commit reported late
+    expect(applied.floor).to.equal(7);
+    expect(applied.encode()).to.equal('7;7-10');
+  });
+
+  it('reads an encoding with no ranges, and refuses ranges that are empty, adjacent, overlapping or unsorted', () => {
+    const empty = AppliedOffsets.decode('5;')!;
+    expect([empty.floor, empty.ranges, empty.encode(), empty.has(5)]).to.deep.equal([5, 0, '5;', false]);
+    for (const text of ['0;3-3', '0;1-3,3-5', '0;1-4,2-6', '0;5-7,1-2', 'x0;1-2', '0;1-2x', '0;1-2,'])
+      expect(AppliedOffsets.decode(text), text).to.equal(undefined);
+    expect(AppliedOffsets.decode('0;1-3,4-5')!.encode()).to.equal('0;1-3,4-5');
+  });
 });

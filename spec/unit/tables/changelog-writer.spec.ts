@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { VirtualTimeScheduler } from 'rxjs';
 import { silentLogger } from '../../../lib/index.js';
 import { type ChangelogWrite, ChangelogWriter } from '../../../lib/tables/changelog-writer.js';
 import type { RecordMetadata } from '../../../lib/transports/transport.js';
@@ -179,3 +180,220 @@ describe('ChangelogWriter', () => {
     expect(produced).to.deep.equal([['x=1'], ['a=1', 'b=3']]);
   });
 });
+
+describe('ChangelogWriter: retries, giving up, and what it reports', () => {
+  interface Produced {
+    readonly partition: number;
+    readonly keys: string[];
+  }
+  /** A host whose produce answers as `answer` says (by attempt number), recording everything it hears. */
+  function host(answer: (attempt: number, writes: readonly ChangelogWrite[]) => Promise<RecordMetadata[]>) {
+    const produced: Produced[] = [];
+    const acked: { partition: number; keys: string[]; end: number }[] = [];
+    const abandoned: { partition: number; keys: string[] }[] = [];
+    const warnings: { fields: Record<string, unknown>; message: string | undefined }[] = [];
+    const keys = (writes: readonly ChangelogWrite[]) => writes.map((w) => w.key.toString());
+    const writerHost = {
+      topic: 'app-t-changelog',
+      logger: {
+        ...silentLogger,
+        warn: (fields: object, message?: string) =>
+          warnings.push({ fields: fields as Record<string, unknown>, message }),
+      },
+      produce(partition: number, writes: readonly ChangelogWrite[]): Promise<RecordMetadata[]> {
+        produced.push({ partition, keys: keys(writes) });
+        return answer(produced.length, writes);
+      },
+      acked: (partition: number, writes: readonly ChangelogWrite[], end: number) =>
+        acked.push({ partition, keys: keys(writes), end }),
+      abandoned: (partition: number, writes: readonly ChangelogWrite[]) =>
+        abandoned.push({ partition, keys: keys(writes) }),
+    };
+    return { writerHost, produced, acked, abandoned, warnings };
+  }
+  let next = 100;
+  const metadata = (writes: readonly ChangelogWrite[]): RecordMetadata[] =>
+    writes.map(() => ({ topic: 'app-t-changelog', partition: 0, offset: next++ }));
+  const change = (
+    key: string,
+    wanted: () => boolean = () => true,
+    value: Buffer | null = Buffer.from('v'),
+  ) => ({
+    key: Buffer.from(key),
+    value,
+    wanted,
+  });
+  const fast = { backoff: { initialDelayMs: 1, maxDelayMs: 1 } };
+
+  it('retries a refused produce until the broker takes it, counting and logging each failure', async () => {
+    const refused = new Error('NOT_LEADER_FOR_PARTITION');
+    const { writerHost, produced, acked, warnings } = host(async (attempt, writes) => {
+      if (attempt <= 2) throw refused;
+      return metadata(writes);
+    });
+    const writer = new ChangelogWriter(writerHost, fast);
+    next = 40;
+    writer.write(3, change('a'));
+    writer.write(3, change('b'));
+    await writer.drained(3);
+    expect(produced).to.deep.equal([
+      { partition: 3, keys: ['a', 'b'] },
+      { partition: 3, keys: ['a', 'b'] },
+      { partition: 3, keys: ['a', 'b'] },
+    ]);
+    expect(acked).to.deep.equal([{ partition: 3, keys: ['a', 'b'], end: 42 }]);
+    expect(writer.failures).to.equal(2);
+    expect(warnings).to.have.length(2);
+    expect(warnings[0]!.fields).to.deep.equal({
+      changelog: 'app-t-changelog',
+      partition: 3,
+      records: 2,
+      err: refused,
+    });
+    expect(warnings[0]!.message).to.equal('writing to the changelog failed; retrying');
+  });
+
+  it('waits 50–100 ms before the first retry, doubling to at most 5 s, on the scheduler it is given', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const { writerHost, produced } = host(async (attempt, writes) => {
+      if (attempt <= 8) throw new Error('refused');
+      return metadata(writes);
+    });
+    const writer = new ChangelogWriter(writerHost, { scheduler });
+    writer.write(0, change('a'));
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 8; attempt++) {
+      await waitUntil(() => scheduler.actions.length > 0 || produced.length > attempt);
+      expect(produced, 'no retry before its delay passed').to.have.length(attempt);
+      const before = scheduler.frame;
+      scheduler.flush();
+      delays.push(scheduler.frame - before);
+    }
+    await writer.drained(0);
+    expect(produced).to.have.length(9);
+    expect(delays[0]).to.be.within(50, 100);
+    expect(delays[7]).to.be.within(2500, 5000);
+  });
+
+  it('gives up, without producing, a batch nobody waits for any more; and goes on with the next', async () => {
+    const { writerHost, produced, acked, abandoned } = host(async (_attempt, writes) => metadata(writes));
+    const writer = new ChangelogWriter(writerHost, fast);
+    writer.write(
+      0,
+      change('gone', () => false),
+    );
+    await writer.drained(0);
+    expect(produced).to.deep.equal([]);
+    expect(abandoned).to.deep.equal([{ partition: 0, keys: ['gone'] }]);
+    writer.write(0, change('kept'));
+    await writer.drained(0);
+    expect(produced).to.deep.equal([{ partition: 0, keys: ['kept'] }]);
+    expect(acked.map((a) => a.keys)).to.deep.equal([['kept']]);
+  });
+
+  it('produces a batch while any of its writes is wanted', async () => {
+    const { writerHost, produced, abandoned } = host(async (_attempt, writes) => metadata(writes));
+    const writer = new ChangelogWriter(writerHost, fast);
+    writer.write(
+      0,
+      change('a', () => false),
+    );
+    writer.write(0, change('b'));
+    await writer.drained(0);
+    expect(produced).to.deep.equal([{ partition: 0, keys: ['a', 'b'] }]);
+    expect(abandoned).to.deep.equal([]);
+  });
+
+  it('stops retrying once nobody waits for the writes, and gives them up', async () => {
+    let wanted = true;
+    const { writerHost, produced, abandoned } = host(async (attempt) => {
+      if (attempt === 2) wanted = false;
+      throw new Error('refused');
+    });
+    const writer = new ChangelogWriter(writerHost, fast);
+    writer.write(
+      0,
+      change('a', () => wanted),
+    );
+    await writer.drained(0);
+    expect(produced).to.have.length(2);
+    expect(abandoned).to.deep.equal([{ partition: 0, keys: ['a'] }]);
+  });
+
+  it('counts what is queued and in flight; abandoning a partition gives up what is queued; close abandons all', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { writerHost, produced, acked, abandoned } = host(async (_attempt, writes) => {
+      await gate;
+      return metadata(writes);
+    });
+    const writer = new ChangelogWriter(writerHost, fast);
+    expect(writer.pending(0)).to.equal(0);
+    writer.write(0, change('a'));
+    await produceStarted();
+    writer.write(0, change('b'));
+    writer.write(0, change('c'));
+    writer.write(1, change('d'));
+    writer.write(2, change('e'));
+    expect([writer.pending(0), writer.pending(1)]).to.deep.equal([3, 1]);
+    writer.abandon(0);
+    expect(abandoned).to.deep.equal([{ partition: 0, keys: ['b', 'c'] }]);
+    expect(writer.pending(0)).to.equal(0);
+    await produceStarted();
+    writer.close();
+    release();
+    await Promise.all([writer.drained(0), writer.drained(1), writer.drained(2)]);
+    expect(produced.map((p) => p.partition)).to.deep.equal([0, 1, 2]);
+    expect(acked, 'abandoned in flight: never reported acknowledged').to.deep.equal([]);
+    expect([writer.pending(1), writer.pending(2)]).to.deep.equal([0, 0]);
+  });
+
+  it('counts a record’s framing and its extra headers in a produce’s bytes, and a tombstone as its key', async () => {
+    const framed = host(async (_attempt, writes) => metadata(writes));
+    const writer = new ChangelogWriter(framed.writerHost, { maxBatchSize: 10_000 });
+    // 2,100 empty records with 4-byte keys: 260 bytes each with their framing, so 2,016 fit in 512 KiB
+    for (let i = 0; i < 2100; i++)
+      writer.write(
+        0,
+        change(String(i).padStart(4, '0'), () => true, Buffer.alloc(0)),
+      );
+    await writer.drained(0);
+    expect(framed.produced.map((p) => p.keys.length)).to.deep.equal([2016, 84]);
+
+    const headers = host(async (_attempt, writes) => metadata(writes));
+    const withHeaders = new ChangelogWriter(headers.writerHost);
+    // four records of 150 KiB of headers (and no value): three fit in 512 KiB, not four
+    for (const key of ['a', 'b', 'c', 'd'])
+      withHeaders.write(0, { ...change(key, () => true, null), extra: { h: 'x'.repeat(150 * 1024) } });
+    await withHeaders.drained(0);
+    expect(headers.produced.map((p) => p.keys)).to.deep.equal([['a', 'b', 'c'], ['d']]);
+  });
+
+  it('produces a write larger than the byte bound alone, and a batch of exactly the bound as one', async () => {
+    const { writerHost, produced } = host(async (_attempt, writes) => metadata(writes));
+    const writer = new ChangelogWriter(writerHost);
+    writer.write(
+      0,
+      change('big', () => true, Buffer.alloc(600 * 1024)),
+    );
+    writer.write(0, change('next'));
+    await writer.drained(0);
+    // key + value + 256 bytes of framing each: two such writes make exactly 512 KiB
+    const exact = Buffer.alloc((512 * 1024) / 2 - 1 - 256);
+    writer.write(
+      0,
+      change('p', () => true, exact),
+    );
+    writer.write(
+      0,
+      change('q', () => true, exact),
+    );
+    await writer.drained(0);
+    expect(produced.map((p) => p.keys)).to.deep.equal([['big'], ['next'], ['p', 'q']]);
+  });
+});
+
+/** Waits (a macrotask at a time) until `condition` holds. */
+async function waitUntil(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise<void>((resolve) => setImmediate(resolve));
+}
