@@ -23,7 +23,7 @@ const boundary = (files, folders) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/', 'docs/', 'node_modules/', '.services/', '.cache/'] },
+  { ignores: ['dist/', 'docs/', 'node_modules/', '.services/', '.cache/', '.stryker-tmp*/', 'reports/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
