@@ -11,7 +11,7 @@ import {
 import { ConfigurationError } from '../core/errors.js';
 import { CHANGELOG_HEADERS } from './changelog-headers.js';
 import { withRetries } from '../core/retry.js';
-import { ChangelogWriter } from './changelog-writer.js';
+import { type ChangelogWrite, ChangelogWriter } from './changelog-writer.js';
 import { ChangelogPartitionsMismatchError } from './table-errors.js';
 import { TablePartition, type TableWrite } from './table-partition.js';
 import { METADATA_RETRY, restorePartitions } from './table-recovery.js';
@@ -175,11 +175,21 @@ export class TableChangelog<V> implements PartitionResource {
       logger: host.logger,
       produce: (partition, writes) => transport.produce(this.#records(partition, writes as TableWrite<V>[])),
       acked: (partition, writes, end) =>
-        this.options.partitions.get(partition)?.acked(writes as readonly TableWrite<V>[], end),
+        this.#owner(partition, writes)?.acked(writes as readonly TableWrite<V>[], end),
       abandoned: (partition, writes) =>
-        this.options.partitions.get(partition)?.abandoned(writes as readonly TableWrite<V>[]),
+        this.#owner(partition, writes)?.abandoned(writes as readonly TableWrite<V>[]),
     });
     return transport;
+  }
+
+  /**
+   * Who hears of a batch's fate: the partition it was made in, while this worker still owns it. Once
+   * revoked (its writes still finishing, or a later assignment's partition object in its place), nobody:
+   * the records are the new owner's, and operators act only on partitions they own.
+   */
+  #owner(partition: number, writes: readonly ChangelogWrite[]): TablePartition<V> | undefined {
+    const part = this.options.partitions.get(partition);
+    return part !== undefined && part === (writes[0] as TableWrite<V> | undefined)?.origin ? part : undefined;
   }
 
   /**
