@@ -9,7 +9,7 @@ import type { RecordMetadata } from '../transports/transport.js';
 export interface ChangelogWrite {
   readonly key: Buffer;
   readonly value: Buffer | null;
-  /** Headers of its own (beyond those the host adds to every record), counted in a produce's size. */
+  /** Headers of its own (the host may add others), counted in a produce's size. */
   readonly extra?: Readonly<Record<string, string>> | undefined;
   /** The key as a string (latin1 of its bytes), when the caller has it: spares converting it again. */
   readonly keyId?: string;
@@ -57,9 +57,9 @@ class NobodyWaitsError extends RivuletError {
  * Writes a table's changes to its changelog: per partition one produce in flight, the changes arriving
  * meanwhile gathered into the next one (as sinks batch), in order. A produce starts in a microtask,
  * not on the first write, so the changes made for one fetch (handed over synchronously) go out
- * together rather than the first alone. A failed produce is the broker's
- * outage, not bad input: it is retried with backoff for as long as someone waits for the writes, never
- * failing the messages. Acknowledged writes are reported in the order they were queued.
+ * together rather than the first alone. A failed produce is the broker's outage, not bad input: it is
+ * retried with backoff for as long as someone waits for the writes, never failing the messages.
+ * Acknowledged writes are reported in the order they were queued.
  * @internal
  */
 export class ChangelogWriter {

@@ -77,9 +77,9 @@ class NotReadyYet extends Error {
 
 /**
  * Creates `missing` topics and waits until fresh metadata shows a leader for every partition and the
- * leaders answer for their partitions' offsets, retrying
- * the errors a new topic meets for a while (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE…) with
- * backoff until `readyTimeoutMs` ({@link TopicsNotReadyError} then). A setting the broker refuses
+ * leaders answer for their partitions' offsets, retrying the errors a new topic meets for a while
+ * (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER…) with backoff until
+ * `readyTimeoutMs` ({@link TopicsNotReadyError} then). A setting the broker refuses
  * (replication factor, config) is a {@link ConfigurationError}.
  * @internal
  */

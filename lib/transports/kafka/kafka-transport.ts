@@ -150,9 +150,10 @@ export class KafkaTransport implements Transport {
 
   /**
    * Creates the topics that do not exist yet, then waits until the cluster's metadata shows a leader
-   * for every partition of each new one (retrying the errors a fresh topic meets for a while, such as
-   * UNKNOWN_TOPIC_OR_PARTITION or LEADER_NOT_AVAILABLE, with backoff, up to a bound). A setting the
-   * broker refuses (replication factor, config) is a {@link ConfigurationError}.
+   * for every partition of each new one and those leaders answer for the partitions' offsets (retrying
+   * the errors a fresh topic meets for a while, such as UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE
+   * or NOT_LEADER_OR_FOLLOWER, with backoff, up to a bound). A setting the broker refuses (replication
+   * factor, config) is a {@link ConfigurationError}.
    */
   async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
     if (topics.length === 0) return;
