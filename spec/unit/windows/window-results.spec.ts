@@ -495,6 +495,10 @@ describe('WindowResults: what becomes of a final result', () => {
       expect(failure).to.include({ table: 'per-second', partition: 0, start: 1000, end: 2000 });
       expect(failure.cause).to.be.instanceOf(Refused);
       expect(failure.message).to.contain('failed for good: no such symbol');
+      const warning = h.logs.find((l) => l.message === 'a final window result failed for good; policy: stop');
+      expect(warning?.level).to.equal('warn');
+      expect(warning?.fields).to.include({ table: 'per-second', start: 1000, end: 2000, attempts: 2 });
+      expect((warning?.fields['err'] as Error).message).to.equal('no such symbol');
       await h.advance(10_000);
       expect(h.produced, 'nothing dead-lettered').to.deep.equal([]);
       expect(h.removed, 'the window stays for the next run').to.deep.equal([]);
