@@ -20,15 +20,13 @@ import type { TableStore } from './stores/table-store.js';
 import type { TableHost } from './table.js';
 
 /** What a {@link TableChangelog} works with. @internal */
-export interface TableChangelogOptions<V> {
+export interface TableChangelogOptions {
   readonly table: string;
   readonly topic: string;
   /** The topic of the agent that updates the table. */
   readonly source: string;
   readonly host: TableHost;
   readonly store: TableStore;
-  /** The table's owned partitions, kept up to date here. */
-  readonly partitions: Map<number, TablePartition<V>>;
   readonly stallTimeoutMs: number | undefined;
   readonly replicationFactor: number | undefined;
   /** Called once a partition is restored and serves (state `ready`). */
@@ -49,6 +47,8 @@ export interface TableChangelogOptions<V> {
  */
 export class TableChangelog<V> implements PartitionResource {
   readonly name: string;
+  /** The table's partitions this worker owns: taken on assignment, restored, let go on revocation. */
+  readonly partitions = new Map<number, TablePartition<V>>();
   #partitionCount: number | undefined;
   #prepared: Promise<Transport> | undefined;
   #writer: ChangelogWriter | undefined;
@@ -60,7 +60,7 @@ export class TableChangelog<V> implements PartitionResource {
   #stall: ReadStall | undefined;
   #closed = false;
 
-  constructor(private readonly options: TableChangelogOptions<V>) {
+  constructor(private readonly options: TableChangelogOptions) {
     this.name = `table ${options.table}`;
   }
 
@@ -79,7 +79,8 @@ export class TableChangelog<V> implements PartitionResource {
   async assigned(partitions: readonly TopicPartition[]): Promise<void> {
     if (this.#closed) return;
     // Owned from now on (a revocation arriving while the changelog is prepared takes them away again).
-    const { partitions: owned, store, host } = this.options;
+    const owned = this.partitions;
+    const { store, host } = this.options;
     for (const { partition } of partitions) {
       if (!owned.has(partition)) owned.set(partition, new TablePartition<V>(partition, store, host.logger));
     }
@@ -92,7 +93,8 @@ export class TableChangelog<V> implements PartitionResource {
 
   async revoked(partitions: readonly TopicPartition[]): Promise<void> {
     if (this.#closed) return;
-    const { partitions: owned, store } = this.options;
+    const owned = this.partitions;
+    const { store } = this.options;
     const gone = partitions.map(({ partition }) => owned.get(partition)).filter((part) => part !== undefined);
     if (gone.length === 0) return;
     for (const part of gone) owned.delete(part.partition);
@@ -105,15 +107,16 @@ export class TableChangelog<V> implements PartitionResource {
 
   committed(offsets: readonly TopicPartitionOffset[]): void {
     for (const { topic, partition, offset } of offsets) {
-      if (topic === this.options.source) this.options.partitions.get(partition)?.applied.prune(offset);
+      if (topic === this.options.source) this.partitions.get(partition)?.applied.prune(offset);
     }
   }
 
-  /** Stops writing and restoring (the app stopped). */
+  /** Stops writing and restoring, and lets go of every partition (the app stopped). */
   close(): void {
     this.#closed = true;
     this.#restore?.abort();
     this.#writer?.close();
+    this.partitions.clear();
   }
 
   /** Queues a change of `part`; its record will carry `extra` headers (and, if a produce's last, the source ones). */
@@ -141,7 +144,7 @@ export class TableChangelog<V> implements PartitionResource {
     if (this.#closed) return; // the app stopped: the store is closed
     // A memory store would only grow with partitions owned elsewhere; a persistent one keeps them, so
     // that getting the partition back replays only what changed meanwhile.
-    if (store instanceof MemoryTableStore && !this.options.partitions.has(part.partition))
+    if (store instanceof MemoryTableStore && !this.partitions.has(part.partition))
       await store.dropPartition(part.partition);
   }
 
@@ -188,7 +191,7 @@ export class TableChangelog<V> implements PartitionResource {
    * the records are the new owner's, and operators act only on partitions they own.
    */
   #owner(partition: number, writes: readonly ChangelogWrite[]): TablePartition<V> | undefined {
-    const part = this.options.partitions.get(partition);
+    const part = this.partitions.get(partition);
     return part !== undefined && part === (writes[0] as TableWrite<V> | undefined)?.origin ? part : undefined;
   }
 
@@ -219,7 +222,7 @@ export class TableChangelog<V> implements PartitionResource {
   /** Restores every owned partition still recovering; again after an abort for those still owned. */
   async #restoreRecovering(transport: Transport): Promise<void> {
     for (;;) {
-      const recovering = [...this.options.partitions.values()].filter((part) => part.state === 'recovering');
+      const recovering = [...this.partitions.values()].filter((part) => part.state === 'recovering');
       if (recovering.length === 0 || this.#closed) return;
       const abort = new AbortController();
       this.#restore = abort;
@@ -241,7 +244,7 @@ export class TableChangelog<V> implements PartitionResource {
         );
         await this.#reading;
         for (const part of recovering)
-          if (this.options.partitions.get(part.partition) === part) {
+          if (this.partitions.get(part.partition) === part) {
             part.state = 'ready';
             this.options.ready?.(part.partition);
           }

@@ -69,7 +69,8 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
   readonly valueCodec: Codec<V>;
   readonly #default: (() => V) | undefined;
   readonly #store: TableStore;
-  readonly #partitions = new Map<number, TablePartition<V>>();
+  /** The one partition of a table under test (no agent), once written or read. */
+  #localPart: TablePartition<V> | undefined;
   /** Applied offsets per source partition under test (no agent, one local partition). */
   readonly #localApplied = new Map<number, AppliedOffsets>();
   readonly #codecs: TableCodecs<K, V>;
@@ -148,7 +149,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    */
   ownsKey(key: K): boolean {
     const partition = this.partitionOf(key);
-    return partition !== undefined && this.#partitions.get(partition)?.state === 'ready';
+    return partition !== undefined && this.#part(partition)?.state === 'ready';
   }
 
   /**
@@ -181,7 +182,8 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    * ```
    */
   ownedPartitions(): number[] {
-    return [...this.#partitions.keys()].sort((a, b) => a - b);
+    if (!this.#changelog) return this.#localPart ? [0] : [];
+    return [...this.#changelog.partitions.keys()].sort((a, b) => a - b);
   }
 
   /**
@@ -194,7 +196,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    */
   stats(): TableStats {
     const partitions = this.ownedPartitions().map((partition) => {
-      const part = this.#partitions.get(partition)!;
+      const part = this.#part(partition)!;
       return {
         partition,
         state: part.state,
@@ -226,9 +228,10 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
   /** @internal Lets go of the store and the changelog writer (the app stopped). */
   async close(): Promise<void> {
     this.#closed = true;
+    const parts = this.ownedPartitions().map((partition) => this.#part(partition)!);
     this.#changelog?.close();
-    await Promise.all([...this.#partitions.values()].map((part) => part.stored()));
-    this.#partitions.clear();
+    await Promise.all(parts.map((part) => part.stored()));
+    this.#localPart = undefined;
     await this.#store.close();
   }
 
@@ -244,14 +247,13 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
         throw new TableBindingError(this.name, this.#scope.agent, scope.agent);
     } else {
       this.#scope = scope;
-      this.#partitions.clear(); // what was written with no agent was local
+      this.#localPart = undefined; // what was written with no agent was local
       this.#changelog = new TableChangelog<V>({
         table: this.name,
         topic: this.changelogTopic,
         source: scope.topic,
         host: this.host,
         store: this.#store,
-        partitions: this.#partitions,
         stallTimeoutMs: this.options.stallTimeoutMs,
         replicationFactor: this.options.replicationFactor,
         ...(this.internals.changelogConfig ? { topicConfig: this.internals.changelogConfig } : {}),
@@ -289,7 +291,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     let part: TablePartition<V> | undefined;
     let applied: AppliedOffsets;
     if (this.#changelog) {
-      part = this.#partitions.get(sourcePartition);
+      part = this.#changelog.partitions.get(sourcePartition);
       if (!part) return then(DROPPED, message); // revoked: the record is the new owner's
       if (part.state !== 'ready')
         return then(failed(new PartitionRecoveringError(this.name, sourcePartition)), message); // retried
@@ -375,7 +377,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     headers: Readonly<Record<string, string>>,
     then: (durable: boolean) => void,
   ): void {
-    const part = this.#changelog ? this.#partitions.get(partition) : this.#local();
+    const part = this.#changelog ? this.#changelog.partitions.get(partition) : this.#local();
     if (!part || part.state !== 'ready' || this.#closed) return then(false);
     const encodedKey = this.#codecs.encodeKey(key);
     const encoded = value === undefined ? null : this.valueCodec.encode(value);
@@ -399,13 +401,13 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
 
   /** @internal Headers of the changelog's last record when `partition` was restored (none under test). */
   restoredHeaders(partition: number): MessageHeaders | undefined {
-    return this.#partitions.get(partition)?.restoredHeaders;
+    return this.#part(partition)?.restoredHeaders;
   }
 
   /** @internal Whether the record of `message` changed the table already (it is delivered again). */
   wasApplied(message: Message<unknown, unknown>): boolean {
     const applied = this.#changelog
-      ? this.#partitions.get(message.partition)?.applied
+      ? this.#changelog.partitions.get(message.partition)?.applied
       : this.#localApplied.get(message.partition);
     return applied?.has(message.offset) ?? false;
   }
@@ -413,17 +415,21 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
   /** @internal Whether `partition` is owned here and restored (under test: partition 0, always). */
   isReady(partition: number): boolean {
     if (!this.#scope) return partition === 0;
-    return this.#partitions.get(partition)?.state === 'ready';
+    return this.#part(partition)?.state === 'ready';
   }
 
   #local(): TablePartition<V> {
-    let part = this.#partitions.get(0);
-    if (!part) {
-      part = new TablePartition<V>(0, this.#store, this.host.logger);
-      part.state = 'ready';
-      this.#partitions.set(0, part);
+    if (!this.#localPart) {
+      this.#localPart = new TablePartition<V>(0, this.#store, this.host.logger);
+      this.#localPart.state = 'ready';
     }
-    return part;
+    return this.#localPart;
+  }
+
+  /** An owned partition: the changelog's (bound to an agent), or the local one under test once made. */
+  #part(partition: number): TablePartition<V> | undefined {
+    if (this.#changelog) return this.#changelog.partitions.get(partition);
+    return partition === 0 ? this.#localPart : undefined;
   }
 
   /** The partition of a key: 0 under test, undefined until the partition count is known. */
@@ -436,7 +442,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
 
   #readable(partition: number | undefined): TablePartition<V> {
     if (!this.#scope && partition === 0) return this.#local();
-    const part = partition === undefined ? undefined : this.#partitions.get(partition);
+    const part = partition === undefined ? undefined : this.#part(partition);
     if (!part) throw new PartitionNotOwnedError(this.name, partition);
     if (part.state !== 'ready') throw new PartitionRecoveringError(this.name, part.partition);
     return part;
