@@ -26,8 +26,16 @@ export interface ChangelogWriterHost {
    * makes their records, so that headers are built only for what is produced. Called again on a retry.
    */
   produce(partition: number, writes: readonly ChangelogWrite[]): Promise<RecordMetadata[]>;
-  /** The broker acknowledged `writes` (in order); `end` is the changelog offset after the last one. */
-  acked(partition: number, writes: readonly ChangelogWrite[], end: number): void;
+  /**
+   * The broker acknowledged `writes` (in order), of which `produced` are the records it holds (the last
+   * write of each key); `end` is the changelog offset after the last one.
+   */
+  acked(
+    partition: number,
+    writes: readonly ChangelogWrite[],
+    produced: readonly ChangelogWrite[],
+    end: number,
+  ): void;
   /** `writes` were given up (nobody wanted them any more, or the partition was abandoned). */
   abandoned(partition: number, writes: readonly ChangelogWrite[]): void;
 }
@@ -169,7 +177,7 @@ export class ChangelogWriter {
         next: (metadata) => {
           finished = true;
           const last = metadata[metadata.length - 1];
-          this.host.acked(partition, batch, (last?.offset ?? -1) + 1);
+          this.host.acked(partition, batch, kept, (last?.offset ?? -1) + 1);
           done();
         },
         error: () => {

@@ -177,8 +177,12 @@ export class TableChangelog<V> implements PartitionResource {
       topic,
       logger: host.logger,
       produce: (partition, writes) => transport.produce(this.#records(partition, writes as TableWrite<V>[])),
-      acked: (partition, writes, end) =>
-        this.#owner(partition, writes)?.acked(writes as readonly TableWrite<V>[], end),
+      acked: (partition, writes, produced, end) =>
+        this.#owner(partition, writes)?.acked(
+          writes as readonly TableWrite<V>[],
+          end,
+          produced as readonly TableWrite<V>[],
+        ),
       abandoned: (partition, writes) =>
         this.#owner(partition, writes)?.abandoned(writes as readonly TableWrite<V>[]),
     });

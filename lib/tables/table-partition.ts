@@ -40,7 +40,6 @@ export class TablePartition<V> implements WriteOrigin<V> {
   /** Settled changes whose source record's attempt is still under way (to tell a fan-out copy). */
   #live: TableWrite<V>[] = [];
   #liveLimit = COMPACT_AT;
-  #stamp = 0;
   #storeWrites: Promise<void> = Promise.resolve();
   #localOffset = 0;
 
@@ -72,7 +71,7 @@ export class TablePartition<V> implements WriteOrigin<V> {
       pending.value = value;
       pending.writes++;
     } else {
-      pending = { value, writes: 1, stamp: 0 };
+      pending = { value, writes: 1 };
       this.#overlay.set(write.keyId, pending);
     }
     write.pending = pending;
@@ -117,11 +116,14 @@ export class TablePartition<V> implements WriteOrigin<V> {
     return this.applied.encodeWithout(later);
   }
 
-  /** The broker acknowledged `writes` (in the order they were made); `end` is the changelog offset after them. */
-  acked(writes: readonly TableWrite<V>[], end: number): void {
-    const changes = this.#lastPerKey(writes);
+  /**
+   * The broker acknowledged `writes` (in the order they were made); `end` is the changelog offset after
+   * them. `stored`, what the store gets, is the last change of each key among them, in order: the
+   * changelog writer produced exactly those (a single write, or writes of distinct keys, are their own).
+   */
+  acked(writes: readonly TableWrite<V>[], end: number, stored: readonly TableWrite<V>[] = writes): void {
     this.#storeWrites = this.#storeWrites
-      .then(() => this.store.apply(this.partition, changes, end))
+      .then(() => this.store.apply(this.partition, stored, end))
       .then(
         () => this.#release(writes),
         (error: unknown) =>
@@ -167,21 +169,6 @@ export class TablePartition<V> implements WriteOrigin<V> {
       this.#live = this.#live.filter((write) => !write.lineage!.done);
       this.#liveLimit = Math.max(COMPACT_AT, this.#live.length * 2);
     }
-  }
-
-  /** The last change of each key in `writes`, in order: what the store needs of them. */
-  #lastPerKey(writes: readonly TableWrite<V>[]): readonly TableWrite<V>[] {
-    if (writes.length === 1) return writes;
-    const stamp = ++this.#stamp;
-    const kept: TableWrite<V>[] = [];
-    for (let i = writes.length - 1; i >= 0; i--) {
-      const write = writes[i]!;
-      const pending = write.pending!;
-      if (pending.stamp === stamp) continue;
-      pending.stamp = stamp;
-      kept.push(write);
-    }
-    return kept.length === writes.length ? writes : kept.reverse();
   }
 
   #release(writes: readonly TableWrite<V>[]): void {

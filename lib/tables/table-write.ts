@@ -24,8 +24,6 @@ export interface PendingValue<V> {
   value: V;
   /** Changes of this key not yet in the store. */
   writes: number;
-  /** Marks the key while an acknowledged batch is reduced to its last change per key. */
-  stamp: number;
 }
 
 /** The partition a change was made in, as its changelog record needs it. @internal */

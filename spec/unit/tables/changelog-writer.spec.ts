@@ -40,6 +40,8 @@ describe('ChangelogWriter', () => {
   it('produces the last write of each key of a batch (the batch’s last write last) and acknowledges every write', async () => {
     const produced: string[][] = [];
     const acked: string[] = [];
+    /** What each acknowledgement says the broker holds: the table's store gets exactly that. */
+    const ackedRecords: string[][] = [];
     let release!: () => void;
     const first = new Promise<void>((resolve) => (release = resolve));
     let offset = 0;
@@ -51,8 +53,10 @@ describe('ChangelogWriter', () => {
         if (produced.length === 1) await first;
         return records.map(() => ({ topic: 'app-t-changelog', partition: 0, offset: offset++ }));
       },
-      acked: (_partition, writes) =>
-        acked.push(...writes.map((w) => `${w.key.toString()}=${w.value!.toString()}`)),
+      acked: (_partition, writes, kept) => {
+        acked.push(...writes.map((w) => `${w.key.toString()}=${w.value!.toString()}`));
+        ackedRecords.push(kept.map((w) => `${w.key.toString()}=${w.value!.toString()}`));
+      },
       abandoned: () => undefined,
     });
     const write = (key: string, value: number): ChangelogWrite => ({
@@ -74,6 +78,7 @@ describe('ChangelogWriter', () => {
     await writer.drained(0);
     expect(produced).to.deep.equal([['a=1'], ['a=3', 'c=1', 'b=2']]);
     expect(acked).to.deep.equal(['a=1', 'a=2', 'b=1', 'a=3', 'c=1', 'b=2']);
+    expect(ackedRecords).to.deep.equal(produced);
   });
 
   /** A writer whose first produce waits for `release`; records what each produce carried and what was acked. */
@@ -204,7 +209,7 @@ describe('ChangelogWriter: retries, giving up, and what it reports', () => {
         produced.push({ partition, keys: keys(writes) });
         return answer(produced.length, writes);
       },
-      acked: (partition: number, writes: readonly ChangelogWrite[], end: number) =>
+      acked: (partition: number, writes: readonly ChangelogWrite[], _produced: unknown, end: number) =>
         acked.push({ partition, keys: keys(writes), end }),
       abandoned: (partition: number, writes: readonly ChangelogWrite[]) =>
         abandoned.push({ partition, keys: keys(writes) }),
