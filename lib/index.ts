@@ -2,7 +2,7 @@
  * rivulet: stream processing on Apache Kafka as a TypeScript library, built on RxJS.
  * @module
  */
-export { createApp, App, type AppOptions, type RunOptions } from './core/app.js';
+export { createApp, App, type AppOptions, type RunOptions } from './app/app.js';
 export {
   Agent,
   type AgentOptions,
@@ -13,8 +13,8 @@ export {
   type PipelineOutput,
 } from './agent/agent.js';
 export { type RestartPolicy } from './agent/restart-budget.js';
-export { TopicStream } from './core/topic-stream.js';
-export { Topic, type TopicOptions, type SendOptions, type OutgoingRecord } from './core/topic.js';
+export { TopicStream } from './topics/topic-stream.js';
+export { Topic, type TopicOptions, type SendOptions, type OutgoingRecord } from './topics/topic.js';
 export { Message, createMessage, isMessage, type MessageHeaders, type MessageInit } from './core/message.js';
 export { settleMessage, failMessage, forkMessage, combineMessages } from './core/ack.js';
 export { type ErrorPolicy, type Backoff, backoffDelay, isRetriable } from './core/error-policy.js';
@@ -39,7 +39,7 @@ export { redactText, redactError, errorSummary, type RedactedError } from './cor
 export { BrokerUrlError } from './transports/broker-url-error.js';
 export { TransportClosedError } from './transports/transport-closed-error.js';
 export { EncodeError } from './codecs/encode-error.js';
-export { ConnectionError } from './core/connection.js';
+export { ConnectionError } from './app/connection.js';
 export { type Codec, type CodecType } from './codecs/codec.js';
 export { json, type JsonOptions } from './codecs/json.js';
 export { string } from './codecs/string.js';
@@ -105,6 +105,7 @@ export {
 } from './timers/timers.js';
 export { repartition, REPARTITION_HEADERS, type RepartitionOptions } from './streams/repartition.js';
 export type * from './transports/transport.js';
+export { isPartitionReader } from './transports/transport.js';
 export { MemoryBroker, type GroupMember } from './transports/memory/memory-broker.js';
 export {
   MemoryTransport,

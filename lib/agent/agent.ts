@@ -3,7 +3,7 @@ import { AgentFailedError, ShutdownTimeoutError } from '../core/errors.js';
 import type { Lineage, LineageOwner } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
 import type { Message } from '../core/message.js';
-import type { Topic } from '../core/topic.js';
+import type { Topic } from '../topics/topic.js';
 import type { TopicPartition, Transport, TransportConsumer } from '../transports/transport.js';
 import { FailureHandler } from './failure-handler.js';
 import { Intake } from './intake.js';

@@ -1,4 +1,4 @@
-import type { Topic } from '../core/topic.js';
+import type { Topic } from '../topics/topic.js';
 import type { RecordBatch } from '../transports/transport.js';
 import { decodeRecord } from './decode-record.js';
 import type { Ledger } from './ledger.js';

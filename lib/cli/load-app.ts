@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { App } from '../core/app.js';
+import { App } from '../app/app.js';
 import { AppModuleError, TypeScriptLoaderMissingError } from './cli-errors.js';
 import { isTypeScript, registerTsx } from './typescript-loader.js';
 

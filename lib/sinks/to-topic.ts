@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { Message } from '../core/message.js';
-import type { OutgoingRecord, Topic } from '../core/topic.js';
+import type { OutgoingRecord, Topic } from '../topics/topic.js';
 import { type SinkInput, type SinkOptions, sink } from './sink.js';
 
 /**

@@ -1,10 +1,10 @@
 import type { AgentOptions } from '../agent/agent.js';
 import type { Codec } from '../codecs/codec.js';
 import { string } from '../codecs/string.js';
-import type { App } from '../core/app.js';
+import type { App } from '../app/app.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { Message, MessageHeaders } from '../core/message.js';
-import type { Topic } from '../core/topic.js';
+import type { Topic } from '../topics/topic.js';
 import { mapValue } from '../operators/map-value.js';
 import { sink } from '../sinks/sink.js';
 import type { ProducerRecord } from '../transports/transport.js';

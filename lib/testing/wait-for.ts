@@ -1,4 +1,4 @@
-import type { App } from '../core/app.js';
+import type { App } from '../app/app.js';
 import type { Transport } from '../transports/transport.js';
 
 /**

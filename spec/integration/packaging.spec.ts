@@ -54,7 +54,7 @@ describe('installing rivulet from source, from git and as a tarball', function (
     const tarball = (await npm(clone, 'pack', '--pack-destination', root)).trim().split('\n').pop()!;
     const packed = userProject('from-tarball');
     await npm(packed, 'install', join(root, tarball), 'tsx');
-    expect(existsSync(join(packed, 'node_modules/rivulet/lib/core/app.ts'))).to.equal(true);
+    expect(existsSync(join(packed, 'node_modules/rivulet/lib/app/app.ts'))).to.equal(true);
     expectStackInTypeScript(packed);
     await runWorker(packed);
   });

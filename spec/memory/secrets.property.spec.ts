@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { DEAD_LETTER_HEADERS } from '../../lib/agent/dead-letter.js';
 import { serveWorker } from '../../lib/cli/worker-server.js';
 import { rivuletProgram } from '../../lib/cli/program.js';
-import { createApp } from '../../lib/core/app.js';
+import { createApp } from '../../lib/app/app.js';
 import type { Logger } from '../../lib/core/logger.js';
 import { appMetrics } from '../../lib/metrics/app-metrics.js';
 import { toTopic } from '../../lib/sinks/to-topic.js';

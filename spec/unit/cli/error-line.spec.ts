@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
 import { CliUsageError } from '../../../lib/cli/cli-errors.js';
 import { errorLine } from '../../../lib/cli/error-line.js';
-import { ConnectionError } from '../../../lib/core/connection.js';
+import { ConnectionError } from '../../../lib/app/connection.js';
 
 /** kafkajs's error when it gave up connecting, as its retrier throws it. */
 function refused(broker = '127.0.0.1:1', retryCount = 5): Error {

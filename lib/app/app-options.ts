@@ -1,6 +1,6 @@
 import type { AgentOptions } from '../agent/agent.js';
 import type { Transport } from '../transports/transport.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 
 /**
  * Options of {@link createApp}.

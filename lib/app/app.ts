@@ -19,13 +19,13 @@ import {
 } from '../timers/timers.js';
 import { Agent, type AgentHost, type AgentOptions, type Pipeline } from '../agent/agent.js';
 import { Connection, ConnectionError } from './connection.js';
-import { AgentFailedError, ConfigurationError } from './errors.js';
+import { AgentFailedError, ConfigurationError } from '../core/errors.js';
 import type { AppOptions, RunOptions } from './app-options.js';
-import { type Logger, defaultLogger } from './logger.js';
+import { type Logger, defaultLogger } from '../core/logger.js';
 import { shutdown } from './shutdown.js';
-import type { Message } from './message.js';
-import type { DirectTopic } from './topic-stream.js';
-import { Topic, type TopicHost, type TopicOptions } from './topic.js';
+import type { Message } from '../core/message.js';
+import type { DirectTopic } from '../topics/topic-stream.js';
+import { Topic, type TopicHost, type TopicOptions } from '../topics/topic.js';
 import { Table, type TableOptions } from '../tables/table.js';
 import { WindowTable } from '../windows/window-table.js';
 import type { WindowTableOptions } from '../windows/window-types.js';

@@ -1,6 +1,6 @@
 import type { Codec } from '../codecs/codec.js';
 import type { ProducerRecord, RecordMetadata, Transport } from '../transports/transport.js';
-import type { Message, MessageHeaders } from './message.js';
+import type { Message, MessageHeaders } from '../core/message.js';
 import { type DirectSubscriber, TopicStream } from './topic-stream.js';
 import { assertSameDeclaration, declarationSite } from './topic-declaration.js';
 

@@ -1,4 +1,4 @@
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 
 /** What {@link shutdown} stops. @internal */
 export interface ShutdownPlan {

@@ -1,8 +1,8 @@
 import { resolveTransport } from '../transports/resolve-transport.js';
 import type { TopicSpec, Transport } from '../transports/transport.js';
-import { type Backoff, backoffDelay } from './error-policy.js';
-import { RivuletError } from './errors.js';
-import type { Logger } from './logger.js';
+import { type Backoff, backoffDelay } from '../core/error-policy.js';
+import { RivuletError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 
 /**
  * The broker could not be reached (or the declared topics not created) on a connection attempt, or the

@@ -9,7 +9,7 @@ import {
   createApp,
   silentLogger,
 } from '../../../lib/index.js';
-import { Connection, ConnectionError } from '../../../lib/core/connection.js';
+import { Connection, ConnectionError } from '../../../lib/app/connection.js';
 import { KafkaTransport } from '../../../lib/kafka.js';
 import { delegateTransport } from '../../support/delegate.js';
 

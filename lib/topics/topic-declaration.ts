@@ -2,7 +2,7 @@ import { relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Codec } from '../codecs/codec.js';
 import { describeCodec, sameCodec } from '../codecs/codec-identity.js';
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError } from '../core/errors.js';
 
 /** How a topic was declared: its codecs (defaults filled in), settings and where in the code. @internal */
 export interface TopicDeclaration {

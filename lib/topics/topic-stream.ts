@@ -1,5 +1,5 @@
 import { Observable, type Observer, type Operator, type OperatorFunction, type Subscription } from 'rxjs';
-import type { Message } from './message.js';
+import type { Message } from '../core/message.js';
 
 /** Runs a direct subscription as an agent. @internal */
 export interface DirectSubscriber {
