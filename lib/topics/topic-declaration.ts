@@ -16,7 +16,7 @@ export interface TopicDeclaration {
 }
 
 /** Frames of rivulet's own topic plumbing, skipped when looking for the caller. */
-const OWN_FRAME = /[/\\]core[/\\](app|topic|topic-declaration)\.[cm]?[jt]s:/;
+const OWN_FRAME = /[/\\](?:app[/\\]app|topics[/\\]topic|topics[/\\]topic-declaration)\.[cm]?[jt]s:/;
 
 /**
  * Where `app.topic()` was called from: the first stack frame outside rivulet's topic plumbing, as a path

@@ -34,7 +34,7 @@ describe('app.topic() declared twice', () => {
     expect(error).to.be.instanceOf(ConfigurationError);
     const message = (error as Error).message;
     expect(message).to.match(
-      /^Topic orders is declared twice, differently: \{ value: json\(zod schema\), key: string\(\) \} at spec\/unit\/core\/topic-declaration\.spec\.ts:\d+:\d+ and \{ value: raw\(\), key: string\(\) \} at spec\/unit\/core\/topic-declaration\.spec\.ts:\d+:\d+\. Declare it once and share that Topic, or declare it the same way both times$/,
+      /^Topic orders is declared twice, differently: \{ value: json\(zod schema\), key: string\(\) \} at spec\/unit\/topics\/topic-declaration\.spec\.ts:\d+:\d+ and \{ value: raw\(\), key: string\(\) \} at spec\/unit\/topics\/topic-declaration\.spec\.ts:\d+:\d+\. Declare it once and share that Topic, or declare it the same way both times$/,
     );
     const [first, second] = [...message.matchAll(/spec\.ts:(\d+)/g)].map((match) => Number(match[1]));
     expect(second).to.equal(first! + 3); // the two app.topic() lines above
