@@ -92,8 +92,7 @@ export { sink, type SinkInput, type SinkOptions } from './sinks/sink.js';
 export type { SinkMessage } from './sinks/sink-message.js';
 export { retryWithBackoff, type RetryPolicy } from './core/retry.js';
 export { SinkError, SinkTimeoutError } from './sinks/sink-error.js';
-export { sinkEvents, type SinkEvent } from './sinks/sink-events.js';
-export { sinkHealth, sinkHealthChanges, type SinkHealth } from './sinks/sink-health.js';
+export type { SinkEvent, SinkHealth } from './core/sink-health.js';
 export { toTopic, type ToTopicOptions } from './sinks/to-topic.js';
 export {
   periodicTimer,

@@ -19,7 +19,11 @@ const samples = await setupSamples(process.env);
 for (const line of samples.describe()) console.log(line);
 
 const apps = samples.apps;
-const monitored = { agents: apps.flatMap((app) => app.agents), transport: () => apps[0]!.transport() };
+const monitored = {
+  agents: apps.flatMap((app) => app.agents),
+  transport: () => apps[0]!.transport(),
+  sinkHealth: () => apps.flatMap((app) => app.sinkHealth()), // each app keeps its own sinks' health
+};
 const started = Date.now();
 let interrupted = false;
 const stopWaiting = new AbortController();

@@ -3,6 +3,7 @@ import { AgentFailedError, ShutdownTimeoutError } from '../core/errors.js';
 import type { Lineage, LineageOwner } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
 import type { Message } from '../core/message.js';
+import type { AgentSinkHealth, SinkHealthRegistry } from '../core/sink-health.js';
 import type { Topic } from '../topics/topic.js';
 import type { TopicPartition, Transport, TransportConsumer } from '../transports/transport.js';
 import { FailureHandler } from './failure-handler.js';
@@ -32,6 +33,8 @@ export interface AgentHost {
   onAgentFailed(agent: Agent<unknown, unknown>, error: AgentFailedError): void;
   /** How long a stop may wait for in-flight records, in ms. */
   readonly shutdownTimeoutMs: number;
+  /** The app's sink health: the agent's sinks report into it, its outage decisions read it. */
+  readonly sinkHealth: SinkHealthRegistry;
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 5000;
@@ -52,6 +55,8 @@ const DEFAULT_MAX_IN_FLIGHT = 5000;
 export class Agent<T = unknown, K = string> implements LineageOwner {
   /** Consumer group of this agent. */
   readonly group: string;
+  /** @internal This agent's sinks in its app's sink health (its messages carry it to the sinks). */
+  readonly sinkHealth: AgentSinkHealth;
   readonly #ledger: Ledger;
   readonly #failures: FailureHandler;
   readonly #supervisor: Supervisor<T, K>;
@@ -78,6 +83,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     private readonly end: PipelineEnd = { kind: 'settle' },
   ) {
     this.group = options.group ?? `${host.appId}.${name}`;
+    this.sinkHealth = host.sinkHealth.forAgent(name);
     const logger = host.logger;
     this.#ledger = new Ledger({
       agent: name,
@@ -102,6 +108,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
         },
         fail: (error) => this.#fail(error),
         drained: () => this.#checkDrained(),
+        sinkHealth: this.sinkHealth,
       },
       options.errors ?? {},
       topic.name,
@@ -120,6 +127,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
           errors: options.errors ?? {},
           use: (resource) => this.#resources.add(resource),
           fail: (error) => this.#fail(error),
+          sinkHealth: this.sinkHealth,
         },
       },
       pipeline,

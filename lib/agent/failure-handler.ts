@@ -3,8 +3,8 @@ import { type ErrorPolicy, backoffDelay, isRetriable } from '../core/error-polic
 import { AgentFailedError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { retryWithBackoff } from '../core/retry.js';
+import type { AgentSinkHealth } from '../core/sink-health.js';
 import { SinkError } from '../sinks/sink-error.js';
-import { sinkSucceededSince } from '../sinks/sink-health.js';
 import type { Transport } from '../transports/transport.js';
 import { deadLetterRecord } from './dead-letter.js';
 import type { Ledger } from './ledger.js';
@@ -25,6 +25,8 @@ export interface FailureHost {
   fail(error: AgentFailedError): void;
   /** A dead letter finished (the agent may be draining). */
   drained(): void;
+  /** The agent's sinks in its app's sink health: whether a sink wrote since tells an outage from bad input. */
+  readonly sinkHealth: AgentSinkHealth;
 }
 
 const DEAD_LETTER_RETRIES = 4;
@@ -65,6 +67,7 @@ export class FailureHandler {
         live: (entry) => this.#live(entry),
         repush: (entry) => host.repush(entry),
         after: (delay, action) => this.#after(delay, action),
+        sinkHealth: host.sinkHealth,
       },
       this.#policy.backoff ?? {},
       this.#scheduler,
@@ -131,7 +134,9 @@ export class FailureHandler {
   }
 
   #isOutage(entry: Entry, error: unknown): boolean {
-    return error instanceof SinkError && !sinkSucceededSince(error.sink, entry.firstFailedAt ?? 0);
+    return (
+      error instanceof SinkError && !this.host.sinkHealth.succeededSince(error.sink, entry.firstFailedAt ?? 0)
+    );
   }
 
   #giveUp(entry: Entry, error: unknown): void {

@@ -2,7 +2,7 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import { type Backoff, backoffDelay } from '../core/error-policy.js';
 import type { Logger } from '../core/logger.js';
 import type { SinkError } from '../sinks/sink-error.js';
-import { errorLine, sinkHealth, sinkSucceededSince } from '../sinks/sink-health.js';
+import { type AgentSinkHealth, errorLine } from '../core/sink-health.js';
 import type { Ledger } from './ledger.js';
 import type { Entry } from './partition-tracker.js';
 
@@ -16,6 +16,8 @@ export interface OutageHost {
   repush(entry: Entry): void;
   /** Runs `action` after `delay` ms on the agent's timers (cancelled when the agent stops). */
   after(delay: number, action: () => void): Subscription;
+  /** The agent's sinks in its app's sink health (whether the sink wrote meanwhile, its last error). */
+  readonly sinkHealth: AgentSinkHealth;
 }
 
 /** The longest wait between two tries of a held record while its sink is down. */
@@ -90,7 +92,7 @@ export class Outage {
   check(): void {
     if (this.#since === 0 || this.#probe || this.#probing) return;
     for (const entry of this.#held) if (!this.host.live(entry)) this.#held.delete(entry);
-    if (this.#held.size === 0 || sinkSucceededSince(this.#sink, this.#since)) return this.#end();
+    if (this.#held.size === 0 || this.#wroteSince()) return this.#end();
     this.#probe = this.host.after(
       Math.min(PROBE_MAX_DELAY_MS, backoffDelay(this.backoff, ++this.#probes)),
       () => this.#tryOne(),
@@ -113,7 +115,7 @@ export class Outage {
   #tryOne(): void {
     this.#probe = undefined;
     const next = [...this.#held].find((entry) => this.host.live(entry));
-    if (!next || sinkSucceededSince(this.#sink, this.#since)) return this.#end();
+    if (!next || this.#wroteSince()) return this.#end();
     this.#held.delete(next);
     this.#probing = next;
     this.host.repush(next);
@@ -126,7 +128,7 @@ export class Outage {
     this.host.after(delay, () => {
       if (this.#probing !== probe || this.#since === 0) return;
       this.#probes++;
-      const health = sinkHealth().find((sink) => sink.name === this.#sink);
+      const health = this.host.sinkHealth.get(this.#sink);
       const seconds = ((this.scheduler.now() - this.#since) / 1000).toFixed(0);
       this.host.logger.warn(
         { agent: this.host.name, sink: this.#sink, held: this.#held.size + 1, downForS: Number(seconds) },
@@ -134,6 +136,11 @@ export class Outage {
       );
       this.#remind(probe);
     });
+  }
+
+  /** Whether the failing sink wrote (for this agent) since the outage began. */
+  #wroteSince(): boolean {
+    return this.host.sinkHealth.succeededSince(this.#sink, this.#since);
   }
 
   #end(): void {

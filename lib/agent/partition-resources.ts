@@ -1,4 +1,5 @@
 import type { ErrorPolicy } from '../core/error-policy.js';
+import type { AgentSinkHealth } from '../core/sink-health.js';
 import type { TopicPartition, TopicPartitionOffset } from '../transports/transport.js';
 
 /**
@@ -30,6 +31,8 @@ export interface AgentScope {
   use(resource: PartitionResource): void;
   /** Fails the agent: a message an operator made itself failed for good under `onFailure: 'stop'`. */
   fail(error: unknown): void;
+  /** The agent's sinks in its app's sink health (messages an operator made itself report there too). */
+  readonly sinkHealth?: AgentSinkHealth;
 }
 
 let current: AgentScope | undefined;

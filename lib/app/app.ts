@@ -23,6 +23,7 @@ import { AgentFailedError, ConfigurationError } from '../core/errors.js';
 import type { AppOptions, RunOptions } from './app-options.js';
 import { type Logger, defaultLogger } from '../core/logger.js';
 import { shutdown } from './shutdown.js';
+import { type SinkEvent, type SinkHealth, SinkHealthRegistry } from '../core/sink-health.js';
 import type { Message } from '../core/message.js';
 import type { DirectTopic } from '../topics/topic-stream.js';
 import { Topic, type TopicHost, type TopicOptions } from '../topics/topic.js';
@@ -52,6 +53,8 @@ export class App implements TopicHost {
   readonly #tables = new Map<string, Table<unknown, unknown>>();
   readonly #windowTables = new Map<string, WindowTable<unknown, unknown, unknown>>();
   readonly #agentHost: AgentHost;
+  /** The health and writes of this app's sinks (its agents' own, shared with no other app). */
+  readonly #sinkHealth = new SinkHealthRegistry();
   /** The broker connection: retried until connected, a failed attempt never kept. */
   #connection: Connection | undefined;
   #started = false;
@@ -75,6 +78,7 @@ export class App implements TopicHost {
       transport: () => this.transport(),
       onAgentFailed: (agent, error) => this.#onAgentFailed(agent, error),
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
+      sinkHealth: this.#sinkHealth,
     };
     this.#stopped = new Promise((resolve) => (this.#markStopped = resolve));
   }
@@ -92,6 +96,45 @@ export class App implements TopicHost {
   /** The tables declared so far, by name. */
   get tables(): ReadonlyMap<string, Table<unknown, unknown>> {
     return this.#tables;
+  }
+
+  /**
+   * The health of every sink that wrote, or tried to, for an agent of this app: one entry per agent and
+   * sink name. Another app of the same process has its own.
+   *
+   * @example
+   * ```ts
+   * const failing = app.sinkHealth().filter((sink) => sink.state === 'failing');
+   * for (const sink of failing) console.warn(`${sink.name} of ${sink.agent}: ${sink.lastError}`);
+   * ```
+   */
+  sinkHealth(): readonly SinkHealth[] {
+    return this.#sinkHealth.list();
+  }
+
+  /**
+   * Each change of state of a sink of this app (ok → failing, failing → ok), as it happens.
+   *
+   * @example
+   * ```ts
+   * app.sinkHealthChanges$.subscribe((sink) => console.log(`${sink.agent}/${sink.name} is ${sink.state}`));
+   * ```
+   */
+  get sinkHealthChanges$(): Observable<SinkHealth> {
+    return this.#sinkHealth.changes$;
+  }
+
+  /**
+   * Every write of a sink of this app, as it finishes (its retries included). The worker's `/metrics`
+   * counts them; subscribe to log or measure them yourself.
+   *
+   * @example
+   * ```ts
+   * app.sinkEvents$.subscribe((event) => histogram.observe({ sink: event.sink }, event.durationMs / 1000));
+   * ```
+   */
+  get sinkEvents$(): Observable<SinkEvent> {
+    return this.#sinkHealth.events$;
   }
 
   /** The error that made the app stop, if an agent failed. */

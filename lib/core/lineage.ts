@@ -9,6 +9,8 @@
  * @internal
  */
 
+import type { AgentSinkHealth } from './sink-health.js';
+
 /** Receives the outcome of a lineage. Implemented by the agent runner (and by the test harness). @internal */
 export interface LineageOwner {
   onSettled(lineage: Lineage): void;
@@ -17,6 +19,8 @@ export interface LineageOwner {
   readonly accepting: boolean;
   /** Attempts the lineage's record may still make (its retry budget), if the owner keeps one. */
   attemptsLeft?(lineage: Lineage): number | undefined;
+  /** Where a sink writing the owner's messages reports its attempts (its app's, for its agent); absent: nowhere. */
+  readonly sinkHealth?: AgentSinkHealth;
 }
 
 /** One consumed record's acknowledgement state, for one processing attempt. @internal */

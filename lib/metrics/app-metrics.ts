@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
-import type { Observable } from 'rxjs';
+import { EMPTY, type Observable } from 'rxjs';
 import { type Logger, silentLogger } from '../core/logger.js';
-import { type SinkEvent, sinkEvents } from '../sinks/sink-events.js';
+import type { SinkEvent } from '../core/sink-health.js';
 import { registerAgentMetrics } from './agent-metrics.js';
 import { LagCache } from './lag-cache.js';
 import type { MonitoredApp } from './monitored-app.js';
@@ -24,7 +24,7 @@ export interface AppMetricsOptions {
   readonly lagTtlMs?: number;
   /** Clock of the lag cache (default `Date.now`), for tests. */
   readonly now?: () => number;
-  /** Sink writes to count (default: {@link sinkEvents}, every sink of this process). */
+  /** Sink writes to count (default: the app's `sinkEvents$`, every sink of its agents). */
   readonly sinkEvents?: Observable<SinkEvent>;
   /** Where to warn when lag cannot be read (default: the app's logger, if it has one). */
   readonly logger?: Logger;
@@ -54,9 +54,10 @@ export interface AppMetrics {
  * `rivulet_agent_messages_{received,settled,retried,dead_lettered}_total`, `rivulet_agent_pauses_total`,
  * `rivulet_agent_in_flight`, `rivulet_agent_window`, `rivulet_agent_running`, and per partition
  * `rivulet_agent_committed_offset` and `rivulet_agent_commit_lag` (end − committed, asked of the broker
- * at most once per `lagTtlMs`). Per sink (label `sink`): `rivulet_sink_writes_total`,
- * `rivulet_sink_write_failures_total`, `rivulet_sink_messages_total` and the histogram
- * `rivulet_sink_write_duration_seconds`. Sink metrics count every sink of the process. Per table (label
+ * at most once per `lagTtlMs`). Per sink (labels `agent`, `sink`): `rivulet_sink_writes_total`,
+ * `rivulet_sink_write_failures_total`, `rivulet_sink_messages_total`, the histogram
+ * `rivulet_sink_write_duration_seconds`, `rivulet_sink_failing` and `rivulet_sink_failing_seconds`.
+ * Sink metrics count this app's sinks only. Per table (label
  * `table`, and `partition` per owned partition): `rivulet_table_keys`, `rivulet_table_recovering`,
  * `rivulet_table_restore_remaining`, `rivulet_table_changelog_lag`, `rivulet_table_pending_writes` and
  * `rivulet_table_changelog_write_failures_total`. Per windowed table: `rivulet_window_watermark_seconds`
@@ -80,7 +81,11 @@ export function appMetrics(
   });
   const logger = options.logger ?? app.logger ?? silentLogger;
   const agentNames = registerAgentMetrics(app, registry, lag, logger);
-  const sinks = registerSinkMetrics(registry, options.sinkEvents ?? sinkEvents);
+  const sinks = registerSinkMetrics(
+    registry,
+    options.sinkEvents ?? app.sinkEvents$ ?? EMPTY,
+    () => app.sinkHealth?.() ?? [],
+  );
   const tableNames = [...registerTableMetrics(app, registry), ...registerWindowMetrics(app, registry)];
   let closed = false;
   return {

@@ -1,4 +1,6 @@
+import type { Observable } from 'rxjs';
 import type { AgentStats } from '../agent/agent.js';
+import type { SinkEvent, SinkHealth } from '../core/sink-health.js';
 import type { TableStats } from '../tables/table.js';
 import type { Transport } from '../transports/transport.js';
 import type { WindowTableStats } from '../windows/window-types.js';
@@ -20,4 +22,8 @@ export interface MonitoredApp {
   readonly tables?: ReadonlyMap<string, { stats(): TableStats }>;
   /** Its windowed tables, by name (they are in `tables` too, as plain tables). */
   readonly windowTables?: ReadonlyMap<string, { stats(): WindowTableStats }>;
+  /** Its sinks' health, per agent and sink (an app of an older rivulet has none). */
+  sinkHealth?(): readonly SinkHealth[];
+  /** Its sinks' writes as they finish (an app of an older rivulet has none). */
+  readonly sinkEvents$?: Observable<SinkEvent>;
 }

@@ -1,7 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Observable, Subscription } from 'rxjs';
-import type { SinkEvent } from '../sinks/sink-events.js';
-import { sinkHealth } from '../sinks/sink-health.js';
+import type { SinkEvent, SinkHealth } from '../core/sink-health.js';
 
 /**
  * Buckets of the sink latency histogram, in seconds.
@@ -16,21 +15,23 @@ export const SINK_LATENCY_BUCKETS: readonly number[] = [
 ];
 
 /**
- * Registers the per-sink metrics (label `sink`) and feeds them from `events` until the returned
- * subscription is unsubscribed: writes, failed writes, messages written and write latency.
+ * Registers the per-sink metrics (labels `agent`, `sink`) and feeds them from `events` until the
+ * returned subscription is unsubscribed: writes, failed writes, messages written and write latency;
+ * and, read from `health` at each scrape, whether each sink is failing and for how long.
  *
  * @example
  * ```ts
- * const subscription = registerSinkMetrics(registry, sinkEvents);
+ * const { subscription } = registerSinkMetrics(registry, app.sinkEvents$, () => app.sinkHealth());
  * subscription.unsubscribe(); // stop counting
  * ```
  */
 export function registerSinkMetrics(
   registry: Registry,
   events: Observable<SinkEvent>,
+  health: () => readonly SinkHealth[],
 ): { readonly names: string[]; readonly subscription: Subscription } {
   const registers = [registry];
-  const labelNames = ['sink'];
+  const labelNames = ['agent', 'sink'];
   const writes = new Counter({
     name: 'rivulet_sink_writes_total',
     help: 'Writes a sink finished (with their retries)',
@@ -63,7 +64,7 @@ export function registerSinkMetrics(
     registers,
     collect() {
       this.reset();
-      for (const sink of sinkHealth()) this.set({ sink: sink.name }, sink.state === 'failing' ? 1 : 0);
+      for (const sink of health()) this.set(labelsOf(sink), sink.state === 'failing' ? 1 : 0);
     },
   });
   new Gauge({
@@ -74,13 +75,13 @@ export function registerSinkMetrics(
     collect() {
       this.reset();
       const now = Date.now();
-      for (const sink of sinkHealth()) {
-        this.set({ sink: sink.name }, sink.state === 'failing' ? (now - sink.since) / 1000 : 0);
+      for (const sink of health()) {
+        this.set(labelsOf(sink), sink.state === 'failing' ? (now - sink.since) / 1000 : 0);
       }
     },
   });
   const subscription = events.subscribe((event) => {
-    const labels = { sink: event.sink };
+    const labels = { agent: event.agent, sink: event.sink };
     writes.inc(labels);
     messages.inc(labels, event.messages);
     failures.inc(labels, event.error === undefined ? 0 : 1);
@@ -97,4 +98,9 @@ export function registerSinkMetrics(
     ],
     subscription,
   };
+}
+
+/** The labels of a sink's health gauges. */
+function labelsOf(sink: SinkHealth): { agent: string; sink: string } {
+  return { agent: sink.agent, sink: sink.name };
 }

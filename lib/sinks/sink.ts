@@ -14,9 +14,8 @@ import {
 import { attemptsLeft, claimMessage, failMessage, isAccepted, releaseMessage } from '../core/ack.js';
 import { Message } from '../core/message.js';
 import { type RetryPolicy, retryWithBackoff } from '../core/retry.js';
+import { sinkHealthOf } from '../core/sink-health.js';
 import { SinkError, SinkTimeoutError } from './sink-error.js';
-import { emitSinkEvent } from './sink-events.js';
-import { recordSinkFailure, recordSinkSuccess } from './sink-health.js';
 import type { SinkMessage } from './sink-message.js';
 
 /**
@@ -68,10 +67,10 @@ const size = (input: SinkInput): number => (Array.isArray(input) ? input.length 
  * arriving messages gather into the next one (up to `maxBatchSize`), so a sink batches by itself under
  * load and writes at once when idle. When a write succeeds, its inputs are emitted unchanged (the agent
  * then settles them); when it fails after retries, its messages go to the agent's error policy, all
- * together: a batch settles as a whole or not at all. Every attempt updates the sink's health
- * (`sinkHealth()`): a sink whose server is down shows as failing, and its agent pauses instead of
- * dead-lettering. Once the agent stops, writes not yet started are abandoned (their records stay
- * uncommitted and are delivered again).
+ * together: a batch settles as a whole or not at all. Every attempt updates the sink's health in the
+ * app of the agent whose messages it writes (`app.sinkHealth()`, per agent and sink name): a sink whose
+ * server is down shows as failing, and that agent pauses instead of dead-lettering. Once the agent
+ * stops, writes not yet started are abandoned (their records stay uncommitted and are delivered again).
  *
  * The message type is inferred from the pipeline, as with the other sinks.
  *
@@ -139,12 +138,13 @@ export function sink(
           active++;
           let attempts = 0;
           const started = scheduler.now();
+          const health = sinkHealthOf(batch); // the app of the agent(s) whose messages these are
           const done = (error?: unknown): void => {
             active--;
             const durationMs = scheduler.now() - started;
-            emitSinkEvent({ sink: name, messages: batch.length, durationMs, attempts, error });
+            for (const report of health)
+              report.wrote({ sink: name, messages: batch.length, durationMs, attempts, error });
             if (error === undefined) {
-              recordSinkSuccess(name);
               for (const message of batch) releaseMessage(message);
               for (const unit of units) subscriber.next(unit);
             } else {
@@ -169,7 +169,7 @@ export function sink(
               : attempt;
           })
             .pipe(
-              tap({ error: (error: unknown) => recordSinkFailure(name, error) }),
+              tap({ error: (error: unknown) => health.forEach((report) => report.failed(name, error)) }),
               retryWithBackoff(policy, scheduler),
             )
             .subscribe({ error: (error: unknown) => done(error), complete: () => done() });

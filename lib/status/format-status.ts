@@ -1,5 +1,5 @@
 import type { AgentState, PartitionStats } from '../agent/agent.js';
-import type { SinkHealth } from '../sinks/sink-health.js';
+import type { SinkHealth } from '../core/sink-health.js';
 
 /**
  * One agent's row of the status line.
@@ -47,8 +47,8 @@ export function formatCommitted(partitions: readonly PartitionStats[]): string {
 
 /**
  * The status block: one aligned line per agent with msg/s, in flight, committed offsets and lag, and
- * the state when the agent is not running; then one line per failing sink (`redis sink failing for 12 s:
- * ECONNREFUSED 127.0.0.1:6379`). Ends with a newline.
+ * the state when the agent is not running; then one line per failing sink and agent (`redis sink of save
+ * failing for 12 s: ECONNREFUSED 127.0.0.1:6379`). Ends with a newline.
  *
  * @example
  * ```ts
@@ -76,7 +76,7 @@ export function formatStatus(
     .filter((sink) => sink.state === 'failing')
     .map(
       (sink) =>
-        `${sink.name} sink failing for ${Math.round((now - sink.since) / 1000)} s: ${sink.lastError ?? 'unknown error'}\n`,
+        `${sink.name} sink of ${sink.agent} failing for ${Math.round((now - sink.since) / 1000)} s: ${sink.lastError ?? 'unknown error'}\n`,
     );
   return [...agents, ...failing].join('');
 }

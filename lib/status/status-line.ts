@@ -3,7 +3,6 @@ import type { AgentStats } from '../agent/agent.js';
 import { type PartitionLag, totalLag } from '../metrics/commit-lag.js';
 import { LagCache } from '../metrics/lag-cache.js';
 import type { MonitoredApp } from '../metrics/monitored-app.js';
-import { sinkHealth } from '../sinks/sink-health.js';
 import { type AgentStatus, formatStatus } from './format-status.js';
 import { liveWriter } from './live-writer.js';
 import { summary } from './summary.js';
@@ -97,7 +96,7 @@ export function statusLine(app: MonitoredApp, options: StatusLineOptions = {}): 
         lag: lags[i],
         held: s.held,
       }));
-      if (!stopped) write(formatStatus(rows, sinkHealth(), Date.now()));
+      if (!stopped) write(formatStatus(rows, app.sinkHealth?.() ?? [], Date.now()));
     });
   };
 

@@ -5,9 +5,9 @@ import { Lineage, type LineageOwner } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
 import { redactError } from '../core/redact.js';
 import { retryWithBackoff } from '../core/retry.js';
+import { type AgentSinkHealth, SinkHealthRegistry } from '../core/sink-health.js';
 import { DEAD_LETTER_HEADERS } from '../agent/dead-letter.js';
 import { SinkError } from '../sinks/sink-error.js';
-import { sinkSucceededSince } from '../sinks/sink-health.js';
 import type { ProducerRecord, Transport } from '../transports/transport.js';
 import { type PendingResult, type WindowPartition, resultId } from './window-partition.js';
 import type { AgentScope } from '../agent/partition-resources.js';
@@ -58,11 +58,21 @@ export class WindowResults<K, A> implements LineageOwner {
   #settled = 0;
   #deadLettered = 0;
   #timers = new Subscription();
+  /** Where sinks report under test (no agent): this table's own, shared with nothing. */
+  #localHealth: AgentSinkHealth | undefined;
 
   constructor(private readonly host: WindowResultsHost<K, A>) {}
 
   get accepting(): boolean {
     return this.host.binding() !== undefined;
+  }
+
+  /** The agent's sink health (a sink writing results reports there, as for its records), or a local one. */
+  get sinkHealth(): AgentSinkHealth {
+    const health = this.host.binding()?.scope?.sinkHealth;
+    if (health) return health;
+    this.#localHealth ??= new SinkHealthRegistry().forAgent(this.host.table);
+    return this.#localHealth;
   }
 
   counts(): { emitted: number; settled: number; resultsDeadLettered: number } {
@@ -107,7 +117,11 @@ export class WindowResults<K, A> implements LineageOwner {
       end: result.end,
     };
     if (retriable && result.attempts <= policy.retries) return this.#later(result, error);
-    if (retriable && error instanceof SinkError && !sinkSucceededSince(error.sink, result.firstFailedAt)) {
+    if (
+      retriable &&
+      error instanceof SinkError &&
+      !this.sinkHealth.succeededSince(error.sink, result.firstFailedAt)
+    ) {
       this.host.logger.warn(
         { ...where, err: error },
         'a final window result waits for its sink to come back',

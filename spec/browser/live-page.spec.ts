@@ -13,12 +13,10 @@ import {
   mergeMapValue,
   silentLogger,
   sink,
-  sinkHealth,
   totalLag,
   updateTable,
 } from '../../lib/index.js';
 import { type AppMetrics, appMetrics } from '../../lib/metrics/app-metrics.js';
-import { resetSinkHealth } from '../../lib/sinks/sink-health.js';
 import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
 import { launchChromium } from './support/chromium.js';
 import { type ShownAgent, type ShownPage, type ShownSink, readPage } from './support/read-page.js';
@@ -119,8 +117,9 @@ async function expectedPage(app: App): Promise<Omit<ShownPage, 'at' | 'agents'> 
       };
     }),
   );
-  const sinks = sinkHealth().map((s): ShownSink => ({
+  const sinks = app.sinkHealth().map((s): ShownSink => ({
     name: s.name,
+    agent: s.agent,
     state: s.state,
     failedAttempts: s.failedAttempts,
     lastError: s.state === 'failing' ? (s.lastError ?? '') : '',
@@ -139,7 +138,6 @@ describe('the worker live page, in headless chromium', () => {
   after(async () => {
     await browser?.close();
   });
-  beforeEach(() => resetSinkHealth());
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
@@ -224,14 +222,14 @@ describe('the worker live page, in headless chromium', () => {
           cache!.received === QUOTES &&
           cache!.held === QUOTES &&
           [confirm!, cache!].every((a) => a.partitions.every((p) => caughtUp(p) && settledStuck(p))) &&
-          sinkHealth().some((s) => s.name === 'redis' && s.state === 'failing')
+          app.sinkHealth().some((s) => s.name === 'redis' && s.state === 'failing')
         );
       },
       { timeoutMs: 15_000, description: 'the app to be quiet' },
     ).catch((error: unknown) => {
       throw new Error(`${String(error)}: ${JSON.stringify(app.agents.map((agent) => agent.stats()))}`);
     });
-    const attemptsBefore = sinkHealth()[0]!.failedAttempts;
+    const attemptsBefore = app.sinkHealth()[0]!.failedAttempts;
     const quietAt = Date.now();
     await waitForSampleAfter(page, quietAt);
 
@@ -260,6 +258,7 @@ describe('the worker live page, in headless chromium', () => {
     expect(expected.sinks).to.deep.equal([
       {
         name: 'redis',
+        agent: 'cache-quotes',
         state: 'failing',
         failedAttempts: expected.sinks[0]?.failedAttempts,
         lastError: 'connect ECONNREFUSED 127.0.0.1:6379',

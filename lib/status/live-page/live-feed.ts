@@ -11,7 +11,7 @@ import type { AgentStats } from '../../agent/agent.js';
 import type { PartitionLag } from '../../metrics/commit-lag.js';
 import { LagCache } from '../../metrics/lag-cache.js';
 import type { MonitoredApp } from '../../metrics/monitored-app.js';
-import { type SinkHealth, sinkHealth } from '../../sinks/sink-health.js';
+import type { SinkHealth } from '../../core/sink-health.js';
 import {
   type HistoryPoint,
   type LiveSample,
@@ -39,7 +39,7 @@ export interface LiveFeedOptions {
   readonly scheduler?: SchedulerLike;
   /** Commit lag of a group on a topic (default: asked of the app's transport, at most once per interval). */
   readonly lag?: (group: string, topic: string) => Promise<readonly PartitionLag[]>;
-  /** The sinks' health (default {@link sinkHealth}: every sink of this process). */
+  /** The sinks' health (default: the app's `sinkHealth()`, every sink of its agents). */
   readonly sinks?: () => readonly SinkHealth[];
 }
 
@@ -87,7 +87,7 @@ export class LiveFeed {
       now: () => this.#scheduler.now(),
     });
     this.#lag = options.lag ?? ((group, topic) => cache.get(group, topic));
-    this.#sinks = options.sinks ?? sinkHealth;
+    this.#sinks = options.sinks ?? (() => app.sinkHealth?.() ?? []);
     this.#latest = this.#build({ ...this.#read(), lags: [] }, []);
     const intervalMs = this.#intervalMs;
     const sample = (): void => void this.sample();

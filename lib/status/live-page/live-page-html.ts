@@ -206,7 +206,7 @@ const SCRIPT = `
     var panel = el('div', 'panel');
     if (!list.length) { panel.appendChild(el('div', 'empty', 'no sink has written yet')); return panel; }
     var table = el('table', 'sinks');
-    table.appendChild(headRow(['sink', 'state', 'failed attempts', 'last success', 'last error'], [1, 4]));
+    table.appendChild(headRow(['sink', 'agent', 'state', 'failed attempts', 'last success', 'last error'], [1, 2, 5]));
     var body = el('tbody');
     list.forEach(function (sink) {
       var failing = sink.state === 'failing';
@@ -215,12 +215,14 @@ const SCRIPT = `
       state.appendChild(field(el('span', null, ' since ' + clock(sink.since) + ' (' + age(Math.max(0, at - sink.since)) + ')'), 'since'));
       var tr = row([
         cell(sink.name, 'name'),
+        cell(sink.agent, 'agent', 'text'),
         state,
         cell(num(sink.failedAttempts), 'failedAttempts'),
         cell(sink.lastSuccessAt ? clock(sink.lastSuccessAt) : '\\u2013', 'lastSuccess'),
         cell(failing && sink.lastError ? sink.lastError : '', 'lastError', 'text error'),
       ], failing ? 'failing' : '');
       tr.setAttribute('data-sink', sink.name);
+      tr.setAttribute('data-agent', sink.agent);
       body.appendChild(tr);
     });
     table.appendChild(body);

@@ -1,6 +1,6 @@
 import type { AgentStats } from '../../agent/agent.js';
 import { type PartitionLag, totalLag } from '../../metrics/commit-lag.js';
-import type { SinkHealth } from '../../sinks/sink-health.js';
+import type { SinkHealth } from '../../core/sink-health.js';
 import type { TableStats } from '../../tables/table.js';
 
 /**
@@ -9,7 +9,7 @@ import type { TableStats } from '../../tables/table.js';
  *
  * @example
  * ```ts
- * const sample: LiveSample = { app: app.id, at: Date.now(), agents, lags, sinks: sinkHealth() };
+ * const sample: LiveSample = { app: app.id, at: Date.now(), agents, lags, sinks: app.sinkHealth() };
  * ```
  */
 export interface LiveSample {
@@ -315,7 +315,7 @@ export function liveSnapshot(
     status: ok ? 'ok' : 'failing',
     ...(sample.failure !== undefined ? { failure: sample.failure } : {}),
     agents,
-    sinks: [...sample.sinks].sort((a, b) => a.name.localeCompare(b.name)),
+    sinks: [...sample.sinks].sort((a, b) => a.name.localeCompare(b.name) || a.agent.localeCompare(b.agent)),
     tables: (sample.tables ?? []).map(liveTable).sort((a, b) => a.name.localeCompare(b.name)),
   };
 }

@@ -31,6 +31,7 @@ export interface ShownAgent {
 /** A sink row as the live page shows it. */
 export interface ShownSink {
   readonly name: string;
+  readonly agent: string;
   readonly state: string;
   readonly failedAttempts: number | null;
   readonly lastError: string;
@@ -89,6 +90,7 @@ const READ_PAGE = `(() => {
     })),
     sinks: [...document.querySelectorAll('tr[data-sink]')].map((row) => ({
       name: text(row, 'name'),
+      agent: text(row, 'agent'),
       state: text(row, 'state'),
       failedAttempts: number(text(row, 'failedAttempts')),
       lastError: text(row, 'lastError'),

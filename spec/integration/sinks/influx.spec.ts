@@ -1,7 +1,7 @@
 import { InfluxDB, Point, setLogger } from '@influxdata/influxdb-client';
 import { expect } from 'chai';
 import { bufferTime } from 'rxjs';
-import { type SinkEvent, createApp, mapValue, silentLogger, sinkEvents } from '../../../lib/index.js';
+import { type SinkEvent, createApp, mapValue, silentLogger } from '../../../lib/index.js';
 import {
   type InfluxTarget,
   influxQLClient,
@@ -40,13 +40,13 @@ async function writeWithOutage(
     target,
   );
   const events: SinkEvent[] = [];
-  const watch = sinkEvents.subscribe((event) => {
-    if (event.sink === 'influx') events.push(event);
-  });
   const app = createApp({
     id: uniqueName('influx'),
     broker: `memory://${uniqueName('influx')}`,
     logger: silentLogger,
+  });
+  const watch = app.sinkEvents$.subscribe((event) => {
+    if (event.sink === 'influx') events.push(event);
   });
   const readings = app.topic<Reading>(uniqueName('readings'), { partitions: 2 });
   const agent = app.agent('store-readings', readings, (reading$) =>

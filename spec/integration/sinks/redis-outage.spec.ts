@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { bufferTime } from 'rxjs';
-import { type SinkEvent, createApp, sinkEvents } from '../../../lib/index.js';
+import { type SinkEvent, createApp } from '../../../lib/index.js';
 import { toRedis } from '../../../lib/redis.js';
 import { waitFor, waitForCommitted } from '../../../lib/testing/index.js';
 import { services, uniqueName } from '../support/services.js';
@@ -94,7 +94,7 @@ describe('toRedis: Redis killed for 60 s mid-stream on Kafka', function () {
       ),
     );
     const events: { at: number; event: SinkEvent }[] = [];
-    const watch = sinkEvents.subscribe((event) => events.push({ at: Date.now(), event }));
+    const watch = app.sinkEvents$.subscribe((event) => events.push({ at: Date.now(), event }));
     const rss: { at: number; mb: number }[] = [];
     const rssTimer = setInterval(
       () => rss.push({ at: Date.now(), mb: process.memoryUsage().rss / 2 ** 20 }),

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { bufferTime } from 'rxjs';
-import { type SinkEvent, createApp, silentLogger, sinkEvents } from '../../../lib/index.js';
+import { type SinkEvent, createApp, silentLogger } from '../../../lib/index.js';
 import { toRedis } from '../../../lib/redis.js';
 import { waitForCommitted } from '../../../lib/testing/index.js';
 import { services, uniqueName } from '../support/services.js';
@@ -31,10 +31,10 @@ async function feedWithOutage(broker: string, messages: number, outageMs: number
   redis.on('error', () => connectionErrors++); // the outage, seen by the client
   const check = new Redis(services.redisUrl);
   const events: SinkEvent[] = [];
-  const watch = sinkEvents.subscribe((event) => {
+  const app = createApp({ id: uniqueName('feed'), broker, logger: silentLogger });
+  const watch = app.sinkEvents$.subscribe((event) => {
     if (event.sink === 'redis') events.push(event);
   });
-  const app = createApp({ id: uniqueName('feed'), broker, logger: silentLogger });
   const activities = app.topic<Activity>(uniqueName('feed_activities'), { partitions: 1 });
   const agent = app.agent('save-activities', activities, (activity$) =>
     activity$.pipe(

@@ -6,7 +6,7 @@ import type { Entry } from '../../../lib/agent/partition-tracker.js';
 import type { ErrorPolicy } from '../../../lib/core/error-policy.js';
 import { AgentFailedError } from '../../../lib/core/errors.js';
 import { SinkError } from '../../../lib/sinks/sink-error.js';
-import { recordSinkSuccess, resetSinkHealth } from '../../../lib/sinks/sink-health.js';
+import { type AgentSinkHealth, SinkHealthRegistry } from '../../../lib/core/sink-health.js';
 import type { ProducerRecord, RecordMetadata, Transport } from '../../../lib/transports/transport.js';
 import { capturingLogger } from '../../support/audit.js';
 
@@ -37,6 +37,8 @@ interface Harness {
   readonly failures: AgentFailedError[];
   readonly produced: ProducerRecord[][];
   readonly logger: ReturnType<typeof capturingLogger>;
+  /** The agent's sinks in its app's sink health (a fresh registry per harness). */
+  readonly sinkHealth: AgentSinkHealth;
   drains: number;
   running: boolean;
   /** Calls to the dead-letter produce so far, and what the next ones do. */
@@ -60,6 +62,7 @@ function harness(policy: ErrorPolicy = {}): Harness {
     scheduler,
     ledger,
     logger,
+    sinkHealth: new SinkHealthRegistry().forAgent('a'),
     repushed: [] as Entry[],
     failures: [] as AgentFailedError[],
     produced: [] as ProducerRecord[][],
@@ -85,6 +88,7 @@ function harness(policy: ErrorPolicy = {}): Harness {
     },
     fail: (error) => h.failures.push(error),
     drained: () => h.drains++,
+    sinkHealth: h.sinkHealth,
   };
   Object.assign(h, {
     handler: new FailureHandler(
@@ -129,9 +133,6 @@ const sinkDown = (sink: string, attempts = 1): SinkError =>
   new SinkError(sink, attempts, new Error('ECONNREFUSED'));
 
 describe('FailureHandler', () => {
-  beforeEach(() => resetSinkHealth());
-  after(() => resetSinkHealth());
-
   describe('while the agent stops', () => {
     it('leaves a failed record unsettled and abandoned (delivered again after a restart), nothing retried or dead-lettered', async () => {
       const h = harness();
@@ -212,7 +213,7 @@ describe('FailureHandler', () => {
 
     it("counts a SinkError's attempts against the budget (at least one)", async () => {
       const h = harness({ retries: 3 });
-      recordSinkSuccess('counted', Number.MAX_SAFE_INTEGER); // the sink works for others: no outage
+      h.sinkHealth.succeeded('counted', Number.MAX_SAFE_INTEGER); // the sink works for others: no outage
       const entry = h.entry(0);
       h.handler.handle(entry, new SinkError('counted', 3, new Error('timeout')));
       expect(entry.attempts).to.equal(3);
@@ -357,7 +358,7 @@ describe('FailureHandler', () => {
   describe('outages (a sink that writes nothing)', () => {
     it('holds a record whose budget is spent when its sink has not written since the record first failed; intake stops', async () => {
       const h = harness({ retries: 1 });
-      recordSinkSuccess('redis', h.scheduler.now()); // wrote once, before the trouble began
+      h.sinkHealth.succeeded('redis', h.scheduler.now()); // wrote once, before the trouble began
       await h.advance(1);
       const entry = h.entry(0);
       h.handler.handle(entry, sinkDown('redis'));
@@ -380,7 +381,7 @@ describe('FailureHandler', () => {
       const entry = h.entry(0);
       h.handler.handle(entry, sinkDown('redis'));
       await h.advance(10);
-      recordSinkSuccess('redis', h.scheduler.now()); // another record went through meanwhile
+      h.sinkHealth.succeeded('redis', h.scheduler.now()); // another record went through meanwhile
       h.handler.handle(entry, sinkDown('redis'));
       expect(entry.stage).to.equal('dead-lettering');
       await h.settleAll();

@@ -120,15 +120,13 @@ describe('appMetrics', () => {
     await waitForCommitted(app);
 
     const text = await metrics.metrics();
-    const labels = { sink: 'flaky' };
+    const labels = { agent: 'store', sink: 'flaky' };
     expect(calls).to.equal(2);
     expect(sample(text, 'rivulet_sink_writes_total', labels)).to.equal(2);
     expect(sample(text, 'rivulet_sink_write_failures_total', labels)).to.equal(1);
     expect(sample(text, 'rivulet_sink_messages_total', labels)).to.equal(2);
     expect(sample(text, 'rivulet_sink_write_duration_seconds_count', labels)).to.equal(2);
-    expect(
-      sample(text, 'rivulet_sink_write_duration_seconds_bucket', { le: '+Inf', sink: 'flaky' }),
-    ).to.equal(2);
+    expect(sample(text, 'rivulet_sink_write_duration_seconds_bucket', { le: '+Inf', ...labels })).to.equal(2);
     metrics.close();
   });
 
@@ -137,8 +135,9 @@ describe('appMetrics', () => {
     const registry = new Registry();
     const metrics = appMetrics(app, { registry, sinkEvents: events });
     expect(metrics.registry).to.equal(registry);
-    events.next({ sink: 'http', messages: 3, durationMs: 20, attempts: 1 });
-    expect(sample(await registry.metrics(), 'rivulet_sink_messages_total', { sink: 'http' })).to.equal(3);
+    events.next({ agent: 'a', sink: 'http', messages: 3, durationMs: 20, attempts: 1 });
+    const labels = { agent: 'a', sink: 'http' };
+    expect(sample(await registry.metrics(), 'rivulet_sink_messages_total', labels)).to.equal(3);
     metrics.close();
     expect(events.observed).to.equal(false);
     expect(await registry.metrics()).not.to.contain('rivulet_');

@@ -110,8 +110,9 @@ describe('LiveFeed', () => {
     expect(asked).to.deep.equal(['app.running']);
   });
 
-  it('reports the sinks and the failure of the app as they are at each sample', async () => {
+  it("reports the app's own sinks and its failure as they are at each sample", async () => {
     const failing: SinkHealth = {
+      agent: 'save',
       name: 'redis',
       state: 'failing',
       since: 0,
@@ -119,13 +120,19 @@ describe('LiveFeed', () => {
       failedAttempts: 2,
     };
     let sinks: SinkHealth[] = [];
-    const app: { id: string; agents: ScriptedAgent[]; transport: () => Promise<Transport>; failure?: Error } =
-      {
-        id: 'feed',
-        agents: [],
-        transport: unusedTransport,
-      };
-    feed = new LiveFeed(app, { scheduler, lag: async () => [], sinks: () => sinks });
+    const app: {
+      id: string;
+      agents: ScriptedAgent[];
+      transport: () => Promise<Transport>;
+      failure?: Error;
+      sinkHealth: () => readonly SinkHealth[];
+    } = {
+      id: 'feed',
+      agents: [],
+      transport: unusedTransport,
+      sinkHealth: () => sinks,
+    };
+    feed = new LiveFeed(app, { scheduler, lag: async () => [] });
     await advance(100);
     expect(feed.latest.sinks).to.deep.equal([]);
     sinks = [failing];

@@ -182,16 +182,29 @@ describe('liveSnapshot', () => {
     expect(liveSnapshot(sample(0, [running]), [])).not.to.have.property('failure');
   });
 
-  it('lists the sinks sorted by name, as their health says', () => {
+  it('lists the sinks sorted by name then agent, as their health says', () => {
     const failing: SinkHealth = {
+      agent: 'save',
       name: 'redis',
       state: 'failing',
       since: 1000,
       lastError: 'ECONNREFUSED 127.0.0.1:6379',
       failedAttempts: 3,
     };
-    const ok: SinkHealth = { name: 'http', state: 'ok', since: 0, lastSuccessAt: 900, failedAttempts: 0 };
-    expect(liveSnapshot(sample(2000, [], { sinks: [failing, ok] }), []).sinks).to.deep.equal([ok, failing]);
+    const ok: SinkHealth = {
+      agent: 'save',
+      name: 'http',
+      state: 'ok',
+      since: 0,
+      lastSuccessAt: 900,
+      failedAttempts: 0,
+    };
+    const audit: SinkHealth = { ...ok, agent: 'audit', name: 'redis' };
+    expect(liveSnapshot(sample(2000, [], { sinks: [failing, ok, audit] }), []).sinks).to.deep.equal([
+      ok,
+      audit,
+      failing,
+    ]);
   });
 
   it("shows each table's keys summed over its owned partitions, and the restore's progress while it recovers", () => {

@@ -4,7 +4,7 @@ import type { AgentStats, PartitionStats, Transport } from '../../../lib/index.j
 import { agentStats } from '../../support/agent-stats.js';
 import { statusLine } from '../../../lib/status/status-line.js';
 import { summary } from '../../../lib/status/summary.js';
-import { recordSinkFailure, resetSinkHealth, sinkHealth } from '../../../lib/sinks/sink-health.js';
+import { SinkHealthRegistry } from '../../../lib/core/sink-health.js';
 import { formatStatus } from '../../../lib/status/format-status.js';
 
 /** An agent whose stats follow a script: each `stats()` call returns the current step. */
@@ -36,8 +36,6 @@ const partition = (p: number, committed: number): PartitionStats => ({
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('statusLine', () => {
-  beforeEach(() => resetSinkHealth()); // sink health is process-wide: other specs' sinks are not ours
-
   it('prints msg/s, in flight, committed offsets and lag per agent under virtual time', async () => {
     const scheduler = new VirtualTimeScheduler();
     const save = new ScriptedAgent('save', 'feed_activities');
@@ -95,6 +93,27 @@ describe('statusLine', () => {
     );
   });
 
+  it("lists the failing sinks of its own app only (each app keeps its sinks' health)", async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const mine = new SinkHealthRegistry();
+    const other = new SinkHealthRegistry();
+    mine.forAgent('a').failed('redis', new Error('ECONNREFUSED'), Date.now());
+    other.forAgent('a').failed('http', new Error('503'), Date.now());
+    const blocks: string[] = [];
+    const app = {
+      agents: [new ScriptedAgent('a', 't')],
+      transport: (): Promise<Transport> => Promise.reject(new Error('no broker')),
+      sinkHealth: () => mine.list(),
+    };
+    statusLine(app, { intervalMs: 500, scheduler, write: (block) => blocks.push(block) });
+    scheduler.maxFrames = 500;
+    scheduler.flush();
+    await settle();
+    expect(blocks).to.have.length(1);
+    expect(blocks[0]).to.match(/\nredis sink of a failing for \d+ s: ECONNREFUSED\n$/);
+    expect(blocks[0]).not.to.contain('http');
+  });
+
   it('shows lag as unknown when the broker cannot tell', async () => {
     const scheduler = new VirtualTimeScheduler();
     const agent = new ScriptedAgent('a', 't');
@@ -111,23 +130,25 @@ describe('statusLine', () => {
 });
 
 describe('formatStatus', () => {
-  it('adds one line per failing sink, with how long and why, and the records an agent holds', () => {
-    resetSinkHealth();
-    recordSinkFailure(
-      'redis',
-      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }),
-      1000,
-    );
+  it('adds one line per failing sink and agent, with how long and why, and the records an agent holds', () => {
+    const health = new SinkHealthRegistry();
+    health
+      .forAgent('save')
+      .failed(
+        'redis',
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }),
+        1000,
+      );
+    health.forAgent('audit').succeeded('redis', 1000); // same name, another agent: ok
     const text = formatStatus(
       [{ name: 'save', state: 'running', rate: 0, inFlight: 3, partitions: [], lag: 3, held: 3 }],
-      sinkHealth(),
+      health.list(),
       13_000,
     );
     expect(text).to.equal(
       'save       0.0 msg/s  in flight     3  committed -  lag 3  held 3 (sink down)\n' +
-        'redis sink failing for 12 s: connect ECONNREFUSED 127.0.0.1:6379\n',
+        'redis sink of save failing for 12 s: connect ECONNREFUSED 127.0.0.1:6379\n',
     );
-    resetSinkHealth();
   });
 });
 

@@ -8,7 +8,7 @@ import type { Logger } from '../../../lib/core/logger.js';
 import { LINEAGE, type Message } from '../../../lib/core/message.js';
 import { DEAD_LETTER_HEADERS } from '../../../lib/agent/dead-letter.js';
 import { SinkError } from '../../../lib/sinks/sink-error.js';
-import { recordSinkSuccess } from '../../../lib/sinks/sink-health.js';
+import { SinkHealthRegistry } from '../../../lib/core/sink-health.js';
 import type { ProducerRecord, Transport } from '../../../lib/transports/transport.js';
 import { type PendingResult, WindowPartition, resultId } from '../../../lib/windows/window-partition.js';
 import {
@@ -24,10 +24,6 @@ type Out = Message<WindowResult<string, number>, string>;
 class Refused extends RivuletError {
   override readonly retriable = false;
 }
-
-let sinks = 0;
-/** A sink name of its own per test: sink health is kept per process. */
-const sinkName = (): string => `window-results-spec-${++sinks}`;
 
 interface LogEntry {
   readonly level: 'debug' | 'info' | 'warn' | 'error';
@@ -57,6 +53,9 @@ class Harness {
   onProduce: () => void = () => {};
   binding: WindowBinding<string, number> | undefined;
   readonly results: WindowResults<string, number>;
+  /** The app's sink health, and the agent's part of it its scope carries. */
+  readonly appSinkHealth = new SinkHealthRegistry();
+  readonly sinkHealth = this.appSinkHealth.forAgent('volume');
 
   /** `scope` null: under test, no agent. */
   constructor(scope: Partial<AgentScope> | null = {}, errors: ErrorPolicy = {}) {
@@ -106,6 +105,7 @@ class Harness {
               topic: 'orders',
               use: () => {},
               fail: (error) => void this.failures.push(error),
+              sinkHealth: this.sinkHealth,
               ...scope,
               errors: { ...errors, ...scope.errors },
             },
@@ -267,7 +267,7 @@ describe('WindowResults: what becomes of a final result', () => {
   describe('retry budget (attemptsLeft)', () => {
     it("is the agent's retries + 1 minus the attempts made, a sink's own attempts counting, never below 0", async () => {
       const h = new Harness({}, { retries: 5, backoff });
-      const sink = sinkName(); // down all along: the result waits past its budget
+      const sink = 'redis'; // down all along: the result waits past its budget
       const result = h.pending();
       let message = h.emit(result);
       expect(attemptsLeft(message)).to.equal(6);
@@ -331,7 +331,7 @@ describe('WindowResults: what becomes of a final result', () => {
     it('a failure that is not retriable is dead-lettered at once, even with budget left and a sink that never wrote', async () => {
       const h = new Harness({}, { retries: 5, backoff });
       const result = h.pending('BAD', 0, 10, 2);
-      failMessage(h.emit(result), new SinkError(sinkName(), 1, new Refused('no such symbol')));
+      failMessage(h.emit(result), new SinkError('redis', 1, new Refused('no such symbol')));
       await h.advance(100);
       expect(h.emitted).to.have.length(1);
       expect(h.produced).to.have.length(1);
@@ -352,8 +352,8 @@ describe('WindowResults: what becomes of a final result', () => {
   describe('a sink outage', () => {
     it('past the budget, a result whose sink wrote nothing since its first failure waits, retried at each backoff step', async () => {
       const h = new Harness({}, { retries: 0, backoff });
-      const sink = sinkName();
-      recordSinkSuccess(sink, 500); // before the result's first failure (at 1000)
+      const sink = 'redis';
+      h.sinkHealth.succeeded(sink, 500); // before the result's first failure (at 1000)
       const result = h.pending();
       for (let i = 0; i < 4; i++) {
         failMessage(h.emit(result), new SinkError(sink, 1, new Error('ECONNREFUSED')));
@@ -369,16 +369,40 @@ describe('WindowResults: what becomes of a final result', () => {
 
     it('once the sink wrote something after the first failure, the next failure is not an outage: dead-lettered', async () => {
       const h = new Harness({}, { retries: 0, backoff });
-      const sink = sinkName();
+      const sink = 'redis';
       const result = h.pending();
       failMessage(h.emit(result), new SinkError(sink, 1, new Error('ECONNREFUSED')));
       await h.advance(1000);
       expect(h.produced).to.deep.equal([]);
-      recordSinkSuccess(sink, 1500); // other results went through: this one is the problem
+      h.sinkHealth.succeeded(sink, 1500); // other results went through: this one is the problem
       failMessage(h.emitted.at(-1)!, new SinkError(sink, 1, new Error('ECONNREFUSED')));
       await h.advance(1000);
       expect(h.produced).to.have.length(1);
       expect(h.removed).to.deep.equal([result]);
+    });
+
+    it("a write of the same sink name for another agent is not this agent's sink writing: the result still waits", async () => {
+      const h = new Harness({}, { retries: 0, backoff });
+      const sink = 'redis';
+      const result = h.pending();
+      failMessage(h.emit(result), new SinkError(sink, 1, new Error('ECONNREFUSED')));
+      await h.advance(1000);
+      h.appSinkHealth.forAgent('other-agent').succeeded(sink, 1500); // its own server, up
+      failMessage(h.emitted.at(-1)!, new SinkError(sink, 1, new Error('ECONNREFUSED')));
+      await h.advance(1000);
+      expect(h.produced).to.deep.equal([]);
+      expect(h.removed).to.deep.equal([]);
+    });
+
+    it("a sink writing final results reports into the agent's sink health; under test, into one of the table's own", () => {
+      const h = new Harness({}, { retries: 0, backoff });
+      expect(h.results.sinkHealth).to.equal(h.sinkHealth);
+      const alone = new Harness(null);
+      const local = alone.results.sinkHealth;
+      expect(local).not.to.equal(h.sinkHealth);
+      expect(local).to.equal(alone.results.sinkHealth); // kept, so what its sinks report is read back
+      local.failed('redis', new Error('ECONNREFUSED'));
+      expect(new Harness(null).results.sinkHealth.get('redis')).to.equal(undefined);
     });
 
     it('an error that is not a sink’s is no outage: dead-lettered past the budget', async () => {
