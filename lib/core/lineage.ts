@@ -17,6 +17,11 @@ export interface LineageOwner {
   readonly accepting: boolean;
   /** Attempts the lineage's record may still make (its retry budget), if the owner keeps one. */
   attemptsLeft?(lineage: Lineage): number | undefined;
+  /**
+   * A message of the lineage was used again after the record was done (settled or failed): too late to
+   * fail the record, so the owner reports it (the agent logs it as an error).
+   */
+  onReused?(lineage: Lineage, error: unknown): void;
 }
 
 /** One consumed record's acknowledgement state, for one processing attempt. @internal */
@@ -54,6 +59,12 @@ export class Lineage {
     if (this.done) return;
     this.done = true;
     this.owner.onFailed(this, error);
+  }
+
+  /** A message of this lineage was used again: the record fails while open; once done, the owner hears. */
+  reused(error: unknown): void {
+    if (this.done) this.owner.onReused?.(this, error);
+    else this.fail(error);
   }
 }
 
