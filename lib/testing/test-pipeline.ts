@@ -79,6 +79,9 @@ export function testPipeline<T, U, K = string | null>(
       },
     });
     const nextOffset = new Map<number, number>();
+    // A pipeline that completes while a record is pushed completes the run once the push let go of it.
+    let pushing = false;
+    let completed = false;
     const owner: LineageOwner = {
       accepting: true,
       onSettled(lineage) {
@@ -111,8 +114,11 @@ export function testPipeline<T, U, K = string | null>(
           entry.lineage = lineage;
           // as the agent does, the push holds a reference until it returned
           lineage.retain();
+          pushing = true;
           inner.next(recordMessage(init.topic || topic, partition, record, init.key, init.value, lineage));
+          pushing = false;
           lineage.release();
+          if (completed) subscriber.complete();
         },
         error: (error: unknown) => inner.error(error),
         complete: () => inner.complete(),
@@ -126,7 +132,10 @@ export function testPipeline<T, U, K = string | null>(
           for (const item of value) if (item instanceof Message) settleAtEnd(item);
       },
       error: (error: unknown) => subscriber.error(error),
-      complete: () => subscriber.complete(),
+      complete: () => {
+        if (pushing) completed = true;
+        else subscriber.complete();
+      },
     });
   }).pipe(share());
 
