@@ -1,14 +1,14 @@
 import { MessageReusedError, NotAMessageError, type RecordPosition } from './errors.js';
 import { Lineage, eachLineage, joinLineages } from './lineage.js';
-import { LINEAGE, Message, USE, deriveMessage } from './message.js';
+import { LINEAGE, Message, type MessageUse, USE, deriveMessage } from './message.js';
 
 /**
  * Marks a message as done: when every message derived from the same record is settled, the record's
  * offset may be committed. Custom sinks call this after their write succeeded, for a message they do
  * not pass on (the agent settles every message that reaches the end of a pipeline). Each message
- * object settles once: settling it again, or after it was failed or replaced, is a
- * {@link MessageReusedError} (the record goes to its error policy, or the agent logs it once the
- * record is done).
+ * object settles once: settling it again, after it was failed, replaced or passed to a rivulet operator
+ * or sink, is a {@link MessageReusedError} (the record goes to its error policy, or the agent logs it
+ * once the record is done).
  *
  * @example
  * ```ts
@@ -17,8 +17,7 @@ import { LINEAGE, Message, USE, deriveMessage } from './message.js';
  * ```
  */
 export function settleMessage(message: Message<unknown, unknown>): void {
-  if (message[USE] === 'spent') reuseMessage(message, 'settleMessage');
-  else release(message);
+  settle(message, 'live', 'settleMessage');
 }
 
 /** Where a message that reaches the end of a pipeline is settled, in errors. @internal */
@@ -31,8 +30,22 @@ export const PIPELINE_END = 'the end of the pipeline';
  * @internal
  */
 export function settleAtEnd(message: Message<unknown, unknown>): void {
-  if (message[USE] === 'live') release(message);
-  else reuseMessage(message, PIPELINE_END);
+  settle(message, 'live', PIPELINE_END);
+}
+
+/**
+ * Settles a message that the operator `where` claimed ({@link claimMessage}) and still holds (a filter
+ * dropping it, a step done with it). One that was settled or failed meanwhile (by the user's function,
+ * say) is a {@link MessageReusedError}, never a second release.
+ * @internal
+ */
+export function settleClaimed(message: Message<unknown, unknown>, where: string): void {
+  settle(message, 'held', where);
+}
+
+function settle(message: Message<unknown, unknown>, use: MessageUse, where: string): void {
+  if (message[USE] === use) release(message);
+  else reuseMessage(message, where);
 }
 
 function release(message: Message<unknown, unknown>): void {
@@ -64,7 +77,8 @@ export function reuseMessage(
 
 /**
  * Reports that processing a message failed. The record goes to its agent's error policy (retry,
- * dead-letter or stop) exactly once; it is never skipped silently.
+ * dead-letter or stop) exactly once; it is never skipped silently. Failing a message already settled or
+ * replaced, once its record is done, is a {@link MessageReusedError} (the agent logs it).
  *
  * @example
  * ```ts
@@ -72,8 +86,13 @@ export function reuseMessage(
  * ```
  */
 export function failMessage(message: Message<unknown, unknown>, error: unknown): void {
+  const used = message[USE] === 'spent';
   message[USE] = 'spent';
-  eachLineage(message[LINEAGE], (lineage) => lineage.fail(error));
+  eachLineage(message[LINEAGE], (lineage) => {
+    // failing a settled record would change nothing: the late failure of a used message is a reuse
+    if (used && lineage.done) lineage.reused(new MessageReusedError('failMessage', position(message)));
+    else lineage.fail(error);
+  });
 }
 
 /**

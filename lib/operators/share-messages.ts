@@ -1,5 +1,5 @@
 import { type MonoTypeOperatorFunction, Observable, type Subscriber, share } from 'rxjs';
-import { claimMessage, forkMessage, settleMessage } from '../core/ack.js';
+import { claimMessage, forkMessage, settleClaimed } from '../core/ack.js';
 import type { Message } from '../core/message.js';
 
 const WHERE = 'shareMessages';
@@ -36,7 +36,7 @@ class MessageFanOut<T, K> extends Observable<Message<T, K>> {
     // The original keeps the record open while the forks go out, so a branch that settles its fork
     // synchronously does not settle the record; a branch that left meanwhile gets none.
     for (const branch of branches) if (!branch.closed) branch.next(forkMessage(message, message.value));
-    settleMessage(message);
+    settleClaimed(message, WHERE);
   }
 
   error(error: unknown): void {

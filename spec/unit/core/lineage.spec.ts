@@ -9,6 +9,7 @@ import {
   moveMessage,
   releaseMessage,
   settleAtEnd,
+  settleClaimed,
   settleMessage,
 } from '../../../lib/core/ack.js';
 import { MessageReusedError, NotAMessageError } from '../../../lib/core/errors.js';
@@ -155,6 +156,46 @@ describe('message use (ack helpers)', () => {
     expect(settled).to.deep.equal([]);
     expect(failed).to.have.length(1);
     expect(reused).to.have.length(1);
+  });
+
+  it('settleMessage of a message an operator or sink holds is a reuse: the holder goes on, the record fails', () => {
+    const { own, settled, failed } = owner();
+    const message = messageOf(new Lineage(own, 'r'));
+    message[USE] = 'held'; // a sink is writing it
+    settleMessage(message);
+    expect(settled).to.deep.equal([]);
+    expect((failed[0]!.error as MessageReusedError).where).to.equal('settleMessage');
+    expect(message[USE]).to.equal('held');
+  });
+
+  it('settleClaimed settles what its operator holds; a message settled meanwhile is a reuse, not a second release', () => {
+    const { own, settled, failed } = owner();
+    const lineage = new Lineage(own, 'r');
+    lineage.retain(); // another copy keeps the record open
+    const message = messageOf(lineage);
+    message[USE] = 'held';
+    settleClaimed(message, 'filterValue');
+    expect(lineage.refs).to.equal(1);
+    settleClaimed(message, 'filterValue');
+    expect(lineage.refs).to.equal(1);
+    expect(settled).to.deep.equal([]);
+    expect((failed[0]!.error as MessageReusedError).where).to.equal('filterValue');
+  });
+
+  it('failMessage of a message whose record already settled is a reuse, reported; of an open record, a failure', () => {
+    const { own, failed, reused } = owner();
+    const message = messageOf(new Lineage(own, 'r'));
+    settleMessage(message);
+    failMessage(message, new Error('the write failed after all'));
+    expect(failed).to.deep.equal([]);
+    expect((reused[0]!.error as MessageReusedError).where).to.equal('failMessage');
+    const lineage = new Lineage(own, 'open');
+    lineage.retain();
+    const moved = messageOf(lineage);
+    settleMessage(moved);
+    const error = new Error('boom');
+    failMessage(moved, error); // the record is still open: it fails with the error given
+    expect(failed).to.deep.equal([{ token: 'open', error }]);
   });
 
   it('settleAtEnd settles a live message; a held or spent one is a reuse at the end of the pipeline', () => {
