@@ -35,7 +35,7 @@ export interface PipelineRun<U> {
   readonly output: Observable<U>;
   /** Offsets of input messages as they settle (written, filtered on purpose…). */
   readonly settled: Observable<number>;
-  /** Input messages handed to the error policy. */
+  /** Input messages handed to the error policy, and messages reused after their record settled. */
   readonly failed: Observable<TestFailure>;
   /** The offset rivulet could commit, each time it advances (the contiguous settled prefix). */
   readonly committed: Observable<number>;
