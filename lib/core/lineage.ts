@@ -26,7 +26,7 @@ export interface LineageOwner {
 
 /** One consumed record's acknowledgement state, for one processing attempt. @internal */
 export class Lineage {
-  /** Messages (or pending fan-outs) that still hold this lineage. */
+  /** Messages (or pending fan-outs, or the push under way) that still hold this lineage. */
   refs = 1;
   /** Settled or failed: later releases and failures are ignored. */
   done = false;
