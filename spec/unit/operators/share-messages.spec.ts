@@ -102,6 +102,21 @@ describe('shareMessages', () => {
     });
   });
 
+  it('unsubscribing downstream ends every branch and the one subscription of the source', () => {
+    marbles().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('a-b-c-d|', { a: 1, b: 2, c: 3, d: 4 });
+      const branch = cold('--x|');
+      const run = testPipeline((message$) => {
+        const shared$ = message$.pipe(shareMessages());
+        return merge(shared$, shared$.pipe(mergeMap((m) => branch.pipe(map(() => m)))));
+      }, source);
+      expectObservable(run.output.pipe(map((m) => m.value)), '^---!').toBe('a-(ba)', { a: 1, b: 2 });
+      expectSubscriptions(source.subscriptions).toBe('^---!');
+      // the second branch's step for b (subscribed at 2) is cut at 4, before it emits at 4
+      expectSubscriptions(branch.subscriptions).toBe(['^--!', '--^-!']);
+    });
+  });
+
   it('passes errors and completion to every branch', () => {
     marbles().run(({ cold, expectObservable }) => {
       const error = new Error('source broke');
