@@ -4,7 +4,7 @@ import type { Entry } from '../agent/partition-tracker.js';
 import { settleAtEnd } from '../core/ack.js';
 import { Lineage, type LineageOwner } from '../core/lineage.js';
 import { silentLogger } from '../core/logger.js';
-import { Message, createMessage, recordMessage } from '../core/message.js';
+import { LINEAGE, Message, createMessage, recordMessage } from '../core/message.js';
 
 /**
  * A failure reported by a pipeline under test.
@@ -101,21 +101,27 @@ export function testPipeline<T, U, K = string | null>(
         this.onFailed(lineage, error);
       },
     };
-    const wrapped = new Observable<Message<T, K>>((inner) =>
-      input.subscribe({
-        next(item) {
-          const init = item instanceof Message ? item : createMessage<T, K>({ topic, value: item as T });
-          const partition = init.partition;
-          const offset = item instanceof Message ? init.offset : (nextOffset.get(partition) ?? 0);
-          nextOffset.set(partition, offset + 1);
-          const record = { offset, key: null, value: null, headers: init.headers, timestamp: init.timestamp };
-          const entry = ledger.admit(ledger.tracker({ topic, partition }), record, 0);
-          const lineage = new Lineage(owner, entry);
-          entry.lineage = lineage;
-          // as the agent does, the push holds a reference until it returned
+    const wrapped = input.pipe(
+      map((item) => {
+        const init = item instanceof Message ? item : createMessage<T, K>({ topic, value: item as T });
+        const partition = init.partition;
+        const offset = item instanceof Message ? init.offset : (nextOffset.get(partition) ?? 0);
+        nextOffset.set(partition, offset + 1);
+        const record = { offset, key: null, value: null, headers: init.headers, timestamp: init.timestamp };
+        const entry = ledger.admit(ledger.tracker({ topic, partition }), record, 0);
+        const lineage = new Lineage(owner, entry);
+        entry.lineage = lineage;
+        return recordMessage(init.topic || topic, partition, record, init.key, init.value, lineage);
+      }),
+    );
+    // As the agent does, the push holds a reference on its record until it returned.
+    const pushed = new Observable<Message<T, K>>((inner) =>
+      wrapped.subscribe({
+        next(message) {
+          const lineage = message[LINEAGE] as Lineage;
           lineage.retain();
           pushing = true;
-          inner.next(recordMessage(init.topic || topic, partition, record, init.key, init.value, lineage));
+          inner.next(message);
           pushing = false;
           lineage.release();
           if (completed) subscriber.complete();
@@ -124,7 +130,7 @@ export function testPipeline<T, U, K = string | null>(
         complete: () => inner.complete(),
       }),
     );
-    return pipeline(wrapped).subscribe({
+    return pipeline(pushed).subscribe({
       next(value) {
         subscriber.next({ kind: 'output', value });
         if (value instanceof Message) settleAtEnd(value);
