@@ -48,6 +48,7 @@ export { validate } from './codecs/standard-schema.js';
 export { mapValue } from './operators/map-value.js';
 export { filterValue } from './operators/filter-value.js';
 export { mergeMapValue } from './operators/merge-map-value.js';
+export { shareMessages } from './operators/share-messages.js';
 export {
   Table,
   type TableOptions,

@@ -315,6 +315,15 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     this.#failures.handle(entry, error);
   }
 
+  /** @internal A message reused after its record was done: too late for the error policy, so it is logged. */
+  onReused(lineage: Lineage, error: unknown): void {
+    const { tracker, offset } = lineage.token as Entry;
+    this.host.logger.error(
+      { agent: this.name, topic: tracker.topic, partition: tracker.partition, offset, err: error },
+      'a message was used again after its record was done',
+    );
+  }
+
   /** @internal */
   attemptsLeft(lineage: Lineage): number {
     return this.#failures.attemptsLeft(lineage.token as Entry);

@@ -6,7 +6,7 @@ import {
   type Subscription,
   asyncScheduler,
 } from 'rxjs';
-import { settleMessage } from '../core/ack.js';
+import { settleAtEnd } from '../core/ack.js';
 import { NotAMessageError, PipelineCompletedError, RestartBudgetExceededError } from '../core/errors.js';
 import { Lineage, type LineageOwner } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
@@ -123,10 +123,14 @@ export class Supervisor<T, K> {
     const outer = this.#pushing;
     this.#pushing = entry;
     this.#pushError = NONE;
+    // The push holds a reference: a record does not settle while it is still being pushed, so one
+    // object reused within the push (`mergeMap((m) => [m, m])`) fails it instead of following a commit.
+    lineage.retain();
     try {
       this.#input.next(message);
     } finally {
       this.#pushing = outer;
+      lineage.release();
     }
     if (this.end.kind === 'observer') {
       const error = this.#pushError;
@@ -165,9 +169,9 @@ export class Supervisor<T, K> {
       }
       return;
     }
-    if (value instanceof Message) settleMessage(value);
+    if (value instanceof Message) settleAtEnd(value);
     else if (Array.isArray(value) && value.every((item) => item instanceof Message)) {
-      for (const item of value as Message<unknown, unknown>[]) settleMessage(item);
+      for (const item of value as Message<unknown, unknown>[]) settleAtEnd(item);
     } else {
       this.#subscription?.unsubscribe();
       this.#onError(new NotAMessageError('the end of the pipeline', value));

@@ -1,11 +1,14 @@
-import { MessageReusedError, NotAMessageError } from './errors.js';
+import { MessageReusedError, NotAMessageError, type RecordPosition } from './errors.js';
 import { Lineage, eachLineage, joinLineages } from './lineage.js';
-import { LINEAGE, Message, USE, deriveMessage } from './message.js';
+import { LINEAGE, Message, type MessageUse, USE, deriveMessage } from './message.js';
 
 /**
  * Marks a message as done: when every message derived from the same record is settled, the record's
- * offset may be committed. Custom sinks call this after their write succeeded; the agent calls it for
- * every message that reaches the end of a pipeline. Settling the same message object again does nothing.
+ * offset may be committed. Custom sinks call this after their write succeeded, for a message they do
+ * not pass on (the agent settles every message that reaches the end of a pipeline). Each message
+ * object settles once: settling it again, after it was failed, replaced or passed to a rivulet operator
+ * or sink, is a {@link MessageReusedError} (the record goes to its error policy, or the agent logs it
+ * once the record is done).
  *
  * @example
  * ```ts
@@ -14,7 +17,38 @@ import { LINEAGE, Message, USE, deriveMessage } from './message.js';
  * ```
  */
 export function settleMessage(message: Message<unknown, unknown>): void {
-  if (message[USE] === 'spent') return;
+  settle(message, 'live', 'settleMessage');
+}
+
+/** Where a message that reaches the end of a pipeline is settled, in errors. @internal */
+export const PIPELINE_END = 'the end of the pipeline';
+
+/**
+ * Settles a message that reached the end of a pipeline (the agent, `testPipeline`). Only a live message
+ * may arrive there: a held one is still being worked on by an operator or sink (one object sent down two
+ * paths), a spent one was settled or replaced already; either is a {@link MessageReusedError}.
+ * @internal
+ */
+export function settleAtEnd(message: Message<unknown, unknown>): void {
+  settle(message, 'live', PIPELINE_END);
+}
+
+/**
+ * Settles a message that the operator `where` claimed ({@link claimMessage}) and still holds (a filter
+ * dropping it, a step done with it). One that was settled or failed meanwhile (by the user's function,
+ * say) is a {@link MessageReusedError}, never a second release.
+ * @internal
+ */
+export function settleClaimed(message: Message<unknown, unknown>, where: string): void {
+  settle(message, 'held', where);
+}
+
+function settle(message: Message<unknown, unknown>, use: MessageUse, where: string): void {
+  if (message[USE] === use) release(message);
+  else reuseMessage(message, where);
+}
+
+function release(message: Message<unknown, unknown>): void {
   message[USE] = 'spent';
   const ref = message[LINEAGE];
   if (ref === undefined) return;
@@ -23,8 +57,28 @@ export function settleMessage(message: Message<unknown, unknown>): void {
 }
 
 /**
+ * Reports that `where` received `message` again, loudly every time: a record still open fails with
+ * {@link MessageReusedError} (to its error policy, once); a record already done is reported to its
+ * owner (the agent logs it). A message built by hand stands for no record: `subscriber` errors with it
+ * when there is one (settling a hand-made message twice changes nothing). The message keeps its state:
+ * whoever holds it goes on.
+ * @internal
+ */
+export function reuseMessage(
+  message: Message<unknown, unknown>,
+  where: string,
+  subscriber?: { error(error: unknown): void },
+): void {
+  const ref = message[LINEAGE];
+  const error = new MessageReusedError(where, position(message));
+  if (ref === undefined) subscriber?.error(error);
+  else eachLineage(ref, (lineage) => lineage.reused(error));
+}
+
+/**
  * Reports that processing a message failed. The record goes to its agent's error policy (retry,
- * dead-letter or stop) exactly once; it is never skipped silently.
+ * dead-letter or stop) exactly once; it is never skipped silently. Failing a message already settled or
+ * replaced, once its record is done, is a {@link MessageReusedError} (the agent logs it).
  *
  * @example
  * ```ts
@@ -32,8 +86,13 @@ export function settleMessage(message: Message<unknown, unknown>): void {
  * ```
  */
 export function failMessage(message: Message<unknown, unknown>, error: unknown): void {
+  const used = message[USE] === 'spent';
   message[USE] = 'spent';
-  eachLineage(message[LINEAGE], (lineage) => lineage.fail(error));
+  eachLineage(message[LINEAGE], (lineage) => {
+    // failing a settled record would change nothing: the late failure of a used message is a reuse
+    if (used && lineage.done) lineage.reused(new MessageReusedError('failMessage', position(message)));
+    else lineage.fail(error);
+  });
 }
 
 /**
@@ -48,7 +107,7 @@ export function failMessage(message: Message<unknown, unknown>, error: unknown):
  */
 export function forkMessage<T, U, K>(message: Message<T, K>, value: U): Message<U, K> {
   if (!(message instanceof Message)) throw new NotAMessageError('forkMessage', message);
-  if (message[USE] === 'spent') throw new MessageReusedError('forkMessage');
+  if (message[USE] === 'spent') throw new MessageReusedError('forkMessage', position(message));
   eachLineage(message[LINEAGE], (lineage) => lineage.retain());
   return deriveMessage(message, value);
 }
@@ -68,7 +127,7 @@ export function combineMessages<U, K>(messages: readonly Message<unknown, K>[], 
   if (last === undefined) throw new RangeError('combineMessages needs at least one message');
   for (const message of messages) {
     if (!(message instanceof Message)) throw new NotAMessageError('combineMessages', message);
-    if (message[USE] !== 'live') throw new MessageReusedError('combineMessages');
+    if (message[USE] !== 'live') throw new MessageReusedError('combineMessages', position(message));
   }
   for (const message of messages) message[USE] = 'spent';
   return deriveMessage(last, value, joinLineages(messages.map((message) => message[LINEAGE])));
@@ -77,8 +136,8 @@ export function combineMessages<U, K>(messages: readonly Message<unknown, K>[], 
 /**
  * Takes a value arriving at a rivulet operator or sink: a live message is marked held and returned. A
  * value that is not a message errors `subscriber` with {@link NotAMessageError} (the agent attributes it to
- * the record being pushed); a message already used elsewhere fails its record with
- * {@link MessageReusedError}. Either way it returns undefined and the caller drops the value.
+ * the record being pushed); a message already used elsewhere (held by another operator, or spent) is
+ * reported as a reuse ({@link reuseMessage}). Either way it returns undefined and the caller drops the value.
  * @internal
  */
 export function claimMessage<T, K>(
@@ -91,11 +150,18 @@ export function claimMessage<T, K>(
     return undefined;
   }
   if (value[USE] !== 'live') {
-    failMessage(value, new MessageReusedError(where));
+    reuseMessage(value, where, subscriber);
     return undefined;
   }
   value[USE] = 'held';
   return value;
+}
+
+/** Where a message's record sits, for an error (no reference to the message or its value). */
+function position(message: Message<unknown, unknown>): RecordPosition | undefined {
+  if (message[LINEAGE] === undefined) return undefined;
+  const { topic, partition, offset } = message;
+  return { topic, partition, offset };
 }
 
 /** Hands a held message back (a sink emitting what it wrote): it may be passed on and settled. @internal */

@@ -197,20 +197,31 @@ export class NotAMessageError extends RivuletError {
 }
 
 /**
- * One message object was used twice: passed on after it was settled or replaced (moved), or sent down two
- * paths at once. A message stands for one reference to its record; to fan out, derive copies with
- * `mergeMapValue` or `forkMessage`, so the record settles only when every copy has.
+ * One message object was used twice: passed on or settled after it was settled or replaced (moved), or
+ * sent down two paths at once (a plain `share()`, `mergeMap((m) => [m, m])`). A message stands for one
+ * reference to its record. To send each message to several branches, use `shareMessages()`; to derive
+ * several messages from one, `mergeMapValue` or `forkMessage`: the record then settles when every branch
+ * or copy has. A reuse fails the record (it goes to the error policy, the dead-letter topic by default);
+ * once the record has settled, the agent logs it as an error. It is never ignored.
  *
  * @example
  * ```ts
- * message$.pipe(mergeMap((m) => [m, m]), toRedis(redis, zadd)); // MessageReusedError: use forkMessage to fan out
+ * message$.pipe(mergeMap((m) => [m, m]), toRedis(redis, zadd)); // MessageReusedError: sink redis received orders[0]@7 …
  * ```
  */
 export class MessageReusedError extends RivuletError {
   override readonly retriable = false;
-  constructor(readonly where: string) {
+  constructor(
+    /** Who received the message again: an operator or sink name, or `the end of the pipeline`. */
+    readonly where: string,
+    /** The record the message stands for, when it stands for one. */
+    readonly record?: RecordPosition,
+  ) {
+    const which = record
+      ? `the message of ${record.topic}[${record.partition}]@${record.offset}`
+      : 'a message';
     super(
-      `${where} received a message that was already settled, replaced or in use elsewhere: use forkMessage or mergeMapValue to fan out`,
+      `${where} received ${which} that was already settled, replaced or in use elsewhere: to send each message to several branches use shareMessages() (not share()); to derive several messages use mergeMapValue or forkMessage`,
     );
   }
 }

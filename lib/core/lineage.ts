@@ -21,11 +21,16 @@ export interface LineageOwner {
   attemptsLeft?(lineage: Lineage): number | undefined;
   /** Where a sink writing the owner's messages reports its attempts (its app's, for its agent); absent: nowhere. */
   readonly sinkHealth?: AgentSinkHealth;
+  /**
+   * A message of the lineage was used again after the record was done (settled or failed): too late to
+   * fail the record, so the owner reports it (the agent logs it as an error).
+   */
+  onReused?(lineage: Lineage, error: unknown): void;
 }
 
 /** One consumed record's acknowledgement state, for one processing attempt. @internal */
 export class Lineage {
-  /** Messages (or pending fan-outs) that still hold this lineage. */
+  /** Messages (or pending fan-outs, or the push under way) that still hold this lineage. */
   refs = 1;
   /** Settled or failed: later releases and failures are ignored. */
   done = false;
@@ -58,6 +63,12 @@ export class Lineage {
     if (this.done) return;
     this.done = true;
     this.owner.onFailed(this, error);
+  }
+
+  /** A message of this lineage was used again: the record fails while open; once done, the owner hears. */
+  reused(error: unknown): void {
+    if (this.done) this.owner.onReused?.(this, error);
+    else this.fail(error);
   }
 }
 

@@ -51,7 +51,8 @@ const NO_HEADERS: MessageHeaders = Object.freeze({});
  * One record of a topic, decoded: the value (typed by the topic's codec), its key, headers, and where it
  * came from. Immutable: operators such as `mapValue` derive new messages that take over the original's
  * acknowledgement lineage, so rivulet can tell when the record is done. Each message object stands for
- * one reference to its record: pass it on once (to fan out, use `mergeMapValue` or `forkMessage`).
+ * one reference to its record: pass it on once (to send it to several branches, use `shareMessages()`;
+ * to derive several messages, `mergeMapValue` or `forkMessage`).
  *
  * @example
  * ```ts

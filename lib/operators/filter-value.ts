@@ -1,5 +1,5 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { claimMessage, failMessage, releaseMessage, settleMessage } from '../core/ack.js';
+import { claimMessage, failMessage, releaseMessage, settleClaimed } from '../core/ack.js';
 import type { Message } from '../core/message.js';
 
 /**
@@ -37,7 +37,7 @@ export function filterValue<T, K>(
           if (keep) {
             releaseMessage(message);
             subscriber.next(message);
-          } else settleMessage(message);
+          } else settleClaimed(message, 'filterValue');
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => subscriber.complete(),

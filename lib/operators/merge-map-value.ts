@@ -1,5 +1,5 @@
 import { Observable, type ObservableInput, type OperatorFunction, from, mergeMap } from 'rxjs';
-import { claimMessage, failMessage, forkMessage, settleMessage } from '../core/ack.js';
+import { claimMessage, failMessage, forkMessage, settleClaimed } from '../core/ack.js';
 import type { Message } from '../core/message.js';
 
 /**
@@ -38,7 +38,7 @@ export function mergeMapValue<T, U, K>(
             subscriber.complete();
           },
           complete: () => {
-            settleMessage(message);
+            settleClaimed(message, 'mergeMapValue');
             subscriber.complete();
           },
         });

@@ -1,10 +1,10 @@
 import { Observable, type OperatorFunction, filter, map, share } from 'rxjs';
 import { Ledger } from '../agent/ledger.js';
 import type { Entry } from '../agent/partition-tracker.js';
-import { settleMessage } from '../core/ack.js';
+import { settleAtEnd } from '../core/ack.js';
 import { Lineage, type LineageOwner } from '../core/lineage.js';
 import { silentLogger } from '../core/logger.js';
-import { Message, createMessage, recordMessage } from '../core/message.js';
+import { LINEAGE, Message, createMessage, recordMessage } from '../core/message.js';
 
 /**
  * A failure reported by a pipeline under test.
@@ -35,7 +35,7 @@ export interface PipelineRun<U> {
   readonly output: Observable<U>;
   /** Offsets of input messages as they settle (written, filtered on purpose…). */
   readonly settled: Observable<number>;
-  /** Input messages handed to the error policy. */
+  /** Input messages handed to the error policy, and messages reused after their record settled. */
   readonly failed: Observable<TestFailure>;
   /** The offset rivulet could commit, each time it advances (the contiguous settled prefix). */
   readonly committed: Observable<number>;
@@ -79,6 +79,9 @@ export function testPipeline<T, U, K = string | null>(
       },
     });
     const nextOffset = new Map<number, number>();
+    // A pipeline that completes while a record is pushed completes the run once the push let go of it.
+    let pushing = false;
+    let completed = false;
     const owner: LineageOwner = {
       accepting: true,
       onSettled(lineage) {
@@ -92,6 +95,10 @@ export function testPipeline<T, U, K = string | null>(
           kind: 'failed',
           failure: { partition: entry.tracker.partition, offset: entry.offset, error },
         });
+      },
+      // a reuse after the record was done: the agent logs it; a test sees it as a failure
+      onReused(lineage, error) {
+        this.onFailed(lineage, error);
       },
     };
     const wrapped = input.pipe(
@@ -107,15 +114,34 @@ export function testPipeline<T, U, K = string | null>(
         return recordMessage(init.topic || topic, partition, record, init.key, init.value, lineage);
       }),
     );
-    return pipeline(wrapped).subscribe({
+    // As the agent does, the push holds a reference on its record until it returned.
+    const pushed = new Observable<Message<T, K>>((inner) =>
+      wrapped.subscribe({
+        next(message) {
+          const lineage = message[LINEAGE] as Lineage;
+          lineage.retain();
+          pushing = true;
+          inner.next(message);
+          pushing = false;
+          lineage.release();
+          if (completed) subscriber.complete();
+        },
+        error: (error: unknown) => inner.error(error),
+        complete: () => inner.complete(),
+      }),
+    );
+    return pipeline(pushed).subscribe({
       next(value) {
         subscriber.next({ kind: 'output', value });
-        if (value instanceof Message) settleMessage(value);
+        if (value instanceof Message) settleAtEnd(value);
         else if (Array.isArray(value))
-          for (const item of value) if (item instanceof Message) settleMessage(item);
+          for (const item of value) if (item instanceof Message) settleAtEnd(item);
       },
       error: (error: unknown) => subscriber.error(error),
-      complete: () => subscriber.complete(),
+      complete: () => {
+        if (pushing) completed = true;
+        else subscriber.complete();
+      },
     });
   }).pipe(share());
 

@@ -1,5 +1,5 @@
 import { Observable, type OperatorFunction, type SchedulerLike, asyncScheduler } from 'rxjs';
-import { claimMessage, failMessage, settleMessage } from '../core/ack.js';
+import { claimMessage, failMessage, settleClaimed } from '../core/ack.js';
 import { eachLineage } from '../core/lineage.js';
 import { LINEAGE, Message, USE } from '../core/message.js';
 import { usePartitionResource } from '../agent/partition-resources.js';
@@ -113,7 +113,7 @@ export function aggregateWindows<T, MK, K, A>(
             pending--;
             if (outcome.kind === 'late') {
               table.countLate();
-              if (table.late === 'drop') settleMessage(message);
+              if (table.late === 'drop') settleClaimed(message, where);
               else
                 failMessage(
                   message,
@@ -122,7 +122,7 @@ export function aggregateWindows<T, MK, K, A>(
             } else if (outcome.kind === 'failed') failMessage(message, outcome.error);
             else if (outcome.kind === 'done') {
               if (options.updates && !closed) emitUpdates(message, outcome.key, outcome.value, t);
-              else settleMessage(message);
+              else settleClaimed(message, where);
             }
             // 'dropped': the partition moved away; the record is the new owner's.
             if (!closed) finishIfDone();
@@ -142,7 +142,7 @@ export function aggregateWindows<T, MK, K, A>(
         t: number,
       ): void => {
         const windows = state.w.filter(([start, end]) => start <= t && t < end);
-        if (windows.length === 0) return settleMessage(message);
+        if (windows.length === 0) return settleClaimed(message, where);
         const lineage = message[LINEAGE];
         eachLineage(lineage, (l) => {
           for (let i = 1; i < windows.length; i++) l.retain();

@@ -86,7 +86,9 @@ export class WindowResults<K, A> implements LineageOwner {
     const lineage = new Lineage(this, result);
     result.lineage = lineage;
     this.#emitted++;
+    lineage.retain(); // as an agent's push: a result reused while it is emitted fails, never settles early
     binding.emit(resultMessage(binding.scope?.topic ?? '', result, lineage));
+    lineage.release();
   }
 
   attemptsLeft(lineage: Lineage): number | undefined {
@@ -143,6 +145,21 @@ export class WindowResults<K, A> implements LineageOwner {
       'a final window result failed for good; dead-lettering it',
     );
     void this.#deadLetter(result, error, binding);
+  }
+
+  /** A result's message used again after the result was done: logged (too late to fail it). */
+  onReused(lineage: Lineage, error: unknown): void {
+    const result = lineage.token as PendingResult<K, A>;
+    this.host.logger.error(
+      {
+        table: this.host.table,
+        partition: result.partition,
+        start: result.start,
+        end: result.end,
+        err: error,
+      },
+      'a final window result was used again after it was done',
+    );
   }
 
   /** The subscription ended: pending retries are dropped (results are emitted again at the next one). */

@@ -8,6 +8,8 @@ import {
   isAccepted,
   moveMessage,
   releaseMessage,
+  settleAtEnd,
+  settleClaimed,
   settleMessage,
 } from '../../../lib/core/ack.js';
 import { MessageReusedError, NotAMessageError } from '../../../lib/core/errors.js';
@@ -18,13 +20,15 @@ import { type Message, USE, createMessage, deriveMessage } from '../../../lib/co
 function owner(options: { accepting?: boolean; attemptsLeft?: number } = {}) {
   const settled: unknown[] = [];
   const failed: { token: unknown; error: unknown }[] = [];
+  const reused: { token: unknown; error: unknown }[] = [];
   const own: LineageOwner = {
     accepting: options.accepting ?? true,
     onSettled: (lineage) => settled.push(lineage.token),
     onFailed: (lineage, error) => failed.push({ token: lineage.token, error }),
+    onReused: (lineage, error) => reused.push({ token: lineage.token, error }),
     ...(options.attemptsLeft !== undefined ? { attemptsLeft: () => options.attemptsLeft } : {}),
   };
-  return { own, settled, failed };
+  return { own, settled, failed, reused };
 }
 
 const messageOf = (
@@ -98,15 +102,38 @@ describe('Lineage', () => {
 });
 
 describe('message use (ack helpers)', () => {
-  it('settling the same message twice releases its reference once', () => {
-    const { own, settled } = owner();
+  it('settling the same message twice is a MessageReusedError naming the record: the open record fails', () => {
+    const { own, settled, failed, reused } = owner();
     const lineage = new Lineage(own, 'r');
-    lineage.retain(); // a fork elsewhere
-    const message = messageOf(lineage);
+    lineage.retain(); // a fork elsewhere keeps the record open
+    const message = deriveMessage(
+      createMessage({ topic: 'orders', partition: 2, offset: 7, value: 0 }),
+      0,
+      lineage,
+    );
     settleMessage(message);
+    expect(failed).to.deep.equal([]);
     settleMessage(message);
     expect(settled).to.deep.equal([]);
-    expect(lineage.refs).to.equal(1);
+    expect(reused).to.deep.equal([]);
+    expect(failed).to.have.length(1);
+    const error = failed[0]!.error as MessageReusedError;
+    expect(error).to.be.instanceOf(MessageReusedError);
+    expect(error.where).to.equal('settleMessage');
+    expect(error.record).to.deep.equal({ topic: 'orders', partition: 2, offset: 7 });
+    expect(error.message).to.contain('orders[2]@7').and.to.contain('shareMessages()');
+  });
+
+  it('a reuse after the record is done goes to its owner every time (too late to fail the record)', () => {
+    const { own, settled, failed, reused } = owner();
+    const message = messageOf(new Lineage(own, 'r'));
+    settleMessage(message);
+    expect(settled).to.deep.equal(['r']);
+    settleMessage(message);
+    settleMessage(message);
+    expect(failed).to.deep.equal([]);
+    expect(reused.map((r) => r.token)).to.deep.equal(['r', 'r']);
+    expect(reused[0]!.error).to.be.instanceOf(MessageReusedError);
   });
 
   it('settling an aggregate releases every record; a hand-made message is just marked spent', () => {
@@ -117,16 +144,72 @@ describe('message use (ack helpers)', () => {
     const plain = createMessage({ value: 1 });
     settleMessage(plain);
     expect(plain[USE]).to.equal('spent');
+    settleMessage(plain); // it stands for no record: nothing to fail or report
   });
 
-  it('a failed message is spent: settling it afterwards does nothing', () => {
-    const { own, settled, failed } = owner();
+  it('settling a failed message is a reuse: the record stays failed, the owner hears of it', () => {
+    const { own, settled, failed, reused } = owner();
     const message = messageOf(new Lineage(own, 'r'));
     failMessage(message, new Error('boom'));
     expect(message[USE]).to.equal('spent');
     settleMessage(message);
     expect(settled).to.deep.equal([]);
     expect(failed).to.have.length(1);
+    expect(reused).to.have.length(1);
+  });
+
+  it('settleMessage of a message an operator or sink holds is a reuse: the holder goes on, the record fails', () => {
+    const { own, settled, failed } = owner();
+    const message = messageOf(new Lineage(own, 'r'));
+    message[USE] = 'held'; // a sink is writing it
+    settleMessage(message);
+    expect(settled).to.deep.equal([]);
+    expect((failed[0]!.error as MessageReusedError).where).to.equal('settleMessage');
+    expect(message[USE]).to.equal('held');
+  });
+
+  it('settleClaimed settles what its operator holds; a message settled meanwhile is a reuse, not a second release', () => {
+    const { own, settled, failed } = owner();
+    const lineage = new Lineage(own, 'r');
+    lineage.retain(); // another copy keeps the record open
+    const message = messageOf(lineage);
+    message[USE] = 'held';
+    settleClaimed(message, 'filterValue');
+    expect(lineage.refs).to.equal(1);
+    settleClaimed(message, 'filterValue');
+    expect(lineage.refs).to.equal(1);
+    expect(settled).to.deep.equal([]);
+    expect((failed[0]!.error as MessageReusedError).where).to.equal('filterValue');
+  });
+
+  it('failMessage of a message whose record already settled is a reuse, reported; of an open record, a failure', () => {
+    const { own, failed, reused } = owner();
+    const message = messageOf(new Lineage(own, 'r'));
+    settleMessage(message);
+    failMessage(message, new Error('the write failed after all'));
+    expect(failed).to.deep.equal([]);
+    expect((reused[0]!.error as MessageReusedError).where).to.equal('failMessage');
+    const lineage = new Lineage(own, 'open');
+    lineage.retain();
+    const moved = messageOf(lineage);
+    settleMessage(moved);
+    const error = new Error('boom');
+    failMessage(moved, error); // the record is still open: it fails with the error given
+    expect(failed).to.deep.equal([{ token: 'open', error }]);
+  });
+
+  it('settleAtEnd settles a live message; a held or spent one is a reuse at the end of the pipeline', () => {
+    const { own, settled, failed } = owner();
+    const live = messageOf(new Lineage(own, 'live'));
+    settleAtEnd(live);
+    expect(settled).to.deep.equal(['live']);
+    const held = messageOf(new Lineage(own, 'held'));
+    held[USE] = 'held'; // a sink still writes it: the same object also reached the end
+    settleAtEnd(held);
+    expect(settled).to.deep.equal(['live']);
+    expect(failed.map((f) => f.token)).to.deep.equal(['held']);
+    expect((failed[0]!.error as MessageReusedError).where).to.equal('the end of the pipeline');
+    expect(held[USE]).to.equal('held'); // its holder goes on
   });
 
   it('forkMessage refuses what is not a message, and a spent message, naming itself', () => {
@@ -194,13 +277,30 @@ describe('message use (ack helpers)', () => {
     expect(errors[0]).to.be.instanceOf(NotAMessageError);
   });
 
+  it('claimMessage of a message held or spent elsewhere is a reuse, never a silent drop', () => {
+    const { own, failed, reused } = owner();
+    const errors: unknown[] = [];
+    const subscriber = { error: (e: unknown) => errors.push(e) };
+    const message = messageOf(new Lineage(own, 'r'));
+    claimMessage(message, 'sink a', subscriber);
+    expect(claimMessage(message, 'sink b', subscriber)).to.equal(undefined);
+    expect(message[USE]).to.equal('held'); // sink a still has it
+    expect((failed[0]!.error as MessageReusedError).where).to.equal('sink b');
+    expect(claimMessage(message, 'mapValue', subscriber)).to.equal(undefined);
+    expect(reused.map((r) => (r.error as MessageReusedError).where)).to.deep.equal(['mapValue']);
+    // a hand-made message has no record to fail: the subscriber errors instead
+    const plain = messageOf(undefined);
+    settleMessage(plain);
+    expect(claimMessage(plain, 'filterValue', subscriber)).to.equal(undefined);
+    expect(errors).to.have.length(1);
+    expect(errors[0]).to.be.instanceOf(MessageReusedError).with.property('where', 'filterValue');
+  });
+
   it('moveMessage spends the original; the new message carries the same record', () => {
     const { own, settled } = owner();
     const original = messageOf(new Lineage(own, 'r'));
     const moved = moveMessage(original, 'new value');
     expect(original[USE]).to.equal('spent');
-    settleMessage(original);
-    expect(settled).to.deep.equal([]);
     settleMessage(moved);
     expect(settled).to.deep.equal(['r']);
   });

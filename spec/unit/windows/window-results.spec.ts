@@ -3,7 +3,7 @@ import { VirtualTimeScheduler } from 'rxjs';
 import type { AgentScope } from '../../../lib/agent/partition-resources.js';
 import { attemptsLeft, failMessage, isAccepted, settleMessage } from '../../../lib/core/ack.js';
 import type { ErrorPolicy } from '../../../lib/core/error-policy.js';
-import { RivuletError } from '../../../lib/core/errors.js';
+import { MessageReusedError, RivuletError } from '../../../lib/core/errors.js';
 import type { Logger } from '../../../lib/core/logger.js';
 import { LINEAGE, type Message } from '../../../lib/core/message.js';
 import { DEAD_LETTER_HEADERS } from '../../../lib/agent/dead-letter.js';
@@ -215,6 +215,19 @@ describe('WindowResults: what becomes of a final result', () => {
       settleMessage(h.emit(result));
       expect(h.removed).to.deep.equal([result]);
       expect(h.results.counts()).to.deep.equal({ emitted: 1, settled: 1, resultsDeadLettered: 0 });
+    });
+
+    it('a result message settled again is logged as an error naming its window; the window is removed once', () => {
+      const h = new Harness();
+      const result = h.pending();
+      const message = h.emit(result);
+      settleMessage(message);
+      settleMessage(message);
+      expect(h.removed).to.deep.equal([result]);
+      const errors = h.logs.filter((entry) => entry.level === 'error');
+      expect(errors).to.have.length(1);
+      expect(errors[0]!.fields.err).to.be.instanceOf(MessageReusedError);
+      expect(errors[0]!.fields).to.include({ table: 'per-second', partition: 0, start: result.start });
     });
 
     it("an older emit's outcome is ignored once the result was emitted again", () => {
