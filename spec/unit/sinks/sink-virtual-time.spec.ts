@@ -2,19 +2,7 @@ import { expect } from 'chai';
 import type { Observable } from 'rxjs';
 import { type Message, SinkError, backoffDelay, sink } from '../../../lib/index.js';
 import { testPipeline } from '../../../lib/testing/index.js';
-import { marbles } from '../../support/marbles.js';
-
-/** A seeded generator (mulberry32): the same numbers in [0, 1) on every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { marbles, seeded } from '../../support/marbles.js';
 
 describe('sink under virtual time (default scheduler, injected jitter)', () => {
   it('retries with backoff on exact frames: jitter from the backoff’s random, timers from TestScheduler.run', () => {
