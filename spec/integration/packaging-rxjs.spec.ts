@@ -25,7 +25,7 @@ interface MarbleRun {
 /**
  * One rxjs (issue 16, finding 5): rivulet installed into a fresh Rx app, from the packed tarball and from a
  * folder, and in each a marble test of the app (`TestScheduler.run` of the app's rxjs) with a failing sink
- * that retries with jittered backoff, and a `periodicTimer`. A tarball (like a git URL) gives rivulet the
+ * that retries with jittered backoff, and a `periodicTimer`. A tarball (and a git URL) gives rivulet the
  * app's rxjs, its peer dependency: every timer is virtual on the default scheduler, and the frames are the
  * same run after run with the seeded `random`. A plain folder install is a symlink: Node resolves rxjs
  * from the folder's realpath, so rivulet loads the folder's own copy; `testPipeline` warns, the frames
@@ -86,6 +86,14 @@ describe('one rxjs: a marble test of the app drives rivulet’s timers, however 
   it('a folder installed with --install-links is a copy, as a tarball: one rxjs, virtual on the default scheduler', async () => {
     const project = rxApp('from-folder-copied');
     await npm(project, 'install', '--install-links', 'rxjs@^7.8.0', clone);
+    const first = await marble(project);
+    expect(first).to.deep.include({ ...expected, copies: 1, warnings: [] });
+    expect((await marble(project)).failed).to.deep.equal(first.failed);
+  });
+
+  it('from a git URL (npm packs it, as a tarball): one rxjs, the same exact frames', async () => {
+    const project = rxApp('from-git');
+    await npm(project, 'install', 'rxjs@^7.8.0', `git+file://${clone}`);
     const first = await marble(project);
     expect(first).to.deep.include({ ...expected, copies: 1, warnings: [] });
     expect((await marble(project)).failed).to.deep.equal(first.failed);
