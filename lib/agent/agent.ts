@@ -1,4 +1,4 @@
-import type { OperatorFunction } from 'rxjs';
+import { type OperatorFunction, asyncScheduler } from 'rxjs';
 import { AgentFailedError, ShutdownTimeoutError } from '../core/errors.js';
 import type { Lineage, LineageOwner } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
@@ -146,7 +146,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       () => this.#ledger.trackers(),
       logger,
       options.stallTimeoutMs ?? 30_000,
-      Date.now,
+      asyncScheduler, // the clock of the records' receivedAt (intake): virtual under TestScheduler.run
       () => this.#failures.outage,
     );
   }
@@ -175,7 +175,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
    * ```
    */
   stats(): AgentStats {
-    const now = Date.now();
+    const now = asyncScheduler.now();
     const ledger = this.#ledger;
     const partitions = [...ledger.trackers()].map((tracker) => ({
       partition: tracker.partition,

@@ -1,3 +1,4 @@
+import { asyncScheduler } from 'rxjs';
 import type { Topic } from '../topics/topic.js';
 import type { RecordBatch } from '../transports/transport.js';
 import { decodeRecord } from './decode-record.js';
@@ -40,7 +41,7 @@ export class Intake<T, K> {
     if (!this.host.running() || ledger.isRevoked(batch)) return 0;
     const tracker = ledger.tracker(batch);
     const records = batch.records;
-    const now = Date.now();
+    const now = asyncScheduler.now(); // the stall detector's clock
     for (let i = 0; i < records.length; i++) {
       if (!ledger.open) {
         await ledger.waitForRoom();

@@ -1,34 +1,41 @@
+import { type SchedulerAction, type SchedulerLike, type Subscription, asyncScheduler } from 'rxjs';
 import type { Logger } from '../core/logger.js';
 import type { PartitionTracker } from './partition-tracker.js';
 
 /**
  * Warns when a partition's oldest unsettled record has waited longer than a threshold: the sign of a
  * message lost inside a pipeline (a plain `filter` instead of `filterValue`) or of a sink that hangs.
- * Warns once per stuck offset, naming topic, partition and offset.
+ * Warns once per stuck offset, naming topic, partition and offset. Checks run on `scheduler`, whose clock
+ * is the one records' `receivedAt` was read from (virtual under `TestScheduler.run`).
  * @internal
  */
 export class StallDetector {
   readonly #warned = new Map<PartitionTracker, number>();
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Subscription | undefined;
 
   constructor(
     private readonly agent: string,
     private readonly trackers: () => Iterable<PartitionTracker>,
     private readonly logger: Logger,
     private readonly thresholdMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly scheduler: SchedulerLike = asyncScheduler,
     /** True while a sink is down: the outage is reported on its own, records wait for it on purpose. */
     private readonly outage: () => boolean = () => false,
   ) {}
 
   start(): void {
     if (this.thresholdMs <= 0 || !Number.isFinite(this.thresholdMs)) return;
-    this.#timer = setInterval(() => this.check(), Math.max(10, Math.min(this.thresholdMs / 2, 5000)));
-    this.#timer.unref();
+    const everyMs = Math.max(10, Math.min(this.thresholdMs / 2, 5000));
+    this.#timer?.unsubscribe();
+    const check = (): void => void this.check();
+    this.#timer = this.scheduler.schedule(function (this: SchedulerAction<undefined>) {
+      check();
+      this.schedule(undefined, everyMs);
+    }, everyMs);
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#timer?.unsubscribe();
     this.#timer = undefined;
   }
 
@@ -36,7 +43,7 @@ export class StallDetector {
   check(): number {
     let warnings = 0;
     if (this.outage()) return 0;
-    const now = this.now();
+    const now = this.scheduler.now();
     for (const tracker of this.trackers()) {
       const oldest = tracker.oldest;
       if (!oldest || tracker.revoked) continue;

@@ -21,6 +21,13 @@ export interface Backoff {
   readonly factor?: number;
   /** Randomize each delay between half and all of it (default true). */
   readonly jitter?: boolean;
+  /**
+   * Where the jitter's randomness comes from: a function returning a number in [0, 1). Fix it in a marble
+   * test (`random: () => 0.5`, or a seeded generator) and every retry lands on the same virtual frame run
+   * after run.
+   * @defaultValue Math.random
+   */
+  readonly random?: () => number;
 }
 
 /**
@@ -48,14 +55,20 @@ export interface ErrorPolicy {
 }
 
 /**
- * The delay before attempt number `attempt` (1 for the first retry).
+ * The delay before attempt number `attempt` (1 for the first retry). The jitter's randomness is `random`,
+ * else the backoff's own `random`, else `Math.random`.
  *
  * @example
  * ```ts
  * backoffDelay({ initialDelayMs: 100, jitter: false }, 3); // 400
+ * backoffDelay({ initialDelayMs: 100, random: () => 0.5 }, 3); // 300: between 200 and 400, always the same
  * ```
  */
-export function backoffDelay(backoff: Backoff, attempt: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  backoff: Backoff,
+  attempt: number,
+  random: () => number = backoff.random ?? Math.random,
+): number {
   const initial = backoff.initialDelayMs ?? 200;
   const max = backoff.maxDelayMs ?? 10_000;
   const factor = backoff.factor ?? 2;

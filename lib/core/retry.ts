@@ -40,8 +40,8 @@ function requestedDelay(error: unknown): number {
 
 /**
  * Resubscribes to the source when it errors with a retriable error, after an exponential backoff with
- * jitter on `scheduler` (never shorter than an error's `retryAfterMs`); other errors, and the last
- * one, pass through. Unsubscribing cancels a pending delay.
+ * jitter (from `policy.backoff.random`) on `scheduler` (never shorter than an error's `retryAfterMs`);
+ * other errors, and the last one, pass through. Unsubscribing cancels a pending delay.
  *
  * @example
  * ```ts

@@ -1,4 +1,4 @@
-import { type Observable, Subject } from 'rxjs';
+import { type Observable, Subject, asyncScheduler } from 'rxjs';
 import { eachLineage } from './lineage.js';
 import { LINEAGE, type Message } from './message.js';
 
@@ -73,8 +73,12 @@ export class SinkHealthRegistry {
   readonly #changes = new Subject<SinkHealth>();
   readonly #events = new Subject<SinkEvent>();
 
-  /** `now`: the clock of `since` and `lastSuccessAt` (default `Date.now`). */
-  constructor(private readonly now: () => number = Date.now) {}
+  /**
+   * `now`: the clock of `since` and `lastSuccessAt`. By default the async scheduler's, the clock the
+   * failure handler and the outage hold compare these stamps with: the wall clock, or virtual time under
+   * `TestScheduler.run`.
+   */
+  constructor(private readonly now: () => number = () => asyncScheduler.now()) {}
 
   /**
    * The health of every sink that wrote, or tried to, for an agent of this app.

@@ -56,7 +56,11 @@ export interface SinkOptions {
    * down would otherwise hold the write, and the agent, indefinitely.
    */
   readonly timeoutMs?: number;
-  /** Scheduler of retry delays (for virtual time in tests). */
+  /**
+   * Scheduler of retry delays and attempt timeouts. `TestScheduler.run` makes the default virtual; for
+   * frames that repeat run after run, fix the jitter too (`retry: { backoff: { random: () => 0.5 } }`).
+   * @defaultValue asyncScheduler
+   */
   readonly scheduler?: SchedulerLike;
 }
 

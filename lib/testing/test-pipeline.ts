@@ -5,6 +5,7 @@ import { settleAtEnd } from '../core/ack.js';
 import { Lineage, type LineageOwner } from '../core/lineage.js';
 import { silentLogger } from '../core/logger.js';
 import { LINEAGE, Message, createMessage, recordMessage } from '../core/message.js';
+import { warnIfOtherRxjs } from './one-rxjs.js';
 
 /**
  * A failure reported by a pipeline under test.
@@ -67,6 +68,7 @@ export function testPipeline<T, U, K = string | null>(
   options: { readonly topic?: string } = {},
 ): PipelineRun<U> {
   const topic = options.topic ?? 'test';
+  warnIfOtherRxjs(input); // two copies of rxjs: the app's TestScheduler would not reach our timers
   const events = new Observable<RunEvent<U>>((subscriber) => {
     // The agent's own ledger: the same settle and commit arithmetic, with no consumer to commit to.
     const ledger = new Ledger({

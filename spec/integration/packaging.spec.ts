@@ -1,10 +1,11 @@
-import { type SpawnOptions, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { waitFor } from '../../lib/testing/index.js';
+import { npm, run, userEnv } from '../support/npm.js';
 
 /**
  * Installing rivulet as a user would, from outside the repository: from git (the `prepare` script builds
@@ -129,29 +130,3 @@ describe('installing rivulet from source, from git and as a tarball', function (
     }
   }
 });
-
-/** The environment without the npm settings of the npm that may be running these tests. */
-function userEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
-}
-
-async function npm(cwd: string, ...args: string[]): Promise<string> {
-  const result = await run(cwd, 'npm', [...args, '--prefer-offline', '--no-audit', '--no-fund']);
-  if (result.code !== 0) throw new Error(`npm ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
-  return result.stdout;
-}
-
-async function run(
-  cwd: string,
-  command: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const options: SpawnOptions = { cwd, env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] };
-  const child = spawn(command, args, options);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}

@@ -211,6 +211,17 @@ describe('FailureHandler', () => {
       expect(h.handler.attemptsLeft(entry)).to.equal(0);
     });
 
+    it("takes the jitter of its backoff from the policy's backoff.random: the same delay every run", async () => {
+      const h = harness({ retries: 1, backoff: { initialDelayMs: 100, random: () => 0.2 } });
+      const entry = h.entry(0);
+      h.handler.handle(entry, new Error('boom'));
+      expect(h.logger.lines[0]!.fields).to.include({ delay: 60 }); // half of 100, and 0.2 of the other half
+      await h.advance(59);
+      expect(h.repushed).to.deep.equal([]);
+      await h.advance(1);
+      expect(h.repushed).to.deep.equal([entry]);
+    });
+
     it("counts a SinkError's attempts against the budget (at least one)", async () => {
       const h = harness({ retries: 3 });
       h.sinkHealth.succeeded('counted', Number.MAX_SAFE_INTEGER); // the sink works for others: no outage

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Subject, bufferCount, throwError } from 'rxjs';
+import { Subject, asyncScheduler, bufferCount, throwError } from 'rxjs';
 import { Lineage, type LineageOwner } from '../../../lib/core/lineage.js';
 import { type Message, createMessage, recordMessage } from '../../../lib/core/message.js';
 import {
@@ -12,6 +12,16 @@ import { sink } from '../../../lib/sinks/sink.js';
 import { marbles } from '../../support/marbles.js';
 
 describe('SinkHealthRegistry: one app’s sinks, per agent and sink name', () => {
+  it('stamps with the async scheduler’s clock by default: virtual time under TestScheduler.run, as the failure handler reads it', () => {
+    marbles().run(({ flush }) => {
+      const save = new SinkHealthRegistry().forAgent('save');
+      asyncScheduler.schedule(() => save.failed('redis', new Error('refused')), 250);
+      flush();
+      expect(save.get('redis')?.since).to.equal(250);
+      expect(save.succeededSince('redis', 100)).to.equal(false);
+    });
+  });
+
   it('a sink is failing from its first failed attempt until a write succeeds; changes$ tells the turns only', () => {
     const registry = new SinkHealthRegistry();
     const changes: SinkHealth[] = [];

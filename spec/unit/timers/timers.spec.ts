@@ -29,6 +29,16 @@ describe('timers', () => {
       });
     });
 
+    it('runs in virtual time on its default scheduler under TestScheduler.run (no scheduler given)', () => {
+      scheduler.run(({ expectObservable }) => {
+        expectObservable(periodicTimer(1000).pipe(take(2))).toBe('1000ms a 999ms (b|)', {
+          a: tick(0, 1000),
+          b: tick(1, 2000),
+        });
+      });
+      expect(scheduler.actions, 'no action left scheduled').to.have.length(0);
+    });
+
     it('completes when stop$ emits, and stops listening to it', () => {
       scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
         const stop$ = cold('250ms s');
