@@ -17,6 +17,12 @@ export interface LineageOwner {
   readonly accepting: boolean;
   /** Attempts the lineage's record may still make (its retry budget), if the owner keeps one. */
   attemptsLeft?(lineage: Lineage): number | undefined;
+  /**
+   * What the owner's records belong to, for state bound to it: a table binds to the scope of the first
+   * message that reaches it (`agent/partition-resources.ts` gives it its type). None: the records
+   * belong to no agent, and no table can be updated with them.
+   */
+  readonly scope?: unknown;
 }
 
 /** One consumed record's acknowledgement state, for one processing attempt. @internal */
