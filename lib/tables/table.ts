@@ -235,7 +235,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     });
     const bound = this.#scope !== undefined;
     const state: TableState =
-      bound && this.#changelog?.partitionCount === undefined
+      this.#bound === null || (bound && this.#changelog?.partitionCount === undefined)
         ? 'idle'
         : partitions.some((p) => p.state === 'recovering')
           ? 'recovering'
