@@ -42,7 +42,9 @@ export interface AggregateWindowsOptions<T, MK, K> {
  * windows has already closed is late: it goes to the agent's dead-letter topic with a
  * {@link LateRecordError} (or is counted and dropped with the table's `late: 'drop'`), and joins no
  * window. A final result that keeps failing follows the agent's error policy (retries; waiting out a
- * sink outage; then the dead-letter topic, as JSON).
+ * sink outage; then the dead-letter topic, as JSON). As with {@link updateTable}, the windowed table is
+ * bound to the agent of the first message that reaches it, through any operator (one subscription per
+ * group under `groupBy` → `mergeMap`: final results go out through one of them at a time).
  *
  * When windows close: when the partition's watermark (highest event time seen minus `graceMs`)
  * passes their end; and when the partition has caught up and received nothing for `idleAfterMs`, the

@@ -248,6 +248,23 @@ describe('tables updated late in the pipeline (memory://): bound to the agent by
     await two.app.stop();
   });
 
+  it('a direct subscription (topic.pipe(updateTable(...)).subscribe()) binds the table to the agent it runs as', async () => {
+    const broker = new MemoryBroker({ defaultPartitions: 3 });
+    const app = createApp({ id: 'shop', transport: new MemoryTransport(broker), logger: silentLogger });
+    const orders = app.topic<Order>('orders', { value: json(), partitions: 3 });
+    const totals = app.table<number>('totals', { default: () => 0 });
+    await app.start();
+    const subscription = orders.pipe(add(totals)).subscribe();
+    send(broker, 0, 30);
+    await waitForCommitted(app);
+    await waitFor(() => lastValues(broker).size === 5);
+    for (const [user, total] of expectedTotals(30)) expect(totals.get(user)).to.equal(total);
+    expect(lastValues(broker)).to.deep.equal(expectedTotals(30));
+    expect(totals.stats()).to.include({ state: 'ready', partitionCount: 3 });
+    subscription.unsubscribe();
+    await app.stop();
+  });
+
   it('a message of no agent fails the pipeline with TableNotBoundError instead of updating a local table', async () => {
     const broker = new MemoryBroker({ defaultPartitions: 1 });
     const app = createApp({ id: 'shop', transport: new MemoryTransport(broker), logger: silentLogger });
