@@ -76,6 +76,7 @@ export {
   RepartitionRequiredError,
   TableUpdateOrderError,
   TableBindingError,
+  TableNotBoundError,
 } from './tables/table-errors.js';
 export { WindowTable, WATERMARK_HEADER } from './windows/window-table.js';
 export {

@@ -9,7 +9,7 @@ import type { TopicPartition, Transport, TransportConsumer } from '../transports
 import { FailureHandler } from './failure-handler.js';
 import { Intake } from './intake.js';
 import { Ledger } from './ledger.js';
-import type { PartitionResource } from './partition-resources.js';
+import type { AgentScope, PartitionResource } from './partition-resources.js';
 import type { Entry } from './partition-tracker.js';
 import { RestartBudget } from './restart-budget.js';
 import { StallDetector } from './stall-detector.js';
@@ -57,6 +57,8 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
   readonly group: string;
   /** @internal This agent's sinks in its app's sink health (its messages carry it to the sinks). */
   readonly sinkHealth: AgentSinkHealth;
+  /** @internal What the state its pipeline updates binds to (tables register their partitions here). */
+  readonly scope: AgentScope;
   readonly #ledger: Ledger;
   readonly #failures: FailureHandler;
   readonly #supervisor: Supervisor<T, K>;
@@ -84,6 +86,15 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
   ) {
     this.group = options.group ?? `${host.appId}.${name}`;
     this.sinkHealth = host.sinkHealth.forAgent(name);
+    this.scope = {
+      agent: name,
+      group: this.group,
+      topic: topic.name,
+      errors: options.errors ?? {},
+      use: (resource) => this.#use(resource),
+      fail: (error) => this.#fail(error),
+      sinkHealth: this.sinkHealth,
+    };
     const logger = host.logger;
     this.#ledger = new Ledger({
       agent: name,
@@ -120,15 +131,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
         owner: this,
         pending: () => this.#pending(),
         fail: (error) => this.#fail(error),
-        scope: {
-          agent: name,
-          group: this.group,
-          topic: topic.name,
-          errors: options.errors ?? {},
-          use: (resource) => this.#resources.add(resource),
-          fail: (error) => this.#fail(error),
-          sinkHealth: this.sinkHealth,
-        },
+        scope: this.scope,
       },
       pipeline,
       end,
@@ -332,9 +335,27 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
   /** Readies the pipeline's per-partition state (tables) for newly assigned partitions. */
   #prepare(partitions: readonly TopicPartition[]): Promise<void> | undefined {
     if (this.#resources.size === 0) return undefined;
-    const ready = Promise.all([...this.#resources].map((resource) => resource.assigned(partitions))).then(
-      () => undefined,
+    return this.#watch(
+      Promise.all([...this.#resources].map((resource) => resource.assigned(partitions))).then(
+        () => undefined,
+      ),
     );
+  }
+
+  /**
+   * Registers a resource; one registered while the agent holds partitions (a table bound by its first
+   * message) readies them at once: its records wait for the promise returned.
+   */
+  #use(resource: PartitionResource): Promise<void> | undefined {
+    if (this.#resources.has(resource)) return undefined;
+    this.#resources.add(resource);
+    const assigned = this.#ledger.assigned();
+    if (assigned.length === 0 || this.#state !== 'running') return undefined;
+    return this.#watch(resource.assigned(assigned));
+  }
+
+  /** A restore that fails while the agent runs fails the agent. */
+  #watch(ready: Promise<void>): Promise<void> {
     ready.catch((error: unknown) => {
       // a restore cut short by a stop (the transport closing) is no failure of the agent
       if (this.#state === 'running') this.#fail(error);

@@ -172,6 +172,11 @@ export class Ledger {
     }
   }
 
+  /** The partitions the agent holds now. */
+  assigned(): TopicPartition[] {
+    return [...this.#assigned.values()];
+  }
+
   /** Whether `tp` was taken away (and not given back since): its records are not ours to process. */
   isRevoked(tp: TopicPartition): boolean {
     return this.#revoked.has(key(tp));

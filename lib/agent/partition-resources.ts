@@ -1,12 +1,13 @@
 import type { ErrorPolicy } from '../core/error-policy.js';
+import { Lineage } from '../core/lineage.js';
 import type { AgentSinkHealth } from '../core/sink-health.js';
+import { LINEAGE, type Message } from '../core/message.js';
 import type { TopicPartition, TopicPartitionOffset } from '../transports/transport.js';
 
 /**
  * Something an agent's pipeline keeps per partition of its topic (a table's state): prepared when a
  * partition is assigned, before any record of it is processed (a table replays its changelog), and let
- * go when the partition is revoked. Operators register one while the agent subscribes its pipeline, with
- * {@link usePartitionResource}.
+ * go when the partition is revoked. Registered with the agent through its {@link AgentScope}.
  * @internal
  */
 export interface PartitionResource {
@@ -20,7 +21,12 @@ export interface PartitionResource {
   committed?(offsets: readonly TopicPartitionOffset[]): void;
 }
 
-/** What an agent offers operators while it subscribes its pipeline. @internal */
+/**
+ * What an agent offers the state its pipeline updates: the lineage owner of every record it pushes
+ * exposes it (`LineageOwner.scope`), so a table binds to the agent of the first message that reaches it,
+ * whatever operator subscribed the update and whenever.
+ * @internal
+ */
 export interface AgentScope {
   readonly agent: string;
   readonly group: string;
@@ -28,16 +34,52 @@ export interface AgentScope {
   readonly topic: string;
   /** The agent's error policy (operators that emit messages of their own follow it). */
   readonly errors: ErrorPolicy;
-  use(resource: PartitionResource): void;
+  /**
+   * Registers `resource` with the agent (once; later calls do nothing). When the agent holds partitions
+   * already (a table bound by its first message), readies them too and returns the promise the records
+   * of those partitions must wait for.
+   */
+  use(resource: PartitionResource): Promise<void> | undefined;
   /** Fails the agent: a message an operator made itself failed for good under `onFailure: 'stop'`. */
   fail(error: unknown): void;
   /** The agent's sinks in its app's sink health (messages an operator made itself report there too). */
   readonly sinkHealth?: AgentSinkHealth;
 }
 
+/** The scope `testPipeline` gives its records: state stays local to the test (one partition, every key). */
+export interface LocalScope {
+  readonly local: true;
+}
+
+/** The one local scope (every `testPipeline` run shares it, so a table can be fed by several runs). @internal */
+export const LOCAL_SCOPE: LocalScope = Object.freeze({ local: true });
+
+/** What state binds to: an agent, or the local scope of a test. @internal */
+export type PipelineScope = AgentScope | LocalScope;
+
+/** Whether `scope` is the local scope of a test. @internal */
+export function isLocalScope(scope: PipelineScope): scope is LocalScope {
+  return scope === LOCAL_SCOPE;
+}
+
+/**
+ * The scope of the record `message` stands for, from its lineage's owner (the first lineage of an
+ * aggregate); undefined for a message that belongs to no agent (built by hand, a final window result).
+ * @internal
+ */
+export function scopeOf(message: Message<unknown, unknown>): PipelineScope | undefined {
+  const lineage = message[LINEAGE];
+  const first = lineage instanceof Lineage ? lineage : lineage?.[0];
+  return first?.owner.scope as PipelineScope | undefined;
+}
+
 let current: AgentScope | undefined;
 
-/** Runs `subscribe` with `scope` as the agent being set up. @internal */
+/**
+ * Runs `subscribe` with `scope` as the agent being set up: operators subscribed synchronously bind their
+ * state at once (before the first assignment, so restores need no wait in the pipeline).
+ * @internal
+ */
 export function withAgentScope<R>(scope: AgentScope, subscribe: () => R): R {
   const outer = current;
   current = scope;
@@ -49,11 +91,11 @@ export function withAgentScope<R>(scope: AgentScope, subscribe: () => R): R {
 }
 
 /**
- * Registers `resource` with the agent whose pipeline is being subscribed; returns that agent's scope, or
- * undefined outside an agent (a pipeline under test, a plain subscription).
+ * The agent whose pipeline is being subscribed right now, if any: the cheap early binding. Operators
+ * subscribed later (`groupBy` → `mergeMap`, `switchMap`, `defer`…) see none and bind through
+ * {@link scopeOf} on their first message.
  * @internal
  */
-export function usePartitionResource(resource: PartitionResource): AgentScope | undefined {
-  current?.use(resource);
+export function subscribingScope(): AgentScope | undefined {
   return current;
 }

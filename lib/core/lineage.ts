@@ -26,6 +26,12 @@ export interface LineageOwner {
    * fail the record, so the owner reports it (the agent logs it as an error).
    */
   onReused?(lineage: Lineage, error: unknown): void;
+  /**
+   * What the owner's records belong to, for state bound to it: a table binds to the scope of the first
+   * message that reaches it (`agent/partition-resources.ts` gives it its type). None: the records
+   * belong to no agent, and no table can be updated with them.
+   */
+  readonly scope?: unknown;
 }
 
 /** One consumed record's acknowledgement state, for one processing attempt. @internal */

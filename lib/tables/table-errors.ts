@@ -136,3 +136,31 @@ export class TableBindingError extends ConfigurationError {
     super(`Table ${table} is updated by agent ${bound}; agent ${other} cannot update it too`);
   }
 }
+
+/**
+ * A message reached a table update (`updateTable`, `aggregateWindows`) but belongs to no agent: it was
+ * built by hand (`createMessage` inside a pipeline), or is a final window result, or was pushed from
+ * outside an agent and `testPipeline`. A table follows the partitions of the agent whose records update
+ * it, and learns that agent from each message's lineage; a message of no agent could only update a
+ * local table, whose changes would never reach the changelog. Feed the table an agent's messages (or
+ * run the pipeline under `testPipeline`, where tables are local).
+ *
+ * @example
+ * ```ts
+ * of(createMessage({ topic: 'orders', value: 1 })).pipe(updateTable(counts, (n) => n + 1)).subscribe({
+ *   error: (error) => console.log(error instanceof TableNotBoundError), // true
+ * });
+ * ```
+ */
+export class TableNotBoundError extends ConfigurationError {
+  constructor(
+    readonly table: string,
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: number,
+  ) {
+    super(
+      `Table ${table}: the message ${topic}[${partition}]@${offset} belongs to no agent (built by hand, or a final window result); a table is updated by an agent's messages, or under testPipeline`,
+    );
+  }
+}

@@ -29,8 +29,9 @@ export interface TableOptions<K, V> {
 }
 
 /**
- * A table's state as a whole: `idle` until its agent is assigned partitions, `recovering` while any
- * partition replays its changelog, `ready` otherwise.
+ * A table's state as a whole: `idle` until it is bound (by its agent's pipeline, or the first message
+ * that updates it) and its agent is assigned partitions, `recovering` while any partition replays its
+ * changelog, `ready` otherwise.
  *
  * @example
  * ```ts

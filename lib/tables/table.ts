@@ -2,7 +2,13 @@ import type { Codec } from '../codecs/codec.js';
 import type { Lineage } from '../core/lineage.js';
 import { LINEAGE, type Message, type MessageHeaders } from '../core/message.js';
 import type { Logger } from '../core/logger.js';
-import type { AgentScope, PartitionResource } from '../agent/partition-resources.js';
+import {
+  type AgentScope,
+  type PartitionResource,
+  type PipelineScope,
+  isLocalScope,
+  scopeOf,
+} from '../agent/partition-resources.js';
 import { type EncodedKey, TableCodecs } from './table-codecs.js';
 import type { Transport } from '../transports/transport.js';
 import { AppliedOffsets } from './applied-offsets.js';
@@ -14,6 +20,7 @@ import {
   PartitionRecoveringError,
   RepartitionRequiredError,
   TableBindingError,
+  TableNotBoundError,
   TableUpdateOrderError,
 } from './table-errors.js';
 import type { TableStore } from './stores/table-store.js';
@@ -41,6 +48,14 @@ export interface TableInternals {
   readonly changelogConfig?: Readonly<Record<string, string>>;
   /** A partition was restored and serves. */
   readonly ready?: (partition: number) => void;
+  /** Partitions moved away from the table's agent (after the table let them go). */
+  readonly revoked?: (partitions: readonly number[]) => void;
+}
+
+/** A message waiting for its partition's restore after a late binding, and what to do with it then. */
+interface Held {
+  readonly message: Message<unknown, unknown>;
+  readonly go: (message: Message<unknown, unknown>) => void;
 }
 
 export type { ApplyCallback, ApplyOutcome } from './table-write.js';
@@ -54,7 +69,11 @@ const failed = (error: unknown): ApplyOutcome<never, never> => ({ kind: 'failed'
  * and a partition's state is restored from the changelog when it is assigned. Updated with
  * {@link updateTable}; read with {@link Table.get}. Declared with `app.table()`.
  *
- * Under `testPipeline` (no agent) a table is a plain in-memory table that owns every key.
+ * A table is bound to the agent whose messages update it, by the first message that reaches it (or
+ * at once, when `updateTable` is subscribed with the agent's pipeline), whatever operator subscribed
+ * the update (`groupBy` → `mergeMap`, `switchMap`, `defer`, `expand`…): it then follows that agent's
+ * partitions. A message of no agent is a {@link TableNotBoundError}; of a second agent, a
+ * {@link TableBindingError}. Under `testPipeline` a table is a plain in-memory table that owns every key.
  *
  * @example
  * ```ts
@@ -76,7 +95,12 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
   readonly #codecs: TableCodecs<K, V>;
   readonly #decoder = (bytes: Buffer): V => this.#codecs.decodeValue(bytes);
   readonly #open = (): boolean => !this.#closed;
+  /** What the table is bound to: an agent, the local scope of a test, or nothing yet (null: no message's scope). */
+  #bound: PipelineScope | null = null;
+  /** The agent, once bound to one. */
   #scope: AgentScope | undefined;
+  /** Messages waiting for a late binding's restore, in arrival order. */
+  #held: Held[] | undefined;
   /** Ids of changes not made for a source record ({@link Table.put}): negative, never an offset. */
   #directWrites = 0;
   #closed = false;
@@ -85,7 +109,10 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
   readonly #resource: PartitionResource = {
     name: 'a table',
     assigned: (partitions) => this.#changelog!.assigned(partitions),
-    revoked: (partitions) => this.#changelog!.revoked(partitions),
+    revoked: async (partitions) => {
+      await this.#changelog!.revoked(partitions);
+      this.internals.revoked?.(partitions.map(({ partition }) => partition));
+    },
     committed: (offsets) => this.#changelog!.committed(offsets),
   };
 
@@ -208,7 +235,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     });
     const bound = this.#scope !== undefined;
     const state: TableState =
-      bound && this.#changelog?.partitionCount === undefined
+      this.#bound === null || (bound && this.#changelog?.partitionCount === undefined)
         ? 'idle'
         : partitions.some((p) => p.state === 'recovering')
           ? 'recovering'
@@ -235,31 +262,83 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     await this.#store.close();
   }
 
+  /** @internal The agent the table is bound to (undefined: local, or not bound yet). */
+  get agentScope(): AgentScope | undefined {
+    return this.#scope;
+  }
+
   /**
-   * @internal Called by `updateTable` as it subscribes: binds the table to the agent being set up (and
-   * registers its partitions' lifecycle with it), or keeps it local under test.
+   * @internal Binds the table to `scope`, once: an agent (its partitions registered with it; those it
+   * holds already are restored while the messages wait, see {@link Table.enter}), or the local scope of
+   * a test (which an agent may replace: what a test wrote was local).
+   * @throws {@link TableBindingError} when bound to another agent already.
    */
-  attach(use: (resource: PartitionResource) => AgentScope | undefined): void {
-    const scope = use(this.#resource);
-    if (!scope) return;
-    if (this.#scope) {
-      if (this.#scope.agent !== scope.agent || this.#scope.topic !== scope.topic)
-        throw new TableBindingError(this.name, this.#scope.agent, scope.agent);
-    } else {
-      this.#scope = scope;
-      this.#localPart = undefined; // what was written with no agent was local
-      this.#changelog = new TableChangelog<V>({
-        table: this.name,
-        topic: this.changelogTopic,
-        source: scope.topic,
-        host: this.host,
-        store: this.#store,
-        stallTimeoutMs: this.options.stallTimeoutMs,
-        replicationFactor: this.options.replicationFactor,
-        ...(this.internals.changelogConfig ? { topicConfig: this.internals.changelogConfig } : {}),
-        ...(this.internals.ready ? { ready: this.internals.ready } : {}),
-      });
+  bind(scope: PipelineScope): void {
+    if (scope === this.#bound) return;
+    if (this.#scope)
+      throw new TableBindingError(
+        this.name,
+        this.#scope.agent,
+        isLocalScope(scope) ? 'testPipeline' : scope.agent,
+      );
+    this.#bound = scope;
+    if (isLocalScope(scope)) return;
+    const agent = scope;
+    this.#scope = agent;
+    this.#localPart = undefined; // what was written with no agent was local
+    this.#localApplied.clear();
+    this.#changelog = new TableChangelog<V>({
+      table: this.name,
+      topic: this.changelogTopic,
+      source: agent.topic,
+      host: this.host,
+      store: this.#store,
+      stallTimeoutMs: this.options.stallTimeoutMs,
+      replicationFactor: this.options.replicationFactor,
+      ...(this.internals.changelogConfig ? { topicConfig: this.internals.changelogConfig } : {}),
+      ...(this.internals.ready ? { ready: this.internals.ready } : {}),
+    });
+    const restored = agent.use(this.#resource);
+    if (restored) this.#hold(restored);
+  }
+
+  /**
+   * @internal The way in of every message that updates the table: binds the table to the message's
+   * agent (its first message does), then runs `go(message)` now, or, while the partitions the agent
+   * held when the table was bound are restored, once they are (in arrival order). Costs a comparison
+   * per message once bound. Returns the error that keeps the message out, if any: a
+   * {@link TableNotBoundError} for a message of no agent, a {@link TableBindingError} of another agent.
+   */
+  enter(
+    message: Message<unknown, unknown>,
+    go: (message: Message<unknown, unknown>) => void,
+  ): TableNotBoundError | TableBindingError | undefined {
+    const scope = scopeOf(message);
+    if (scope !== this.#bound) {
+      if (scope === undefined)
+        return new TableNotBoundError(this.name, message.topic, message.partition, message.offset);
+      try {
+        this.bind(scope);
+      } catch (error) {
+        return error as TableBindingError;
+      }
     }
+    const held = this.#held;
+    if (held === undefined) go(message);
+    else held.push({ message, go });
+    return undefined;
+  }
+
+  /** Holds the messages that come until `restored` settles (a failure fails the agent), then lets them go. */
+  #hold(restored: Promise<void>): void {
+    const held: Held[] = [];
+    this.#held = held;
+    const release = (): void => {
+      // messages held meanwhile (one let go may bring another) join the end of the queue
+      for (let i = 0; i < held.length; i++) held[i]!.go(held[i]!.message);
+      this.#held = undefined;
+    };
+    restored.then(release, release);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { claimMessage, failMessage, moveMessage } from '../core/ack.js';
 import type { Message } from '../core/message.js';
-import { usePartitionResource } from '../agent/partition-resources.js';
+import { subscribingScope } from '../agent/partition-resources.js';
 import type { ApplyOutcome, Table } from './table.js';
 
 /**
@@ -46,6 +46,11 @@ export interface UpdateTableOptions<T, MK, K> {
  * the table; a record whose `update` threw leaves the table unchanged, goes to the error policy, and is
  * applied when it is retried. Messages of a partition are applied in the order they arrive (keep the
  * operator before any reordering operator).
+ *
+ * The table is bound to the agent whose message reaches it first, through any operator (`groupBy` →
+ * `mergeMap`, `switchMap`, `defer`, `expand`…); a table bound late restores the agent's partitions
+ * before it applies that message. The pipeline fails with a {@link TableNotBoundError} for a message of
+ * no agent, and a {@link TableBindingError} for a message of another agent.
  *
  * Failures (through the error policy): `update` or a codec throws; the key's partition is not the
  * message's ({@link RepartitionRequiredError}); a record below the committed offset, twice in one
@@ -99,20 +104,33 @@ export function updateTable<T, MK, K, V, C extends V | undefined>(
       };
       const where = `updateTable ${table.name}`;
       const apply = update as (current: C, message: Message<unknown, unknown>) => V;
-      table.attach(usePartitionResource);
+      // Once the table let it in (bound to its agent, its partition restored): one function for all.
+      const applyOne = (entered: Message<unknown, unknown>): void => {
+        const message = entered as Message<T, MK>;
+        let key: K;
+        try {
+          key = keyOf(message);
+        } catch (error) {
+          pending--;
+          failMessage(message, error);
+          if (!closed) finishIfDone();
+          return;
+        }
+        table.apply(entered, key, apply, settle);
+      };
+      // Subscribed with the agent's pipeline: bound now. Otherwise the first message binds it.
+      const scope = subscribingScope();
+      if (scope) table.bind(scope);
       const upstream = source.subscribe({
         next(input) {
           const message = claimMessage(input, where, subscriber);
           if (!message) return;
-          let key: K;
-          try {
-            key = keyOf(message);
-          } catch (error) {
-            failMessage(message, error);
-            return;
-          }
           pending++;
-          table.apply(message as Message<unknown, unknown>, key, apply, settle);
+          const unbound = table.enter(message as Message<unknown, unknown>, applyOne);
+          if (unbound) {
+            pending--;
+            subscriber.error(unbound); // no agent to follow, or another's: the pipeline fails, naming the table
+          }
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => {

@@ -1,6 +1,7 @@
 import { Observable, type OperatorFunction, filter, map, share } from 'rxjs';
 import { Ledger } from '../agent/ledger.js';
 import type { Entry } from '../agent/partition-tracker.js';
+import { LOCAL_SCOPE } from '../agent/partition-resources.js';
 import { settleAtEnd } from '../core/ack.js';
 import { Lineage, type LineageOwner } from '../core/lineage.js';
 import { silentLogger } from '../core/logger.js';
@@ -52,7 +53,9 @@ type RunEvent<U> =
  * Runs an agent pipeline with no broker: feeds it `input` (values, or messages made with
  * {@link testMessage}), settles what it emits as the agent would, and reports settlements, failures and
  * the committable offset as observables. Under RxJS `TestScheduler.run`, with clients that return cold
- * observables, everything happens in virtual time and can be asserted with marble diagrams.
+ * observables, everything happens in virtual time and can be asserted with marble diagrams. Its records
+ * carry a binding of their own: the tables and windowed tables they update are local to the test (one
+ * partition owning every key, no changelog), in whatever pipeline shape.
  *
  * @example
  * ```ts
@@ -86,6 +89,8 @@ export function testPipeline<T, U, K = string | null>(
     let completed = false;
     const owner: LineageOwner = {
       accepting: true,
+      // The binding under test: tables updated by the pipeline are local (one partition, every key).
+      scope: LOCAL_SCOPE,
       onSettled(lineage) {
         const entry = lineage.token as Entry;
         if (!ledger.settle(entry)) return;

@@ -2,7 +2,7 @@ import { Observable, type OperatorFunction, type SchedulerLike, asyncScheduler }
 import { claimMessage, failMessage, settleClaimed } from '../core/ack.js';
 import { eachLineage } from '../core/lineage.js';
 import { LINEAGE, Message, USE } from '../core/message.js';
-import { usePartitionResource } from '../agent/partition-resources.js';
+import { subscribingScope } from '../agent/partition-resources.js';
 import type { KeyWindows } from './key-windows.js';
 import { InvalidEventTimeError, LateRecordError } from './window-errors.js';
 import type { WindowBinding } from './window-results.js';
@@ -42,7 +42,9 @@ export interface AggregateWindowsOptions<T, MK, K> {
  * windows has already closed is late: it goes to the agent's dead-letter topic with a
  * {@link LateRecordError} (or is counted and dropped with the table's `late: 'drop'`), and joins no
  * window. A final result that keeps failing follows the agent's error policy (retries; waiting out a
- * sink outage; then the dead-letter topic, as JSON).
+ * sink outage; then the dead-letter topic, as JSON). As with {@link updateTable}, the windowed table is
+ * bound to the agent of the first message that reaches it, through any operator (one subscription per
+ * group under `groupBy` → `mergeMap`: final results go out through one of them at a time).
  *
  * When windows close: when the partition's watermark (highest event time seen minus `graceMs`)
  * passes their end; and when the partition has caught up and received nothing for `idleAfterMs`, the
@@ -81,52 +83,64 @@ export function aggregateWindows<T, MK, K, A>(
       const finishIfDone = (): void => {
         if (sourceDone && pending === 0) subscriber.complete();
       };
-      table.table.attach(usePartitionResource);
+      // Subscribed with the agent's pipeline: bound now. Otherwise the first message binds it.
+      const scope = subscribingScope();
+      if (scope) table.table.bind(scope);
       const binding: WindowBinding<K, A> = {
         emit: (message) => {
           if (!closed) subscriber.next(message);
         },
         scheduler,
-        scope: usePartitionResource(table.resource),
+        get scope() {
+          return table.table.agentScope;
+        },
       };
       table.bind(binding);
+      /** Once the table let the message in (bound to its agent, its partition restored). */
+      const acceptOne = (entered: Message<unknown, unknown>): void => {
+        const message = entered as Message<T, MK>;
+        let key: K;
+        let t: number;
+        try {
+          key = keyOf(message);
+          t = timeOf(message);
+        } catch (error) {
+          return rejected(message, error);
+        }
+        if (typeof t !== 'number' || !Number.isFinite(t))
+          return rejected(message, new InvalidEventTimeError(table.name, t));
+        t = Math.floor(t); // whole milliseconds
+        table.accept(message, key, t, (outcome) => {
+          pending--;
+          if (outcome.kind === 'late') {
+            table.countLate();
+            if (table.late === 'drop') settleClaimed(message, where);
+            else
+              failMessage(message, new LateRecordError(table.name, t, outcome.watermark, outcome.windowEnd));
+          } else if (outcome.kind === 'failed') failMessage(message, outcome.error);
+          else if (outcome.kind === 'done') {
+            if (options.updates && !closed) emitUpdates(message, outcome.key, outcome.value, t);
+            else settleClaimed(message, where);
+          }
+          // 'dropped': the partition moved away; the record is the new owner's.
+          if (!closed) finishIfDone();
+        });
+      };
+      const rejected = (message: Message<T, MK>, error: unknown): void => {
+        pending--;
+        failMessage(message, error);
+        if (!closed) finishIfDone();
+      };
       const upstream = source.subscribe({
         next(input) {
           const message = claimMessage(input, where, subscriber);
           if (!message) return;
-          let key: K;
-          let t: number;
-          try {
-            key = keyOf(message);
-            t = timeOf(message);
-          } catch (error) {
-            failMessage(message, error);
-            return;
-          }
-          if (typeof t !== 'number' || !Number.isFinite(t)) {
-            failMessage(message, new InvalidEventTimeError(table.name, t));
-            return;
-          }
-          t = Math.floor(t); // whole milliseconds
           pending++;
-          table.accept(message, key, t, (outcome) => {
+          const unbound = table.table.enter(message as Message<unknown, unknown>, acceptOne);
+          if (unbound) {
             pending--;
-            if (outcome.kind === 'late') {
-              table.countLate();
-              if (table.late === 'drop') settleClaimed(message, where);
-              else
-                failMessage(
-                  message,
-                  new LateRecordError(table.name, t, outcome.watermark, outcome.windowEnd),
-                );
-            } else if (outcome.kind === 'failed') failMessage(message, outcome.error);
-            else if (outcome.kind === 'done') {
-              if (options.updates && !closed) emitUpdates(message, outcome.key, outcome.value, t);
-              else settleClaimed(message, where);
-            }
-            // 'dropped': the partition moved away; the record is the new owner's.
-            if (!closed) finishIfDone();
-          });
+            subscriber.error(unbound); // no agent to follow, or another's: the pipeline fails, naming the table
+          }
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => {

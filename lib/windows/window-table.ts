@@ -2,7 +2,6 @@ import { json } from '../codecs/json.js';
 import { string } from '../codecs/string.js';
 import type { Codec } from '../codecs/codec.js';
 import type { Message } from '../core/message.js';
-import type { PartitionResource } from '../agent/partition-resources.js';
 import { type ApplyOutcome, Table, type TableHost } from '../tables/table.js';
 import { type KeyWindows, addEvent, expiresAt, prune, removeWindow } from './key-windows.js';
 import { earliestEnd } from './window-spec.js';
@@ -48,16 +47,12 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
   readonly late: 'dead-letter' | 'drop';
   readonly #parts = new Map<number, WindowPartition<K, A>>();
   readonly #results: WindowResults<K, A>;
+  /** The subscription results go to: the first of those running (several under `groupBy` → `mergeMap`). */
   #binding: WindowBinding<K, A> | undefined;
+  readonly #bindings: WindowBinding<K, A>[] = [];
   readonly #idle: IdleCloser<K, A>;
   #lateDeadLettered = 0;
   #lateDropped = 0;
-  /** @internal What the agent drives besides the table: revoked partitions forget their windows. */
-  readonly resource: PartitionResource = {
-    name: 'a window table',
-    assigned: () => Promise.resolve(),
-    revoked: (partitions) => this.revoked(partitions.map(({ partition }) => partition)),
-  };
 
   /** @internal Use `app.windowTable()`. */
   constructor(
@@ -85,6 +80,8 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
         changelogConfig: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(retentionMs) },
         // Windows restored from the changelog close (and expire) even if no record comes.
         ready: (partition) => void this.#part(partition),
+        // Revoked partitions forget their windows (their results are the new owner's).
+        revoked: (partitions) => this.revoked(partitions),
       },
     );
     this.#results = new WindowResults<K, A>({
@@ -151,8 +148,17 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     };
   }
 
-  /** @internal An `aggregateWindows` subscription starts: results go to it (pending ones again). */
+  /**
+   * @internal An `aggregateWindows` subscription starts: results go to it (pending ones again), unless
+   * another one still runs (one per group under `groupBy`): results keep going there.
+   */
   bind(binding: WindowBinding<K, A>): void {
+    this.#bindings.push(binding);
+    if (!this.#binding) this.#serve(binding);
+  }
+
+  /** Results go to `binding`: those not settled yet again, and windows due close. */
+  #serve(binding: WindowBinding<K, A>): void {
     this.#binding = binding;
     for (const part of this.#parts.values()) {
       for (const result of part.results.values()) if (!result.handled) this.#results.emit(result);
@@ -162,12 +168,16 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     }
   }
 
-  /** @internal The subscription ended: results wait for the next one; timers stop. */
+  /** @internal The subscription ended: results go to another one still running, or wait for the next. */
   unbind(binding: WindowBinding<K, A>): void {
+    const index = this.#bindings.indexOf(binding);
+    if (index >= 0) this.#bindings.splice(index, 1);
     if (this.#binding !== binding) return;
     this.#binding = undefined;
     this.#idle.stop();
     this.#results.unbound();
+    const next = this.#bindings[0];
+    if (next) this.#serve(next);
   }
 
   /** @internal The partitions moved away: their results and watermarks are the new owner's. */
@@ -191,7 +201,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     t: number,
     then: (outcome: AcceptOutcome<K, A>) => void,
   ): void {
-    const local = this.#binding?.scope === undefined;
+    const local = this.table.agentScope === undefined;
     const partition = local ? 0 : message.partition;
     const part = this.#part(partition);
     const keyId = part ? this.table.keyId(key) : '';

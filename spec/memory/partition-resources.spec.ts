@@ -10,7 +10,7 @@ import {
   silentLogger,
   type Message,
 } from '../../lib/index.js';
-import { usePartitionResource } from '../../lib/agent/partition-resources.js';
+import { subscribingScope } from '../../lib/agent/partition-resources.js';
 import type { TopicPartition } from '../../lib/transports/transport.js';
 import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
 
@@ -20,7 +20,7 @@ function withResource<T>(
 ): OperatorFunction<T, T> {
   return (source) =>
     new Observable<T>((subscriber) => {
-      usePartitionResource({ name: 'resource', assigned, revoked: () => undefined });
+      void subscribingScope()?.use({ name: 'resource', assigned, revoked: () => undefined });
       return source.subscribe(subscriber);
     });
 }

@@ -17,7 +17,10 @@ function heldTable() {
   const applied: Applied[] = [];
   const fake = {
     name: 'totals',
-    attach: (): void => undefined,
+    enter(message: Message<unknown, unknown>, go: (message: Message<unknown, unknown>) => void): undefined {
+      go(message);
+      return undefined;
+    },
     apply(
       message: Message<unknown, unknown>,
       key: unknown,
