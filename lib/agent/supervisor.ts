@@ -25,13 +25,16 @@ export interface SupervisorHost {
   pending(): Iterable<Entry>;
   /** The pipeline cannot go on: the agent fails. */
   fail(error: unknown): void;
+  /** A direct subscription's pipeline completed (`take`, `first`, `takeUntil`): the agent stops. */
+  ended(): void;
   /** Offered to operators while the pipeline is subscribed (tables register there). */
   readonly scope?: AgentScope;
 }
 
 /**
  * Where a pipeline's output goes: settled (an agent), or to a subscriber's observer, the pushed record
- * settling when the observer returned (a direct subscription to a topic).
+ * settling when the observer returned (a direct subscription to a topic, whose pipeline may complete:
+ * the observer completes and the agent stops).
  * @internal
  */
 export type PipelineEnd =
@@ -204,8 +207,21 @@ export class Supervisor<T, K> {
 
   #onComplete(): void {
     this.#subscription = undefined;
+    if (this.end.kind === 'observer') return this.#endObserver(this.end.observer);
     if (!this.#stopping && !this.#finished) this.host.fail(new PipelineCompletedError(this.host.name));
     this.#finish();
+  }
+
+  /** A direct subscription's pipeline completed, on its own or because the agent stops: so does the subscriber. */
+  #endObserver(observer: Partial<Observer<unknown>>): void {
+    const early = !this.#stopping && !this.#finished;
+    this.#finish();
+    if (early) this.host.ended();
+    try {
+      observer.complete?.();
+    } catch (error) {
+      this.host.logger.error({ agent: this.host.name, err: error }, 'a subscriber threw on complete');
+    }
   }
 
   #restart(): void {
