@@ -86,20 +86,6 @@ describe('TopicStream: a subscription is the consumer’s lifetime (marbles)', (
     });
   });
 
-  it('a subscriber already closed starts no consumer', () => {
-    marbles().run(({ cold, expectSubscriptions }) => {
-      const source = cold('-a|');
-      void firstValueFrom(
-        of(1).pipe(
-          switchMap(() => topicOver(source)),
-          take(0),
-        ),
-        { defaultValue: 0 },
-      );
-      expectSubscriptions(source.subscriptions).toBe([]);
-    });
-  });
-
   it('a plain observer: its Subscription closes on complete and on unsubscription, and a throw in next reaches the host', () => {
     const completed: string[] = [];
     const done = topicOver(of('a')).subscribe({ complete: () => completed.push('done') });
