@@ -1,15 +1,5 @@
 import { expect } from 'chai';
-import {
-  type Observable,
-  type Observer,
-  defer,
-  firstValueFrom,
-  map,
-  of,
-  switchMap,
-  take,
-  takeUntil,
-} from 'rxjs';
+import { type Observable, type Observer, defer, map, of, switchMap, take, takeUntil } from 'rxjs';
 import { TopicStream, type DirectSubscriber } from '../../../lib/topics/topic-stream.js';
 import { marbles } from '../../support/marbles.js';
 
