@@ -261,6 +261,16 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     return this.#stopping;
   }
 
+  /**
+   * @internal A direct subscription was unsubscribed: its pipeline is unsubscribed at once (inner
+   * subscriptions, such as a `switchMap`'s, end with it; nothing more reaches the subscriber), then the
+   * agent stops as {@link stop} does.
+   */
+  cancel(): Promise<void> {
+    this.#supervisor.dispose();
+    return this.stop();
+  }
+
   async #stop(timeoutMs: number): Promise<void> {
     if (this.#state === 'idle') {
       this.#state = 'stopped';

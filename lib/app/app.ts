@@ -438,7 +438,7 @@ export class App implements TopicHost {
       const index = this.#agents.indexOf(agent);
       if (index < 0) return;
       this.#agents.splice(index, 1);
-      const left = Promise.all([previous, agent.stop()]).then(() => undefined);
+      const left = Promise.all([previous, agent.cancel()]).then(() => undefined);
       this.#leaving.set(name, left);
       void left.then(() => {
         if (this.#leaving.get(name) === left) this.#leaving.delete(name);
