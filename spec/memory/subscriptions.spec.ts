@@ -260,6 +260,11 @@ describe('a subscription to a topic is its consumer’s lifetime (issue 16, find
     expect(completed.sort()).to.deep.equal(['direct', 'through defer']);
     expect(direct.closed).to.equal(true);
     expect(piped.closed).to.equal(true);
+    // a subscription after the stop began completes at once, with no consumer
+    const late = s.items.subscribe({ complete: () => completed.push('late') });
+    expect(late.closed).to.equal(true);
+    expect(completed).to.include('late');
+    expect(s.app.agents).to.deep.equal([]);
   });
 
   it('finding 1: unsubscribing mid-batch commits only what was handed; the rest goes to the next subscription', async () => {
