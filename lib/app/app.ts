@@ -438,7 +438,11 @@ export class App implements TopicHost {
       const index = this.#agents.indexOf(agent);
       if (index < 0) return;
       this.#agents.splice(index, 1);
-      const left = Promise.all([previous, agent.cancel()]).then(() => undefined);
+      // never rejects: a stop that failed is the agent's to report; the next subscription starts anyway
+      const left = Promise.all([previous, agent.cancel()]).then(
+        () => undefined,
+        () => undefined,
+      );
       this.#leaving.set(name, left);
       void left.then(() => {
         if (this.#leaving.get(name) === left) this.#leaving.delete(name);
