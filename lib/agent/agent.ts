@@ -209,6 +209,11 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       if (deadLetterTopic) await transport.ensureTopics([{ name: deadLetterTopic }]);
       if (this.#state !== 'running' || !this.#supervisor.start()) return;
       if (this.#state !== 'running') return; // a direct subscription's pipeline ended while subscribing
+      if (this.end.kind === 'observer' && this.end.reading?.() === false) {
+        // a multicast operator (share) feeds this subscription from another one's records
+        this.host.logger.info({ agent: this.name }, 'agent reads through another subscription');
+        return;
+      }
       void this.#supervisor.done.then(() => {
         this.#pipelineDone = true;
         this.#checkDrained();
@@ -262,13 +267,12 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
   }
 
   /**
-   * @internal A direct subscription was unsubscribed: its pipeline is unsubscribed at once (inner
-   * subscriptions, such as a `switchMap`'s, end with it; nothing more reaches the subscriber), then the
-   * agent stops as {@link stop} does.
+   * @internal A direct subscription's subscriber is gone: its pipeline's output is unsubscribed at once
+   * (inner subscriptions, such as a `switchMap`'s, end with it; nothing more reaches the subscriber).
+   * The app then stops the agent, once nothing reads its records any more.
    */
-  cancel(): Promise<void> {
-    this.#supervisor.dispose();
-    return this.stop();
+  release(): void {
+    this.#supervisor.release();
   }
 
   async #stop(timeoutMs: number): Promise<void> {

@@ -38,7 +38,13 @@ export interface SupervisorHost {
  * @internal
  */
 export type PipelineEnd =
-  { readonly kind: 'settle' } | { readonly kind: 'observer'; readonly observer: Partial<Observer<unknown>> };
+  | { readonly kind: 'settle' }
+  | {
+      readonly kind: 'observer';
+      readonly observer: Partial<Observer<unknown>>;
+      /** Whether the pipeline reads the records this agent pushes (false: `share()` reads another's). */
+      readonly reading?: () => boolean;
+    };
 
 const NONE = Symbol('none');
 
@@ -111,6 +117,7 @@ export class Supervisor<T, K> {
   push(entry: Entry): void {
     const decoded = entry.decoded;
     if (this.#restarting || this.#finished || this.#subscription === undefined || !decoded) return;
+    if (this.end.kind === 'observer' && !this.#input.observed) return; // nobody would see it: not settled
     const lineage = new Lineage(this.host.owner, entry);
     entry.lineage = lineage;
     entry.stage = 'processing';
@@ -142,9 +149,19 @@ export class Supervisor<T, K> {
   /** Completes the input so the pipeline drains (batches flush; sinks start no new writes). */
   complete(): Promise<void> {
     this.#stopping = true;
-    if (this.#subscription === undefined) this.#finish();
+    // a direct subscription whose pipeline reads nothing any more (released, or a take) has nothing to drain
+    const unread = this.end.kind === 'observer' && !this.#input.observed;
+    if (this.#subscription === undefined || unread) this.#finish();
     else this.#input.complete();
     return this.#done;
+  }
+
+  /**
+   * A direct subscription's subscriber is gone: unsubscribes the pipeline's output. What still reads the
+   * input (a `share()` serving other subscribers) goes on being fed until the agent stops.
+   */
+  release(): void {
+    this.#subscription?.unsubscribe();
   }
 
   /** Cancels whatever the pipeline still runs. */

@@ -23,6 +23,7 @@ import { AgentFailedError, ConfigurationError } from '../core/errors.js';
 import type { AppOptions, RunOptions } from './app-options.js';
 import { type Logger, defaultLogger } from '../core/logger.js';
 import { shutdown } from './shutdown.js';
+import { DirectSubscription } from './direct-subscription.js';
 import type { Message } from '../core/message.js';
 import type { DirectTopic } from '../topics/topic-stream.js';
 import { Topic, type TopicHost, type TopicOptions } from '../topics/topic.js';
@@ -422,24 +423,12 @@ export class App implements TopicHost {
     const base = `${topic.name}.subscriber`;
     let name = base;
     for (let n = 2; this.#agents.some((agent) => agent.name === name); n++) name = `${base}-${n}`;
-    const agent = new Agent<unknown, unknown>(
-      this.#agentHost,
-      name,
-      topic,
-      pipeline,
-      { ...this.#options.agentDefaults },
-      { kind: 'observer', observer },
-    );
-    this.#agents.push(agent);
     // The group's previous subscription may still be committing: start where it ends.
     const previous = this.#leaving.get(name);
-    void (previous ? previous.then(() => agent.start()) : agent.start());
-    return () => {
-      const index = this.#agents.indexOf(agent);
-      if (index < 0) return;
-      this.#agents.splice(index, 1);
+    const subscription = new DirectSubscription(() => {
+      this.#agents.splice(this.#agents.indexOf(agent), 1);
       // never rejects: a stop that failed is the agent's to report; the next subscription starts anyway
-      const left = Promise.all([previous, agent.cancel()]).then(
+      const left = Promise.all([previous, agent.stop()]).then(
         () => undefined,
         () => undefined,
       );
@@ -447,7 +436,19 @@ export class App implements TopicHost {
       void left.then(() => {
         if (this.#leaving.get(name) === left) this.#leaving.delete(name);
       });
-    };
+    });
+    const agent = new Agent<unknown, unknown>(
+      this.#agentHost,
+      name,
+      topic,
+      subscription.pipeline(pipeline),
+      { ...this.#options.agentDefaults },
+      { kind: 'observer', observer, reading: () => subscription.reading },
+    );
+    subscription.attach(agent);
+    this.#agents.push(agent);
+    void (previous ? previous.then(() => agent.start()) : agent.start());
+    return () => subscription.release();
   }
 
   get #shutdownTimeoutMs(): number {

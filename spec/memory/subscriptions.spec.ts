@@ -5,7 +5,9 @@ import {
   defer,
   first,
   firstValueFrom,
+  delay,
   map,
+  share,
   switchMap,
   take,
   takeUntil,
@@ -339,6 +341,54 @@ describe('a subscription to a topic is its consumer’s lifetime (issue 16, find
     await consumerGone(s);
     expect(membersAtJoin).to.deep.equal([0, 0, 0]);
     expect(await committed(s.app, 'sequence.items.subscriber')).to.equal(3);
+    await stopCleanly(s);
+  });
+
+  it('topic.pipe(share()): one consumer feeds every subscriber, until the last one is gone', async () => {
+    const s = setup('shared');
+    const shared = s.items.pipe(
+      tap((m) => s.handled.add(m.topic, m.partition, m.offset)),
+      share(),
+    );
+    const a: number[] = [];
+    const b: number[] = [];
+    const first = shared.subscribe((m) => a.push(m.value.id));
+    const second = shared.subscribe((m) => b.push(m.value.id));
+    await send(s.items, [0, 1]);
+    await waitFor(() => a.length === 2 && b.length === 2);
+    // the second subscription reads through the first one's consumer: no group of its own
+    expect(s.broker.members('shared.items.subscriber')).to.equal(1);
+    expect(s.broker.members('shared.items.subscriber-2')).to.equal(0);
+    first.unsubscribe(); // the other subscriber still reads: the consumer goes on
+    await send(s.items, [2, 3]);
+    await waitFor(() => b.length === 4);
+    expect(a).to.deep.equal([0, 1]);
+    expect(b).to.deep.equal([0, 1, 2, 3]);
+    await waitFor(async () => (await committed(s.app, 'shared.items.subscriber')) === 4);
+    second.unsubscribe();
+    await consumerGone(s);
+    await consumerGone(s, 'items.subscriber-2');
+    expect(await committed(s.app, 'shared.items.subscriber-2')).to.equal(0);
+    await stopCleanly(s);
+  });
+
+  it('a pipeline that stops reading before it completes (take, then delay) leaves the records after for the next subscription', async () => {
+    const s = setup('stops-reading');
+    await send(s.items, [0, 1, 2, 3, 4]); // one batch: pushed while the delay holds the completion back
+    const taken = await firstValueFrom(
+      s.items.pipe(
+        tap((m) => s.handled.add(m.topic, m.partition, m.offset)),
+        take(1),
+        delay(20),
+      ),
+    );
+    expect(taken.value.id).to.equal(0);
+    await consumerGone(s);
+    expect(await committed(s.app, 'stops-reading.items.subscriber')).to.equal(1);
+    const next = await firstValueFrom(
+      s.items.pipe(tap((m) => s.handled.add(m.topic, m.partition, m.offset))),
+    );
+    expect(next.value.id).to.equal(1);
     await stopCleanly(s);
   });
 });
