@@ -67,6 +67,8 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
   #state: AgentState = 'idle';
   #transport: Transport | undefined;
   #consumer: TransportConsumer | undefined;
+  /** Joining the group; resolves once the consumer is attached to the ledger. */
+  #joining: Promise<TransportConsumer> | undefined;
   #failure: AgentFailedError | undefined;
   #stopping: Promise<void> | undefined;
   #pipelineDone = false;
@@ -131,6 +133,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
         owner: this,
         pending: () => this.#pending(),
         fail: (error) => this.#fail(error),
+        ended: () => void this.stop(),
         scope: this.scope,
       },
       pipeline,
@@ -216,31 +219,44 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       const deadLetterTopic = this.#failures.deadLetterTopic;
       if (deadLetterTopic) await transport.ensureTopics([{ name: deadLetterTopic }]);
       if (this.#state !== 'running' || !this.#supervisor.start()) return;
+      if (this.#state !== 'running') return; // a direct subscription's pipeline ended while subscribing
+      if (this.end.kind === 'observer' && this.end.reading?.() === false) {
+        // a multicast operator (share) feeds this subscription from another one's records
+        this.host.logger.info({ agent: this.name }, 'agent reads through another subscription');
+        return;
+      }
       void this.#supervisor.done.then(() => {
         this.#pipelineDone = true;
         this.#checkDrained();
       });
-      const consumer = await transport.consume(
-        { groupId: this.group, topics: [this.topic.name], fromBeginning: this.options.fromBeginning ?? true },
-        {
-          onBatch: (batch) => this.#intake.onBatch(batch),
-          onAssigned: (partitions) => this.#ledger.assign(partitions, this.#prepare(partitions)),
-          onRevoked: async (partitions) => {
-            await this.#ledger.revoke(partitions);
-            for (const resource of this.#resources) await resource.revoked(partitions);
-            this.#failures.revoked();
-            this.#checkDrained();
+      // The consumer may deliver records before `consume` resolves: a stop meanwhile waits for it (#stop).
+      this.#joining = transport
+        .consume(
+          {
+            groupId: this.group,
+            topics: [this.topic.name],
+            fromBeginning: this.options.fromBeginning ?? true,
           },
-          onRebalancing: () => this.#ledger.commitNow(),
-          onCrash: (error) => this.#fail(error),
-        },
-      );
-      this.#consumer = consumer;
-      this.#ledger.attach(consumer);
-      if (this.#state !== 'running') {
-        await consumer.stop(); // stopped while joining: stop() may have missed it (stopping twice is harmless)
-        return;
-      }
+          {
+            onBatch: (batch) => this.#intake.onBatch(batch),
+            onAssigned: (partitions) => this.#ledger.assign(partitions, this.#prepare(partitions)),
+            onRevoked: async (partitions) => {
+              await this.#ledger.revoke(partitions);
+              for (const resource of this.#resources) await resource.revoked(partitions);
+              this.#failures.revoked();
+              this.#checkDrained();
+            },
+            onRebalancing: () => this.#ledger.commitNow(),
+            onCrash: (error) => this.#fail(error),
+          },
+        )
+        .then((consumer) => {
+          this.#consumer = consumer;
+          this.#ledger.attach(consumer);
+          return consumer;
+        });
+      await this.#joining;
+      if (this.#state !== 'running') return; // stopped while joining: #stop commits and leaves
       this.#stall.start();
       this.host.logger.info({ agent: this.name, topic: this.topic.name, group: this.group }, 'agent started');
     } catch (error) {
@@ -253,8 +269,21 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
    * a sink are left for redelivery; wait (up to `timeoutMs`) for that, commit, leave the group.
    */
   stop(timeoutMs: number = this.host.shutdownTimeoutMs): Promise<void> {
-    this.#stopping ??= this.#stop(timeoutMs);
+    if (this.#stopping) return this.#stopping;
+    // Set before #stop runs: its first steps complete a direct subscription, whose teardown calls stop() again.
+    let stopped!: { resolve: () => void; reject: (error: unknown) => void };
+    this.#stopping = new Promise<void>((resolve, reject) => (stopped = { resolve, reject }));
+    this.#stop(timeoutMs).then(stopped.resolve, stopped.reject);
     return this.#stopping;
+  }
+
+  /**
+   * @internal A direct subscription's subscriber is gone: its pipeline's output is unsubscribed at once
+   * (inner subscriptions, such as a `switchMap`'s, end with it; nothing more reaches the subscriber).
+   * The app then stops the agent, once nothing reads its records any more.
+   */
+  release(): void {
+    this.#supervisor.release();
   }
 
   async #stop(timeoutMs: number): Promise<void> {
@@ -282,6 +311,16 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       const error = new ShutdownTimeoutError(this.name, unsettled);
       this.host.logger.warn({ agent: this.name, unsettled }, error.message);
     }
+    if (this.#joining && !this.#consumer) {
+      // stopped while joining: what was delivered meanwhile is committed once the consumer is there
+      const joined = this.#joining.then(
+        () => true,
+        () => true,
+      );
+      if (!(await withDeadline(joined, Math.max(0, stopBy - Date.now()), false))) {
+        void this.#joining.then((consumer) => consumer.stop()).catch(() => undefined);
+      }
+    }
     await this.#ledger.flush();
     this.#stall.stop();
     // Tables let go of their partitions (their writes in flight end) before the group hands them on.
@@ -296,7 +335,15 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     await this.#consumer?.stop();
     this.#supervisor.dispose();
     this.#state = this.#failure ? 'failed' : 'stopped';
-    if (this.end.kind === 'observer' && !this.#failure) this.end.observer.complete?.();
+    // A pipeline cut short (deadline, outage) never completed: its subscriber completes now (once: a
+    // subscriber ignores a second complete).
+    if (this.end.kind === 'observer' && !this.#failure) {
+      try {
+        this.end.observer.complete?.();
+      } catch (error) {
+        this.host.logger.error({ agent: this.name, err: error }, 'a subscriber threw on complete');
+      }
+    }
     this.host.logger.info(
       { agent: this.name, ...this.#counters(), leftForRedelivery: unsettled },
       'agent stopped',

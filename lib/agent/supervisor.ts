@@ -25,17 +25,26 @@ export interface SupervisorHost {
   pending(): Iterable<Entry>;
   /** The pipeline cannot go on: the agent fails. */
   fail(error: unknown): void;
+  /** A direct subscription's pipeline completed (`take`, `first`, `takeUntil`): the agent stops. */
+  ended(): void;
   /** Offered to operators while the pipeline is subscribed (tables register there). */
   readonly scope?: AgentScope;
 }
 
 /**
  * Where a pipeline's output goes: settled (an agent), or to a subscriber's observer, the pushed record
- * settling when the observer returned (a direct subscription to a topic).
+ * settling when the observer returned (a direct subscription to a topic, whose pipeline may complete:
+ * the observer completes and the agent stops).
  * @internal
  */
 export type PipelineEnd =
-  { readonly kind: 'settle' } | { readonly kind: 'observer'; readonly observer: Partial<Observer<unknown>> };
+  | { readonly kind: 'settle' }
+  | {
+      readonly kind: 'observer';
+      readonly observer: Partial<Observer<unknown>>;
+      /** Whether the pipeline reads the records this agent pushes (false: `share()` reads another's). */
+      readonly reading?: () => boolean;
+    };
 
 const NONE = Symbol('none');
 
@@ -108,6 +117,7 @@ export class Supervisor<T, K> {
   push(entry: Entry): void {
     const decoded = entry.decoded;
     if (this.#restarting || this.#finished || this.#subscription === undefined || !decoded) return;
+    if (this.end.kind === 'observer' && !this.#input.observed) return; // nobody would see it: not settled
     const lineage = new Lineage(this.host.owner, entry);
     entry.lineage = lineage;
     entry.stage = 'processing';
@@ -143,9 +153,19 @@ export class Supervisor<T, K> {
   /** Completes the input so the pipeline drains (batches flush; sinks start no new writes). */
   complete(): Promise<void> {
     this.#stopping = true;
-    if (this.#subscription === undefined) this.#finish();
+    // a direct subscription whose pipeline reads nothing any more (released, or a take) has nothing to drain
+    const unread = this.end.kind === 'observer' && !this.#input.observed;
+    if (this.#subscription === undefined || unread) this.#finish();
     else this.#input.complete();
     return this.#done;
+  }
+
+  /**
+   * A direct subscription's subscriber is gone: unsubscribes the pipeline's output. What still reads the
+   * input (a `share()` serving other subscribers) goes on being fed until the agent stops.
+   */
+  release(): void {
+    this.#subscription?.unsubscribe();
   }
 
   /** Cancels whatever the pipeline still runs. */
@@ -208,8 +228,21 @@ export class Supervisor<T, K> {
 
   #onComplete(): void {
     this.#subscription = undefined;
+    if (this.end.kind === 'observer') return this.#endObserver(this.end.observer);
     if (!this.#stopping && !this.#finished) this.host.fail(new PipelineCompletedError(this.host.name));
     this.#finish();
+  }
+
+  /** A direct subscription's pipeline completed, on its own or because the agent stops: so does the subscriber. */
+  #endObserver(observer: Partial<Observer<unknown>>): void {
+    const early = !this.#stopping && !this.#finished;
+    this.#finish();
+    if (early) this.host.ended();
+    try {
+      observer.complete?.();
+    } catch (error) {
+      this.host.logger.error({ agent: this.host.name, err: error }, 'a subscriber threw on complete');
+    }
   }
 
   #restart(): void {

@@ -3,7 +3,7 @@ import {
   type Observer,
   type OperatorFunction,
   ReplaySubject,
-  Subscription,
+  type TeardownLogic,
   merge,
 } from 'rxjs';
 import type { Codec } from '../codecs/codec.js';
@@ -24,6 +24,7 @@ import type { AppOptions, RunOptions } from './app-options.js';
 import { type Logger, defaultLogger } from '../core/logger.js';
 import { shutdown } from './shutdown.js';
 import { type SinkEvent, type SinkHealth, SinkHealthRegistry } from '../core/sink-health.js';
+import { DirectSubscription } from './direct-subscription.js';
 import type { Message } from '../core/message.js';
 import type { DirectTopic } from '../topics/topic-stream.js';
 import { Topic, type TopicHost, type TopicOptions } from '../topics/topic.js';
@@ -63,6 +64,8 @@ export class App implements TopicHost {
   readonly #stopSignal = new ReplaySubject<void>(1);
   #failure: Error | undefined;
   readonly #onStop: (() => unknown)[] = [];
+  /** Direct subscriptions that ended and whose agents are still stopping, by agent name. */
+  readonly #leaving = new Map<string, Promise<void>>();
   #stopped: Promise<void>;
   #markStopped!: () => void;
 
@@ -348,7 +351,8 @@ export class App implements TopicHost {
   async #stop(): Promise<void> {
     try {
       await shutdown({
-        agents: this.#agents,
+        // a copy: a direct subscription that completes leaves `#agents`; those still leaving are waited for
+        agents: [...this.#agents, ...[...this.#leaving.values()].map((left) => ({ stop: () => left }))],
         connection: this.#connection,
         hooks: [...this.#onStop].reverse(),
         timeoutMs: this.#shutdownTimeoutMs,
@@ -441,31 +445,53 @@ export class App implements TopicHost {
   }
 
   /**
-   * @internal A subscription to a topic outside `app.agent()` is an agent too, named
-   * `<topic>.subscriber` (then `.subscriber-2`…), in its own group, listed in `agents`, stopped by `stop()`;
-   * each record settles when the subscriber's `next` returned, and fails if it threw.
+   * @internal A subscription to a topic outside `app.agent()` is an agent too, named `<topic>.subscriber`
+   * (`.subscriber-2`… while several run at once), in its own group, listed in `agents` while the
+   * subscription lasts; each record settles when the subscriber's `next` returned, and fails if it threw.
+   * The returned teardown ends it: the agent leaves `agents` and stops (what was handed is committed, the
+   * rest is left for the group's next subscription, which starts once this one has left the group).
+   * After `stop()` began, a new subscription completes at once.
    */
   subscribeDirect(
     root: DirectTopic,
     pipeline: OperatorFunction<Message<unknown, unknown>, unknown>,
     observer: Partial<Observer<unknown>>,
-  ): Subscription {
+  ): TeardownLogic {
     const topic = this.#topics.get(root.name);
     if (!topic) throw new ConfigurationError(`Topic ${root.name} was not declared with app.topic()`);
+    if (this.#stopping) {
+      observer.complete?.();
+      return undefined;
+    }
     const base = `${topic.name}.subscriber`;
     let name = base;
     for (let n = 2; this.#agents.some((agent) => agent.name === name); n++) name = `${base}-${n}`;
+    // The group's previous subscription may still be committing: start where it ends.
+    const previous = this.#leaving.get(name);
+    const subscription = new DirectSubscription(() => {
+      this.#agents.splice(this.#agents.indexOf(agent), 1);
+      // never rejects: a stop that failed is the agent's to report; the next subscription starts anyway
+      const left = Promise.all([previous, agent.stop()]).then(
+        () => undefined,
+        () => undefined,
+      );
+      this.#leaving.set(name, left);
+      void left.then(() => {
+        if (this.#leaving.get(name) === left) this.#leaving.delete(name);
+      });
+    });
     const agent = new Agent<unknown, unknown>(
       this.#agentHost,
       name,
       topic,
-      pipeline,
+      subscription.pipeline(pipeline),
       { ...this.#options.agentDefaults },
-      { kind: 'observer', observer },
+      { kind: 'observer', observer, reading: () => subscription.reading },
     );
+    subscription.attach(agent);
     this.#agents.push(agent);
-    void agent.start();
-    return new Subscription(() => void agent.stop());
+    void (previous ? previous.then(() => agent.start()) : agent.start());
+    return () => subscription.release();
   }
 
   get #shutdownTimeoutMs(): number {

@@ -61,11 +61,14 @@ export interface TopicHost extends DirectSubscriber {
 }
 
 /**
- * A Kafka topic with typed keys and values. It *is* an `Observable` of its messages: subscribing (directly
- * or after `pipe`) runs a small supervised agent named `<topic>.subscriber` in its own consumer group
- * `<app id>.<topic>.subscriber`, listed in `app.agents` and stopped by `app.stop()`. Each message is settled
- * (and its offset committed) once the subscriber's `next` has returned; if it throws, the message goes to
- * the error policy instead. For asynchronous work, give the topic to `app.agent()`.
+ * A Kafka topic with typed keys and values. It *is* a cold `Observable` of its messages: each subscription
+ * (directly, after `pipe`, or through any operator) runs a small supervised agent named `<topic>.subscriber`
+ * in its own consumer group `<app id>.<topic>.subscriber` (`-2`, `-3`… while several run at once), listed
+ * in `app.agents` for as long as the subscription lasts. Each message is settled (and its offset
+ * committed) once the subscriber's `next` has returned; if it throws, the message goes to the error
+ * policy instead. Unsubscribing stops the consumer and leaves the rest for the group's next subscription;
+ * `take`, `first` and `takeUntil` complete it; `app.stop()` completes it. For asynchronous work, give the
+ * topic to `app.agent()`.
  *
  * @example
  * ```ts

@@ -151,6 +151,18 @@ export class MemoryBroker {
     return this.#rebalance(group, fromBeginning);
   }
 
+  /**
+   * How many members a consumer group has right now (0 for a group nobody joined).
+   *
+   * @example
+   * ```ts
+   * await waitFor(() => broker.members('orders.orders.subscriber') === 0); // the subscription has left
+   * ```
+   */
+  members(groupId: string): number {
+    return this.#groups.get(groupId)?.members.length ?? 0;
+  }
+
   /** Stores offsets if `member` owns the partitions in the current generation. */
   commit(groupId: string, member: GroupMember, offsets: readonly TopicPartitionOffset[]): void {
     const group = this.#group(groupId);
