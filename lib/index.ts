@@ -53,6 +53,7 @@ export {
   type TableOptions,
   type TableStats,
   type TablePartitionStats,
+  type TableStandbyStats,
   type TableState,
   type TableKeyPage,
 } from './tables/table.js';

@@ -1,0 +1,131 @@
+import { expect } from 'chai';
+import {
+  MemoryBroker,
+  MemoryTransport,
+  createApp,
+  json,
+  silentLogger,
+  updateTable,
+  type ProducerRecord,
+} from '../../lib/index.js';
+import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
+
+const CHANGELOG = 'shop-totals-changelog';
+
+function worker(broker: MemoryBroker, standbys: number, standbyPollMs: number) {
+  const transport = new MemoryTransport(broker, { batchSize: 50 });
+  const app = createApp({ id: 'shop', transport, logger: silentLogger });
+  const orders = app.topic<{ qty: number }>('orders', { value: json(), partitions: 2 });
+  const totals = app.table<number>('totals', { default: () => 0, standbys, standbyPollMs });
+  app.agent('total', orders, (order$) => order$.pipe(updateTable(totals, (sum, m) => sum + m.value.qty)), {
+    commitIntervalMs: 1,
+    stallTimeoutMs: 0,
+  });
+  return { app, totals, transport };
+}
+
+function send(broker: MemoryBroker, from: number, to: number, expected: Map<string, number>): void {
+  const records: ProducerRecord[] = [];
+  for (let i = from; i < to; i++) {
+    const key = `u${i % 40}`;
+    expected.set(key, (expected.get(key) ?? 0) + i);
+    records.push({ topic: 'orders', key: Buffer.from(key), value: Buffer.from(JSON.stringify({ qty: i })) });
+  }
+  broker.produce(records);
+}
+
+const changelogEnd = (broker: MemoryBroker, partition: number): number =>
+  broker.endOffsets(CHANGELOG).find((e) => e.partition === partition)!.offset;
+
+/**
+ * A takes both partitions, then B joins and takes one of them (A keeps a standby copy of it, up to date
+ * as A lets it go); B applies a second batch; B crashes and A takes its partition over. The standby
+ * polls once a minute, so it has not read B's changes: the takeover must read exactly those.
+ */
+async function takeover(standbys: number) {
+  const broker = new MemoryBroker();
+  const expected = new Map<string, number>();
+  const a = worker(broker, standbys, 60_000);
+  await a.app.start();
+  send(broker, 0, 300, expected);
+  await waitForCommitted(a.app);
+  const b = worker(broker, standbys, 60_000);
+  await b.app.start();
+  await waitFor(() => b.totals.stats().state === 'ready' && b.totals.ownedPartitions().length === 1);
+  const moved = b.totals.ownedPartitions()[0]!;
+  const before = changelogEnd(broker, moved);
+  send(broker, 300, 600, expected);
+  await waitForCommitted(b.app);
+  await waitForCommitted(a.app);
+  const after = changelogEnd(broker, moved);
+  const standbysBefore = a.totals.stats().standbys;
+  await b.transport.crash(); // kill -9: A takes the partition over
+  await waitFor(() => a.totals.ownedPartitions().length === 2 && a.totals.stats().state === 'ready');
+  const restored = a.totals.stats().partitions.find((p) => p.partition === moved)!;
+  const actual = new Map<string, number>();
+  for (const partition of a.totals.ownedPartitions())
+    for (const key of a.totals.keys(partition, { limit: 1000 }).keys) actual.set(key, a.totals.get(key));
+  await Promise.all([a.app.stop(), b.app.stop()]);
+  return { moved, before, after, restored, standbysBefore, actual, expected };
+}
+
+describe('standby replicas of tables (memory broker)', () => {
+  it('a takeover with a standby replays only the changelog tail the copy had not read, and the table is exact', async () => {
+    const r = await takeover(1);
+    expect(r.after - r.before).to.be.greaterThan(0);
+    expect(r.before).to.be.greaterThan(0);
+    // A's copy of B's partition stood at the changelog offset where A let it go.
+    expect(r.standbysBefore).to.deep.include({
+      partition: r.moved,
+      position: r.before,
+      keys: r.standbysBefore!.find((s) => s.partition === r.moved)!.keys,
+      lag: 0, // as of its last round, before B wrote anything
+      resets: 0,
+    });
+    expect(r.restored.read).to.equal(r.after - r.before); // the tail only
+    expect(r.restored.toRead).to.equal(r.after - r.before);
+    expect(Object.fromEntries([...r.actual].sort())).to.deep.equal(
+      Object.fromEntries([...r.expected].sort()),
+    );
+  });
+
+  it('without standbys the same takeover replays the whole changelog of the partition', async () => {
+    const r = await takeover(0);
+    expect(r.standbysBefore).to.deep.equal([]);
+    expect(r.restored.read).to.equal(r.after);
+    expect(Object.fromEntries([...r.actual].sort())).to.deep.equal(
+      Object.fromEntries([...r.expected].sort()),
+    );
+  });
+
+  it('a standby tails the changelog of a partition owned elsewhere and shows in stats()', async () => {
+    const broker = new MemoryBroker();
+    const expected = new Map<string, number>();
+    const a = worker(broker, 1, 2);
+    const b = worker(broker, 1, 2);
+    try {
+      await a.app.start();
+      await b.app.start();
+      await waitFor(() => a.totals.ownedPartitions().length === 1 && b.totals.ownedPartitions().length === 1);
+      send(broker, 0, 400, expected);
+      await waitForCommitted(a.app);
+      await waitForCommitted(b.app);
+      for (const w of [a, b]) {
+        const [other] = [0, 1].filter((p) => !w.totals.ownedPartitions().includes(p));
+        const end = changelogEnd(broker, other!);
+        await waitFor(() => w.totals.stats().standbys?.[0]?.position === end);
+        const [standby] = w.totals.stats().standbys!;
+        const owner = w === a ? b : a;
+        expect(standby).to.deep.equal({
+          partition: other,
+          keys: owner.totals.stats().partitions[0]!.keys,
+          position: end,
+          lag: 0,
+          resets: 0,
+        });
+      }
+    } finally {
+      await Promise.all([a.app.stop(), b.app.stop()]);
+    }
+  });
+});
