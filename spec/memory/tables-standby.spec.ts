@@ -8,6 +8,8 @@ import {
   updateTable,
   type ProducerRecord,
 } from '../../lib/index.js';
+import { Registry } from 'prom-client';
+import { appMetrics } from '../../lib/metrics/app-metrics.js';
 import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
 
 const CHANGELOG = 'shop-totals-changelog';
@@ -98,7 +100,7 @@ describe('standby replicas of tables (memory broker)', () => {
     );
   });
 
-  it('a standby tails the changelog of a partition owned elsewhere and shows in stats()', async () => {
+  it('a standby tails the changelog of a partition owned elsewhere and shows in stats() and /metrics', async () => {
     const broker = new MemoryBroker();
     const expected = new Map<string, number>();
     const a = worker(broker, 1, 2);
@@ -123,6 +125,12 @@ describe('standby replicas of tables (memory broker)', () => {
           lag: 0,
           resets: 0,
         });
+        const text = await appMetrics(w.app, { registry: new Registry() }).metrics();
+        expect(text).to.include(
+          `rivulet_table_standby_keys{table="totals",partition="${other}"} ${standby!.keys}\n`,
+        );
+        expect(text).to.include(`rivulet_table_standby_lag{table="totals",partition="${other}"} 0\n`);
+        expect(text).not.to.include(`rivulet_table_standby_keys{table="totals",partition="${1 - other!}"}`);
       }
     } finally {
       await Promise.all([a.app.stop(), b.app.stop()]);
