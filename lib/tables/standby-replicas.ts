@@ -53,7 +53,7 @@ export class StandbyReplicas {
   #applying: Promise<void> = Promise.resolve();
   /** Ends the pause between rounds (at close). */
   #wake: (() => void) | undefined;
-  #loop: Promise<void> | undefined;
+  #running = false;
   #failures = 0;
   #closed = false;
 
@@ -69,7 +69,10 @@ export class StandbyReplicas {
     if (this.#closed) return;
     for (const partition of partitions)
       if (!this.#followed.has(partition)) this.#followed.set(partition, { partition, end: 0, resets: 0 });
-    this.#loop ??= this.#run();
+    if (!this.#running) {
+      this.#running = true;
+      void this.#run();
+    }
   }
 
   /**
@@ -96,13 +99,15 @@ export class StandbyReplicas {
       });
   }
 
-  /** Stops following anything; resolves once the store is no longer written. */
+  /**
+   * Stops following anything; resolves once the store is no longer written (a round waiting on the
+   * broker is not waited for: whatever it gets later changes nothing).
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#followed.clear();
     this.#abort?.abort();
     this.#wake?.();
-    await this.#loop;
     await this.#applying;
   }
 

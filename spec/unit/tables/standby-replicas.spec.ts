@@ -131,6 +131,37 @@ describe('StandbyReplicas', () => {
     expect(replicas.stats()).to.deep.equal([]);
   });
 
+  it('close resolves while a round waits on the broker, and what the broker answers later changes nothing', async () => {
+    const changelog = new FakeChangelog(1);
+    const store = new MemoryTableStore();
+    changelog.append(0, 'a', '1');
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    let asked = false;
+    const reader = Object.assign(Object.create(changelog) as FakeChangelog, {
+      endOffsets: async (topic: string) => {
+        asked = true;
+        await answered;
+        return changelog.endOffsets(topic);
+      },
+    });
+    const replicas = new StandbyReplicas({
+      table: 't',
+      changelog: 'c',
+      reader,
+      store,
+      logger: recordingLogger(),
+      pollMs: 1,
+    });
+    replicas.follow([0]);
+    await waitFor(() => asked);
+    await replicas.close();
+    answer();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(store.checkpoint(0)).to.equal(undefined);
+    expect(changelog.reads).to.equal(0);
+  });
+
   it('logs a failing round once and tries again', async () => {
     const changelog = new FakeChangelog(1);
     const store = new MemoryTableStore();
