@@ -2,7 +2,10 @@ import { expect } from 'chai';
 import {
   MemoryBroker,
   MemoryTransport,
+  aggregateWindows,
+  count,
   createApp,
+  tumbling,
   json,
   silentLogger,
   updateTable,
@@ -132,6 +135,68 @@ describe('standby replicas of tables (memory broker)', () => {
         expect(text).to.include(`rivulet_table_standby_lag{table="totals",partition="${other}"} 0\n`);
         expect(text).not.to.include(`rivulet_table_standby_keys{table="totals",partition="${1 - other!}"}`);
       }
+    } finally {
+      await Promise.all([a.app.stop(), b.app.stop()]);
+    }
+  });
+
+  it('a windowed table keeps standbys too: a takeover replays only the tail and serves the same windows', async () => {
+    const broker = new MemoryBroker();
+    const volume = () => {
+      const transport = new MemoryTransport(broker);
+      const app = createApp({ id: 'volume', transport, logger: silentLogger });
+      const orders = app.topic<{ at: number }>('orders', { value: json(), partitions: 2 });
+      const perMinute = app.windowTable<{ at: number }, number>('per-minute', {
+        window: tumbling(60_000),
+        aggregate: count(),
+        idleAfterMs: 60_000,
+        standbys: 1,
+        standbyPollMs: 2,
+      });
+      app.agent(
+        'volume',
+        orders,
+        (order$) => order$.pipe(aggregateWindows(perMinute, { time: (m) => m.value.at })),
+        {
+          commitIntervalMs: 1,
+          stallTimeoutMs: 0,
+        },
+      );
+      return { app, transport, perMinute };
+    };
+    const a = volume();
+    const b = volume();
+    try {
+      await a.app.start();
+      await b.app.start();
+      await waitFor(
+        () =>
+          a.perMinute.table.ownedPartitions().length === 1 &&
+          b.perMinute.table.ownedPartitions().length === 1,
+      );
+      const at = Date.now();
+      const symbols = Array.from({ length: 12 }, (_, i) => `s${i}`);
+      broker.produce(
+        symbols.flatMap((symbol, i) =>
+          Array.from({ length: i + 1 }, () => ({
+            topic: 'orders',
+            key: Buffer.from(symbol),
+            value: Buffer.from(JSON.stringify({ at })),
+          })),
+        ),
+      );
+      await waitForCommitted(a.app);
+      await waitForCommitted(b.app);
+      const moved = b.perMinute.table.ownedPartitions()[0]!;
+      const end = broker.endOffsets('volume-per-minute-changelog').find((e) => e.partition === moved)!.offset;
+      await waitFor(() => a.perMinute.table.stats().standbys?.[0]?.position === end);
+      await b.transport.crash();
+      await waitFor(
+        () => a.perMinute.table.ownedPartitions().length === 2 && a.perMinute.table.stats().state === 'ready',
+      );
+      expect(a.perMinute.table.stats().partitions.find((p) => p.partition === moved)!.read).to.equal(0);
+      for (const [i, symbol] of symbols.entries())
+        expect(a.perMinute.get(symbol).map((w) => w.value)).to.deep.equal([i + 1]);
     } finally {
       await Promise.all([a.app.stop(), b.app.stop()]);
     }
