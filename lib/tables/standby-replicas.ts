@@ -157,22 +157,30 @@ export class StandbyReplicas {
         if (!standby) return;
         return this.#change(standby, async () => {
           const low = truncated.get(partition);
-          if (low !== undefined) {
-            truncated.delete(partition);
-            await this.#reset(standby, { position: store.checkpoint(partition) ?? 0, low });
-          }
+          truncated.delete(partition);
+          if (low !== undefined) await this.#dropTruncated(standby, low);
           await applyChangelogRecords(store, partition, records, 0);
         });
       },
     });
-    // Retention deleted the whole range: the copy holds records that are gone from the truth.
-    for (const partition of truncated.keys()) {
+    // Every offset of the ranges was read: those that held no record (retention deleted the whole
+    // range, or the end of a compacted partition) still move the checkpoint, so the next round does
+    // not read them again.
+    for (const { partition, to } of wanted) {
       const standby = this.#followed.get(partition);
-      if (standby)
-        await this.#change(standby, () =>
-          this.#reset(standby, { position: store.checkpoint(partition) ?? 0, low: truncated.get(partition) }),
-        );
+      if (!standby) continue;
+      await this.#change(standby, async () => {
+        const low = truncated.get(partition);
+        if (low !== undefined) await this.#dropTruncated(standby, low);
+        if ((store.checkpoint(partition) ?? -1) < to) await store.apply(partition, [], to);
+      });
     }
+  }
+
+  /** Retention deleted records below `low` the copy never read (tombstones among them): it goes. */
+  async #dropTruncated(standby: Standby, low: number): Promise<void> {
+    const position = this.context.store.checkpoint(standby.partition);
+    if (position !== undefined) await this.#reset(standby, { position, low });
   }
 
   /** Runs a change of `standby`'s keyspace, unless the partition was released (now or meanwhile). */

@@ -93,6 +93,23 @@ describe('StandbyReplicas', () => {
     expect(replicas.stats()[0]!.resets).to.equal(1);
   });
 
+  it('empties a copy when retention deleted its whole range, and does not read those offsets again', async () => {
+    const changelog = new FakeChangelog(1);
+    const store = new MemoryTableStore();
+    await store.apply(0, [{ key: Buffer.from('x'), value: Buffer.from('1') }], 1);
+    changelog.append(0, 'x', '1');
+    changelog.append(0, 'x', null);
+    changelog.deleteBefore(0, 2); // nothing left
+    const replicas = follow(changelog, store);
+    replicas.follow([0]);
+    await waitFor(() => store.checkpoint(0) === 2);
+    expect(contents(store, 0)).to.deep.equal({});
+    expect(replicas.stats()).to.deep.equal([{ partition: 0, keys: 0, position: 2, lag: 0, resets: 1 }]);
+    const reads = changelog.reads;
+    await new Promise((resolve) => setTimeout(resolve, 20)); // rounds go on, 1 ms apart
+    expect(changelog.reads).to.equal(reads);
+  });
+
   it('release resolves only once a change in flight is in the store, and nothing of the standby lands after it', async () => {
     const changelog = new FakeChangelog(1);
     const store = new MemoryTableStore();
