@@ -159,7 +159,8 @@ export class StandbyReplicas {
           const low = truncated.get(partition);
           truncated.delete(partition);
           if (low !== undefined) await this.#dropTruncated(standby, low);
-          await applyChangelogRecords(store, partition, records, 0);
+          // Records below the checkpoint are in the copy already (it was owned here meanwhile).
+          await applyChangelogRecords(store, partition, records, store.checkpoint(partition) ?? 0);
         });
       },
     });
