@@ -54,6 +54,7 @@ export {
   type TableOptions,
   type TableStats,
   type TablePartitionStats,
+  type TableStandbyStats,
   type TableState,
   type TableKeyPage,
 } from './tables/table.js';

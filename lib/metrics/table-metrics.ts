@@ -23,11 +23,28 @@ const PARTITION_GAUGES: readonly [string, string, PartitionValue][] = [
   ],
 ];
 
+type StandbyValue = (s: NonNullable<TableStats['standbys']>[number]) => number;
+
+const STANDBY_GAUGES: readonly [string, string, StandbyValue][] = [
+  [
+    'rivulet_table_standby_keys',
+    'Keys of the standby copy of a partition another worker owns',
+    (s) => s.keys,
+  ],
+  [
+    'rivulet_table_standby_lag',
+    'Changelog offsets the standby copy of a partition had not read at its last round (what a takeover would replay)',
+    (s) => s.lag,
+  ],
+];
+
 /**
  * Registers the per-table metrics of an app, read from `table.stats()` when scraped: per owned
  * partition (labels `table`, `partition`) `rivulet_table_keys`, `rivulet_table_recovering`,
  * `rivulet_table_restore_remaining` and `rivulet_table_changelog_lag`; per table `rivulet_table_pending_writes` (changes waiting for the
- * broker) and `rivulet_table_changelog_write_failures_total`. Tables declared after this call show too.
+ * broker) and `rivulet_table_changelog_write_failures_total`; per standby replica (labels `table`,
+ * `partition`) `rivulet_table_standby_keys` and `rivulet_table_standby_lag`. Tables declared after this
+ * call show too.
  * Returns the names registered.
  *
  * @example
@@ -48,6 +65,20 @@ export function registerTableMetrics(app: Pick<MonitoredApp, 'tables'>, registry
         this.reset();
         for (const stats of snapshot())
           for (const p of stats.partitions) this.set({ table: stats.name, partition: p.partition }, value(p));
+      },
+    });
+  }
+  for (const [name, help, value] of STANDBY_GAUGES) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['table', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const stats of snapshot())
+          for (const s of stats.standbys ?? [])
+            this.set({ table: stats.name, partition: s.partition }, value(s));
       },
     });
   }
@@ -77,6 +108,7 @@ export function registerTableMetrics(app: Pick<MonitoredApp, 'tables'>, registry
   });
   return [
     ...PARTITION_GAUGES.map(([name]) => name),
+    ...STANDBY_GAUGES.map(([name]) => name),
     'rivulet_table_pending_writes',
     'rivulet_table_changelog_write_failures_total',
   ];

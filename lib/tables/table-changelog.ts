@@ -5,6 +5,7 @@ import {
   type ReadStall,
   type TopicPartition,
   type TopicPartitionOffset,
+  type PartitionReader,
   type Transport,
   isPartitionReader,
 } from '../transports/transport.js';
@@ -16,6 +17,8 @@ import { ChangelogPartitionsMismatchError } from './table-errors.js';
 import { TablePartition, type TableWrite } from './table-partition.js';
 import { METADATA_RETRY, restorePartitions } from './table-recovery.js';
 import { MemoryTableStore } from './stores/memory-table-store.js';
+import { StandbyReplicas } from './standby-replicas.js';
+import type { TableStandbyStats } from './table-types.js';
 import type { TableStore } from './stores/table-store.js';
 import type { TableHost } from './table.js';
 
@@ -35,6 +38,9 @@ export interface TableChangelogOptions {
   readonly topicConfig?: Readonly<Record<string, string>>;
   /** Longest wait for a revoked partition's writes in flight, in ms (default 30 000). */
   readonly revokeTimeoutMs?: number;
+  /** Keep standby replicas of the partitions owned elsewhere (see `TableOptions.standbys`). */
+  readonly standbys?: number | undefined;
+  readonly standbyPollMs?: number | undefined;
 }
 
 /**
@@ -58,6 +64,7 @@ export class TableChangelog<V> implements PartitionResource {
   /** Assignments restore one after the other. */
   #restoring: Promise<void> = Promise.resolve();
   #stall: ReadStall | undefined;
+  #standby: StandbyReplicas | undefined;
   #closed = false;
 
   constructor(private readonly options: TableChangelogOptions) {
@@ -86,6 +93,7 @@ export class TableChangelog<V> implements PartitionResource {
     }
     this.#prepared ??= this.#prepare();
     const transport = await this.#prepared;
+    await this.#standby?.release(partitions.map(({ partition }) => partition)); // the restore takes over
     const restoring = this.#restoring.catch(() => undefined).then(() => this.#restoreRecovering(transport));
     this.#restoring = restoring;
     await restoring;
@@ -111,12 +119,21 @@ export class TableChangelog<V> implements PartitionResource {
     }
   }
 
-  /** Stops writing and restoring, and lets go of every partition (the app stopped). */
-  close(): void {
+  /** The standby replicas kept here, ascending. */
+  standbys(): TableStandbyStats[] {
+    return this.#standby?.stats() ?? [];
+  }
+
+  /**
+   * Stops writing and restoring, and lets go of every partition (the app stopped); resolves once the
+   * standby replicas no longer write to the store.
+   */
+  close(): Promise<void> {
     this.#closed = true;
     this.#restore?.abort();
     this.#writer?.close();
     this.partitions.clear();
+    return this.#standby?.close() ?? Promise.resolve();
   }
 
   /** Queues a change of `part`; its record will carry `extra` headers (and, if a produce's last, the source ones). */
@@ -141,11 +158,12 @@ export class TableChangelog<V> implements PartitionResource {
       );
     writer.abandon(part.partition);
     await part.stored();
-    if (this.#closed) return; // the app stopped: the store is closed
-    // A memory store would only grow with partitions owned elsewhere; a persistent one keeps them, so
+    if (this.#closed || this.partitions.has(part.partition)) return; // stopped, or assigned again
+    // The copy, up to date with every change made here, becomes a standby replica. Without standbys, a
+    // memory store would only grow with partitions owned elsewhere; a persistent one keeps them, so
     // that getting the partition back replays only what changed meanwhile.
-    if (store instanceof MemoryTableStore && !this.partitions.has(part.partition))
-      await store.dropPartition(part.partition);
+    if (this.#standby) this.#standby.follow([part.partition]);
+    else if (store instanceof MemoryTableStore) await store.dropPartition(part.partition);
   }
 
   async #prepare(): Promise<Transport> {
@@ -173,6 +191,7 @@ export class TableChangelog<V> implements PartitionResource {
     if (changelogPartitions !== sourcePartitions)
       throw new ChangelogPartitionsMismatchError(table, topic, changelogPartitions, source, sourcePartitions);
     this.#partitionCount = sourcePartitions;
+    this.#startStandbys(transport, sourcePartitions);
     this.#writer = new ChangelogWriter({
       topic,
       logger: host.logger,
@@ -187,6 +206,22 @@ export class TableChangelog<V> implements PartitionResource {
         this.#owner(partition, writes)?.abandoned(writes as readonly TableWrite<V>[]),
     });
     return transport;
+  }
+
+  /** Standby replicas of every partition not owned here now (none is being revoked yet). */
+  #startStandbys(transport: Transport & PartitionReader, partitionCount: number): void {
+    const { standbys, standbyPollMs, host, table, topic, store } = this.options;
+    if (!standbys || standbys < 1) return;
+    this.#standby = new StandbyReplicas({
+      table,
+      changelog: topic,
+      reader: transport,
+      store,
+      logger: host.logger,
+      pollMs: standbyPollMs ?? 1000,
+    });
+    const others = Array.from({ length: partitionCount }, (_, partition) => partition);
+    this.#standby.follow(others.filter((partition) => !this.partitions.has(partition)));
   }
 
   /**

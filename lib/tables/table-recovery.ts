@@ -1,8 +1,9 @@
 import type { Logger } from '../core/logger.js';
 import { type RetryPolicy, withRetries } from '../core/retry.js';
 import { PartitionReadAbortedError } from '../transports/partition-read-errors.js';
-import type { PartitionRange, PartitionReader, ReadStall, TransportRecord } from '../transports/transport.js';
+import type { PartitionRange, PartitionReader, ReadStall } from '../transports/transport.js';
 import { appliedFromHeaders } from './changelog-headers.js';
+import { applyChangelogRecords } from './changelog-apply.js';
 import type { TablePartition } from './table-partition.js';
 import type { TableStore } from './stores/table-store.js';
 
@@ -67,6 +68,8 @@ export async function restorePartitions<V>(
     ranges.push({ partition: part.partition, from, to: end });
   }
   const byPartition = new Map(partitions.map((part) => [part.partition, part]));
+  /** Partitions whose range starts below the first record retention left (the first offset left). */
+  const truncated = new Map<number, number>();
   const toRead = ranges.reduce((sum, range) => sum + (range.to - range.from), 0);
   const started = Date.now();
   logger.info(
@@ -84,24 +87,26 @@ export async function restorePartitions<V>(
       );
     },
     onProgress: () => context.onStall?.(undefined),
+    onTruncated: (partition, low) => truncated.set(partition, low),
     onBatch: async ({ partition, records }) => {
       const part = byPartition.get(partition)!;
-      const checkpoint = checkpoints.get(partition)!;
-      const changes = [];
-      let last: TransportRecord | undefined;
-      for (const record of records) {
-        last = record;
-        if (record.offset < checkpoint || record.key === null) continue;
-        changes.push({ key: record.key, value: record.value });
-      }
-      if (!last) return;
-      const applied = appliedFromHeaders(last.headers);
-      if (applied) part.applied = applied;
-      part.restoredHeaders = last.headers;
-      if (last.offset >= checkpoint) await store.apply(partition, changes, last.offset + 1);
-      part.read += records.filter((record) => record.offset >= checkpoint).length;
+      if (truncated.has(partition)) await dropTruncated(context, partition, truncated, checkpoints);
+      const { lastHeaders, applied } = await applyChangelogRecords(
+        store,
+        partition,
+        records,
+        checkpoints.get(partition)!,
+      );
+      if (!lastHeaders) return;
+      const offsets = appliedFromHeaders(lastHeaders);
+      if (offsets) part.applied = offsets;
+      part.restoredHeaders = lastHeaders;
+      part.read += applied;
     },
   });
+  // Retention deleted every record of the range: what the store held is gone from the truth too.
+  for (const partition of [...truncated.keys()])
+    await dropTruncated(context, partition, truncated, checkpoints);
   const seconds = (Date.now() - started) / 1000;
   logger.info(
     {
@@ -113,4 +118,27 @@ export async function restorePartitions<V>(
     },
     'table partitions restored',
   );
+}
+
+/**
+ * The store's copy of a partition starts below what retention left of its changelog: records it never
+ * saw (tombstones among them) are gone, so the copy cannot be brought up to date. It is dropped and the
+ * partition replayed from the first record left.
+ */
+async function dropTruncated(
+  context: RestoreContext,
+  partition: number,
+  truncated: Map<number, number>,
+  checkpoints: Map<number, number>,
+): Promise<void> {
+  const low = truncated.get(partition)!;
+  truncated.delete(partition);
+  const checkpoint = checkpoints.get(partition)!;
+  checkpoints.set(partition, 0);
+  if (context.store.checkpoint(partition) === undefined) return; // nothing held: nothing missed
+  context.logger.warn(
+    { table: context.table, partition, checkpoint, low },
+    'retention deleted changelog records the table store never read; replaying the partition from the first record left',
+  );
+  await context.store.dropPartition(partition);
 }

@@ -26,6 +26,40 @@ export interface TableOptions<K, V> {
   readonly replicationFactor?: number;
   /** Warn when restoring makes no progress this long, in ms (default 30 000). */
   readonly stallTimeoutMs?: number;
+  /**
+   * Standby replicas (Kafka Streams' `num.standby.replicas`): with 1 or more, this worker keeps a warm
+   * copy of every partition of the table it does not own, tailing its changelog, so that taking a
+   * partition over (a failover, a rebalance) replays only what the copy has not read yet. Without
+   * knowledge of the group's placement, a worker follows all the partitions it does not own: exactly
+   * `standbys` copies with `standbys + 1` workers, more with more workers (memory: the whole table on
+   * each). Default 0: a new owner replays the partition's whole changelog (on the memory store).
+   */
+  readonly standbys?: number;
+  /**
+   * Pause between two catch-up rounds of the standby replicas, in ms (default 1000). Each round asks
+   * the end offsets and reads what is new; on Kafka a read is a short-lived private consumer.
+   */
+  readonly standbyPollMs?: number;
+}
+
+/**
+ * A standby replica in {@link TableStats}: a warm copy of a partition another worker owns.
+ *
+ * @example
+ * ```ts
+ * for (const s of counts.stats().standbys ?? []) console.log(s.partition, `${s.lag} records behind`);
+ * ```
+ */
+export interface TableStandbyStats {
+  readonly partition: number;
+  /** Keys in the copy. */
+  readonly keys: number;
+  /** The changelog offset the copy reflects (the next record to apply). */
+  readonly position: number;
+  /** Changelog offsets between the copy and the end offset seen at the last round. */
+  readonly lag: number;
+  /** Times the copy was dropped and rebuilt (it was ahead of its changelog, or retention passed it). */
+  readonly resets: number;
 }
 
 /**
@@ -84,6 +118,8 @@ export interface TableStats {
   readonly stalledMs: number | undefined;
   /** Changelog produce attempts that failed (and were retried). */
   readonly writeFailures: number;
+  /** Warm copies of partitions owned elsewhere (`standbys` option), ascending. */
+  readonly standbys?: readonly TableStandbyStats[];
 }
 
 /**

@@ -32,6 +32,7 @@ export type {
   TableKeyPage,
   TableOptions,
   TablePartitionStats,
+  TableStandbyStats,
   TableState,
   TableStats,
 } from './table-types.js';
@@ -249,6 +250,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       partitions,
       stalledMs: this.#changelog?.stalledMs,
       writeFailures: this.#changelog?.writeFailures ?? 0,
+      standbys: this.#changelog?.standbys() ?? [],
     };
   }
 
@@ -256,8 +258,8 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
   async close(): Promise<void> {
     this.#closed = true;
     const parts = this.ownedPartitions().map((partition) => this.#part(partition)!);
-    this.#changelog?.close();
-    await Promise.all(parts.map((part) => part.stored()));
+    const standbysStopped = this.#changelog?.close();
+    await Promise.all([...parts.map((part) => part.stored()), standbysStopped]);
     this.#localPart = undefined;
     await this.#store.close();
   }
@@ -295,6 +297,8 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       store: this.#store,
       stallTimeoutMs: this.options.stallTimeoutMs,
       replicationFactor: this.options.replicationFactor,
+      standbys: this.options.standbys,
+      standbyPollMs: this.options.standbyPollMs,
       ...(this.internals.changelogConfig ? { topicConfig: this.internals.changelogConfig } : {}),
       ...(this.internals.ready ? { ready: this.internals.ready } : {}),
     });

@@ -75,6 +75,7 @@ export class PartitionReadTracker {
         throw new PartitionReadRangeError(topic, partition, 'the partition is asked for twice');
       toRead += to - from;
       // Records below `low` are gone (retention): the read starts at the first one left.
+      if (from < bound.low && from < to) handlers.onTruncated?.(partition, bound.low);
       this.#readings.set(partition, {
         partition,
         from,

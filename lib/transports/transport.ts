@@ -287,6 +287,12 @@ export interface ReadPartitionsHandlers {
   onStall?(stall: ReadStall): void;
   /** Aborting stops the read: the promise rejects with `PartitionReadAbortedError`. */
   readonly signal?: AbortSignal;
+  /**
+   * Retention deleted the start of a partition's range (`from` is below the first offset still
+   * stored, `low`): the read starts at `low`. Called before any batch of that partition, so that a
+   * reader keeping a copy (a table store's checkpoint) can drop it rather than miss the records gone.
+   */
+  onTruncated?(partition: number, low: number): void;
 }
 
 /**

@@ -75,6 +75,8 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
         ...(options.store ? { store: options.store } : {}),
         ...(options.replicationFactor !== undefined ? { replicationFactor: options.replicationFactor } : {}),
         ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
+        ...(options.standbys !== undefined ? { standbys: options.standbys } : {}),
+        ...(options.standbyPollMs !== undefined ? { standbyPollMs: options.standbyPollMs } : {}),
       },
       {
         changelogConfig: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(retentionMs) },

@@ -40,6 +40,10 @@ export interface WindowTableOptions<T, A, K = string> {
   readonly replicationFactor?: number;
   /** Warn when restoring makes no progress this long, in ms (default 30 000). */
   readonly stallTimeoutMs?: number;
+  /** Standby replicas of the state (see `TableOptions.standbys`; default 0). */
+  readonly standbys?: number;
+  /** Pause between standby catch-up rounds, in ms (see `TableOptions.standbyPollMs`). */
+  readonly standbyPollMs?: number;
   /**
    * The changelog keeps records for the window size + grace + this, in ms (default one day): long
    * enough for a final result to wait out a sink outage. Older state is deleted by the broker.

@@ -241,6 +241,10 @@ const SCRIPT = `
       var parts = (t.partitions || []).map(function (p) {
         return 'p' + p.partition + ' ' + num(p.keys) + (p.state === 'recovering' ? ' (restoring)' : '');
       }).join(' \u00b7 ');
+      var standbys = (t.standbys || []).map(function (s) {
+        return 'standby p' + s.partition + ' ' + num(s.keys) + (s.lag ? ' (' + num(s.lag) + ' behind)' : '');
+      }).join(' \u00b7 ');
+      if (standbys) parts = (parts ? parts + ' \u00b7 ' : '') + standbys;
       var tr = row([
         cell(t.name, 'name'),
         cell(t.state, 'state', 'text'),

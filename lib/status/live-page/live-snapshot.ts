@@ -157,6 +157,8 @@ export interface LiveTable {
   readonly recovery?: { readonly done: number; readonly total: number };
   /** How long the running restore has made no progress, in ms (`null` unless stalled). */
   readonly stalledMs: number | null;
+  /** Standby replicas kept here of partitions owned elsewhere (absent when none). */
+  readonly standbys?: readonly { readonly partition: number; readonly keys: number; readonly lag: number }[];
 }
 
 /**
@@ -347,5 +349,8 @@ function liveTable(stats: TableStats): LiveTable {
         }
       : {}),
     stalledMs: stats.stalledMs ?? null,
+    ...(stats.standbys?.length
+      ? { standbys: stats.standbys.map(({ partition, keys, lag }) => ({ partition, keys, lag })) }
+      : {}),
   };
 }
