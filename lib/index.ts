@@ -105,6 +105,7 @@ export {
 } from './timers/timers.js';
 export { repartition, REPARTITION_HEADERS, type RepartitionOptions } from './streams/repartition.js';
 export type * from './transports/transport.js';
+export type { GroupMemberState, GroupStats } from './transports/group-membership.js';
 export { MemoryBroker, type GroupMember } from './transports/memory/memory-broker.js';
 export {
   MemoryTransport,

@@ -15,7 +15,14 @@ import type {
 import { KafkaConsumer } from './kafka-consumer.js';
 import { kafkaLogCreator, kafkaLogLevel } from './kafka-log.js';
 import { KafkaPartitionReader } from './kafka-partition-reader.js';
-import { type KafkaTransportOptions, describeKafka, parseKafkaUrl, secretsOf } from './kafka-options.js';
+import {
+  type GroupTimings,
+  type KafkaTransportOptions,
+  describeKafka,
+  groupTimings,
+  parseKafkaUrl,
+  secretsOf,
+} from './kafka-options.js';
 import { KafkaProducer } from './kafka-producer.js';
 import { createTopics } from './kafka-topics.js';
 import { TransportClosedError } from '../transport-closed-error.js';
@@ -73,6 +80,7 @@ export class KafkaTransport implements Transport {
   /** Brokers, TLS and SASL mechanism; never a secret. */
   readonly description: string;
   readonly #options: KafkaTransportOptions;
+  readonly #group: GroupTimings;
   readonly #logger: Logger;
   readonly #kafka: KafkaClient;
   readonly #internals: KafkaTransportInternals;
@@ -87,6 +95,7 @@ export class KafkaTransport implements Transport {
     if (!options.brokers || options.brokers.length === 0)
       throw new ConfigurationError('KafkaTransport needs at least one broker');
     this.#options = options;
+    this.#group = groupTimings(options);
     this.description = describeKafka(options);
     const clientId = options.clientId ?? 'rivulet';
     this.#logger = options.logger ?? defaultLogger(clientId);
@@ -109,7 +118,8 @@ export class KafkaTransport implements Transport {
   }
 
   /**
-   * A transport for a `kafka://[user:pass@]host:port[,host:port…][?ssl=true&sasl=…&clientId=…]` URL.
+   * A transport for a `kafka://[user:pass@]host:port[,host:port…][?ssl=true&sasl=…&clientId=…&sessionTimeout=…]` URL
+   * (see `parseKafkaUrl` for every parameter).
    *
    * @example
    * ```ts
@@ -180,9 +190,7 @@ export class KafkaTransport implements Transport {
       groupId: options.groupId,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: o.maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_MS,
-      ...(o.sessionTimeout !== undefined ? { sessionTimeout: o.sessionTimeout } : {}),
-      ...(o.heartbeatInterval !== undefined ? { heartbeatInterval: o.heartbeatInterval } : {}),
-      ...(o.rebalanceTimeout !== undefined ? { rebalanceTimeout: o.rebalanceTimeout } : {}),
+      ...this.#group,
       maxBytesPerPartition: o.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION,
       maxBytes: o.maxBytes ?? DEFAULT_MAX_BYTES,
     });
@@ -191,7 +199,8 @@ export class KafkaTransport implements Transport {
       options,
       handlers,
       this.#logger,
-      Math.min(HEARTBEAT_CHECK_MS, o.heartbeatInterval ?? HEARTBEAT_CHECK_MS),
+      Math.min(HEARTBEAT_CHECK_MS, this.#group.heartbeatInterval),
+      this.description,
     );
     this.#consumers.add(consumer);
     try {
