@@ -28,18 +28,21 @@ const REPORTED_BY_RIVULET =
  * them is detail:
  *
  * - kafkajs INFO and DEBUG lines: `debug`.
- * - A rebalance ("The group is rebalancing, so a rejoin is needed" on a heartbeat, "Specified group
- *   generation id is not valid" on a commit, kafkajs rejoining): `info`. The one exception is a member
- *   the coordinator no longer knows ("The coordinator is not aware of this member, re-joining the
- *   group"): it was dropped from its group (it missed its session timeout), a `warn`.
+ * - A rebalance: `info` for kafkajs rejoining ("The group is rebalancing, re-joining"), `debug` for
+ *   the broker's answers that announce it, request by request ("The group is rebalancing, so a rejoin
+ *   is needed" on each heartbeat, "Specified group generation id is not valid" on a commit): a member
+ *   heartbeats several times while it finishes its batch, and rivulet logs the join that ends the
+ *   rebalance at info itself. The one exception is a member the coordinator no longer knows ("The
+ *   coordinator is not aware of this member, re-joining the group"): it was dropped from its group
+ *   (it missed its session timeout), a `warn`.
  * - A request or connection that kafkajs retries (a line with `retryCount`, a connection error, a
  *   failed response), and the consumer's crash and restart: `debug`.
  * - Anything else keeps kafkajs's level (ERROR → `error`, WARN → `warn`).
  *
  * @example
  * ```ts
- * kafkaLineLevel({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR',
- *   log: { timestamp: '', message: 'Response Heartbeat(key: 12, version: 3)', error: 'The group is rebalancing, so a rejoin is needed' } });
+ * kafkaLineLevel({ namespace: 'Runner', level: logLevel.WARN, label: 'WARN',
+ *   log: { timestamp: '', message: 'The group is rebalancing, re-joining', error: 'The group is rebalancing, so a rejoin is needed' } });
  * // 'info'
  * ```
  */
@@ -48,6 +51,7 @@ export function kafkaLineLevel({ namespace, level, log }: LogEntry): LogLevelNam
   const message = String(log.message);
   const text = `${message} ${describe((log as { error?: unknown }).error)}`;
   if (REBALANCE.test(text)) {
+    if (CONNECTION_NAMESPACES.test(namespace)) return 'debug';
     const dropped = namespace === 'Runner' && /not aware of this member/i.test(message);
     return dropped ? 'warn' : 'info';
   }

@@ -133,7 +133,7 @@ describe('kafka: failover of a group of three workers configured by URL', functi
     return { topic, group, sinkFile, start, allFlowing, finish };
   }
 
-  it("a SIGKILLed worker's partitions are processed again within the session timeout (10 s, set by URL); the survivors log no warning", async () => {
+  it("a SIGKILLed worker's partitions are processed again after about the session timeout (10 s, set by URL), well under kafkajs's 30 s; the survivors log no warning", async () => {
     const { topic, sinkFile, start, allFlowing, finish } = await setUp('failover-kill');
     const team = [start(1), start(2), start(3)];
     await Promise.all(team.map((worker) => worker.ready));
@@ -201,7 +201,7 @@ describe('kafka: failover of a group of three workers configured by URL', functi
   });
 
   it('a rolling restart with SIGTERM: no partition waits for a session timeout, and every record is processed', async () => {
-    const { topic, sinkFile, start, allFlowing, finish } = await setUp('failover-roll');
+    const { topic, start, allFlowing, finish } = await setUp('failover-roll');
     const team = [start(1), start(2), start(3)];
     await Promise.all(team.map((worker) => worker.ready));
     const load = steadyLoad(transport, topic);

@@ -19,6 +19,18 @@ function entry(namespace: string, level: logLevel, message: string, extra: objec
 // The lines below are what kafkajs 2.2.4 logs, as its sources write them.
 const REBALANCE: [string, LogEntry][] = [
   [
+    'the runner rejoining',
+    entry('Runner', logLevel.WARN, 'The group is rebalancing, re-joining', {
+      groupId: 'g',
+      memberId: 'm',
+      error: 'The group is rebalancing, so a rejoin is needed',
+    }),
+  ],
+];
+
+/** The broker's answers announcing a rebalance, request by request (several per member and rebalance). */
+const REBALANCE_ANSWERS: [string, LogEntry][] = [
+  [
     'a heartbeat answered REBALANCE_IN_PROGRESS',
     entry('Connection', logLevel.ERROR, 'Response Heartbeat(key: 12, version: 3)', {
       broker: '127.0.0.1:19092',
@@ -33,20 +45,6 @@ const REBALANCE: [string, LogEntry][] = [
     entry('Connection', logLevel.ERROR, 'Response OffsetCommit(key: 8, version: 5)', {
       broker: '127.0.0.1:19092',
       error: 'Specified group generation id is not valid',
-    }),
-  ],
-  [
-    'the runner rejoining',
-    entry('Runner', logLevel.WARN, 'The group is rebalancing, re-joining', {
-      groupId: 'g',
-      memberId: 'm',
-      error: 'The group is rebalancing, so a rejoin is needed',
-    }),
-  ],
-  [
-    'the old coordinator answering during a move',
-    entry('Connection', logLevel.ERROR, 'Response JoinGroup(key: 11, version: 5)', {
-      error: new Error('This is not the correct coordinator for this group'),
     }),
   ],
 ];
@@ -115,6 +113,11 @@ describe('kafkaLineLevel: kafkajs lines at the level of what they mean', () => {
     it(`a rebalance is info: ${what}`, () => expect(kafkaLineLevel(line)).to.equal('info'));
   }
 
+  for (const [what, line] of REBALANCE_ANSWERS) {
+    it(`the answers that announce a rebalance, request by request, are debug: ${what}`, () =>
+      expect(kafkaLineLevel(line)).to.equal('debug'));
+  }
+
   for (const [what, line] of RETRIES_AND_CONNECTIONS) {
     it(`a retry, a connection failure rivulet reports per attempt, or detail is debug: ${what}`, () =>
       expect(kafkaLineLevel(line)).to.equal('debug'));
@@ -158,9 +161,9 @@ describe('kafkaLineLevel: kafkajs lines at the level of what they mean', () => {
     log(REBALANCE[0]![1]);
     log(RETRIES_AND_CONNECTIONS[0]![1]);
     expect(lines.map(([level, message]) => [level, message])).to.deep.equal([
-      ['info', 'Response Heartbeat(key: 12, version: 3)'],
+      ['info', 'The group is rebalancing, re-joining'],
       ['debug', 'Connection error: connect ECONNREFUSED 127.0.0.1:1'],
     ]);
-    expect(lines[0]![2]).to.include({ client: 'kafkajs', namespace: 'Connection', kafkaLevel: 'ERROR' });
+    expect(lines[0]![2]).to.include({ client: 'kafkajs', namespace: 'Runner', kafkaLevel: 'WARN' });
   });
 });
