@@ -84,13 +84,27 @@ export const GROUP_DEFAULTS = {
   rebalanceTimeout: 30_000,
 } as const satisfies Partial<KafkaTransportOptions>;
 
-/** A consumer group's timings: session timeout, heartbeat interval, rebalance timeout (ms). @internal */
+/**
+ * A consumer group's timings: session timeout, heartbeat interval, rebalance timeout (ms).
+ *
+ * @example
+ * ```ts
+ * const timings: GroupTimings = { sessionTimeout: 10_000, heartbeatInterval: 1000, rebalanceTimeout: 30_000 };
+ * ```
+ * @internal
+ */
 export type GroupTimings = { readonly [name in keyof typeof GROUP_DEFAULTS]: number };
 
 /**
  * The group timings of `options`, {@link GROUP_DEFAULTS} where not given. Throws a
  * `ConfigurationError` for a heartbeat interval that is not below the session timeout (the worker
- * would be dropped from its group between two heartbeats). @internal
+ * would be dropped from its group between two heartbeats).
+ *
+ * @example
+ * ```ts
+ * groupTimings({ brokers, sessionTimeout: 6000 }); // { sessionTimeout: 6000, heartbeatInterval: 1000, rebalanceTimeout: 30000 }
+ * ```
+ * @internal
  */
 export function groupTimings(options: KafkaTransportOptions): GroupTimings {
   const timings = {
