@@ -83,6 +83,8 @@ export class KafkaTransport implements Transport {
   readonly #group: GroupTimings;
   readonly #logger: Logger;
   readonly #kafka: KafkaClient;
+  /** The same client, retrying nothing itself: connection attempts, paced by rivulet's `Connection`. */
+  readonly #probe: () => KafkaClient;
   readonly #internals: KafkaTransportInternals;
   readonly #consumers = new Set<KafkaConsumer>();
   #connecting: Promise<Admin> | undefined;
@@ -101,7 +103,7 @@ export class KafkaTransport implements Transport {
     this.#logger = options.logger ?? defaultLogger(clientId);
     this.#internals = internals;
     const makeClient = internals.client ?? ((config: KafkaConfig) => new Kafka(config));
-    this.#kafka = makeClient({
+    const config: KafkaConfig = {
       brokers: [...options.brokers],
       clientId,
       ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
@@ -114,7 +116,10 @@ export class KafkaTransport implements Transport {
       ...(options.retry !== undefined ? { retry: options.retry } : {}),
       logLevel: kafkaLogLevel(options.debugClient ?? false),
       logCreator: kafkaLogCreator(this.#logger, secretsOf(options)),
-    });
+    };
+    this.#kafka = makeClient(config);
+    let probe: KafkaClient | undefined;
+    this.#probe = () => (probe ??= makeClient({ ...config, retry: { ...config.retry, retries: 0 } }));
   }
 
   /**
@@ -252,15 +257,11 @@ export class KafkaTransport implements Transport {
     if (this.#closed) return Promise.reject(new TransportClosedError(this.description));
     if (!this.#connecting) {
       const connecting = (async () => {
-        const admin = this.#kafka.admin();
-        try {
-          await admin.connect();
-        } catch (error) {
-          await admin.disconnect().catch(() => undefined);
-          throw this.#refused(error);
-        }
-        this.#logger.debug({ transport: this.description }, 'kafka transport connected');
-        return admin;
+        // kafkajs retries a connection five times (about 10 s) before it gives up; the app's connection
+        // retries with a backoff of its own and logs each attempt. A probe that retries nothing makes
+        // an attempt one try, so the first warning comes at once, not after kafkajs's retries.
+        await this.#connectOnce(this.#probe().admin(), true);
+        return this.#connectOnce(this.#kafka.admin(), false);
       })();
       connecting.catch(() => {
         if (this.#connecting === connecting) this.#connecting = undefined;
@@ -268,6 +269,19 @@ export class KafkaTransport implements Transport {
       this.#connecting = connecting;
     }
     return this.#connecting;
+  }
+
+  /** Connects `admin`, and disconnects it again when that fails or when it is only a probe. */
+  async #connectOnce(admin: Admin, probe: boolean): Promise<Admin> {
+    try {
+      await admin.connect();
+    } catch (error) {
+      await admin.disconnect().catch(() => undefined);
+      throw this.#refused(error);
+    }
+    if (probe) await admin.disconnect().catch(() => undefined);
+    else this.#logger.debug({ transport: this.description }, 'kafka transport connected');
+    return admin;
   }
 
   /** The producer, created and connected on the first produce (concurrent first produces share it). */

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import {
   type Admin,
   type ConsumerConfig,
+  type KafkaConfig,
   type ITopicMetadata,
   KafkaJSAggregateError,
   KafkaJSProtocolError,
@@ -249,12 +250,29 @@ describe('KafkaTransport connection', () => {
 
     const error = await transport.connect().catch((e: unknown) => e);
     expect((error as Error).message).to.contain('ECONNREFUSED');
+    expect(kafka.admin.connects, 'one try: the probe').to.equal(1);
     expect(kafka.admin.disconnects).to.equal(1);
 
     await transport.connect();
-    expect(kafka.admin.connects).to.equal(2);
+    expect(kafka.admin.connects, 'the probe, then the admin kept').to.equal(3);
+    expect(kafka.admin.disconnects, 'the probe let go').to.equal(2);
     await transport.connect();
-    expect(kafka.admin.connects, 'a connected admin is kept').to.equal(2);
+    expect(kafka.admin.connects, 'a connected admin is kept').to.equal(3);
+  });
+
+  it('tries each connection once (kafkajs retrying nothing): the app paces and logs the attempts', async () => {
+    const configs: KafkaConfig[] = [];
+    const kafka = new FakeKafka();
+    const transport = new KafkaTransport(
+      { brokers: ['broker-1:9092'], logger: silentLogger, retry: { retries: 8, initialRetryTime: 50 } },
+      { client: (config) => (configs.push(config), kafka.client()) },
+    );
+    await transport.connect();
+    expect(configs.map((config) => config.retry)).to.deep.equal([
+      { retries: 8, initialRetryTime: 50 }, // everything else: the retries asked for
+      { retries: 0, initialRetryTime: 50 }, // the connection probe
+    ]);
+    await transport.close();
   });
 
   it('reports refused credentials as a ConfigurationError (no retry can fix them)', async () => {
