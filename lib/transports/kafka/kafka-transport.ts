@@ -140,8 +140,10 @@ export class KafkaTransport implements Transport {
   }
 
   /**
-   * Connects the admin client (which also tells whether the brokers can be reached). A failed connect
-   * leaves nothing behind: the next call tries again. The producer connects on the first produce.
+   * Connects the admin client (which also tells whether the brokers can be reached). An attempt is one
+   * try, without kafkajs's own retries: the caller paces its attempts (the app's connection retries
+   * with backoff and logs each). A failed connect leaves nothing behind: the next call tries again.
+   * The producer connects on the first produce.
    */
   async connect(): Promise<void> {
     this.#closed = false;
