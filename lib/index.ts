@@ -108,6 +108,7 @@ export {
 export { repartition, REPARTITION_HEADERS, type RepartitionOptions } from './streams/repartition.js';
 export type * from './transports/transport.js';
 export { isPartitionReader } from './transports/transport.js';
+export type { GroupMemberState, GroupStats } from './transports/group-membership.js';
 export { MemoryBroker, type GroupMember } from './transports/memory/memory-broker.js';
 export {
   MemoryTransport,

@@ -5,4 +5,8 @@
  */
 export { KafkaTransport } from './transports/kafka/kafka-transport.js';
 export { TopicsNotReadyError } from './transports/kafka/kafka-topics.js';
-export { type KafkaTransportOptions, parseKafkaUrl } from './transports/kafka/kafka-options.js';
+export {
+  GROUP_DEFAULTS,
+  type KafkaTransportOptions,
+  parseKafkaUrl,
+} from './transports/kafka/kafka-options.js';

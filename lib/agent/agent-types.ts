@@ -1,6 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import type { ErrorPolicy } from '../core/error-policy.js';
 import type { Message } from '../core/message.js';
+import type { GroupStats } from '../transports/group-membership.js';
 import type { RestartPolicy } from './restart-budget.js';
 
 /**
@@ -92,6 +93,11 @@ export interface AgentStats {
   /** Times the pipeline restarted after an error. */
   readonly restarts: number;
   readonly partitions: readonly PartitionStats[];
+  /**
+   * This worker's place in the agent's consumer group (generation, rebalances, partitions gained and
+   * lost, time spent rebalancing), once it consumes; absent when the transport does not tell it.
+   */
+  readonly membership?: GroupStats;
 }
 
 /**

@@ -190,6 +190,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       inFlight: tracker.unsettled,
       oldestUnsettledMs: tracker.oldest ? now - tracker.oldest.receivedAt : 0,
     }));
+    const membership = this.#consumer?.group?.();
     return {
       name: this.name,
       topic: this.topic.name,
@@ -205,6 +206,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       held: this.#failures.held,
       restarts: this.#supervisor.restarts,
       partitions,
+      ...(membership ? { membership } : {}),
     };
   }
 

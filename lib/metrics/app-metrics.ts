@@ -3,6 +3,7 @@ import { EMPTY, type Observable } from 'rxjs';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { SinkEvent } from '../core/sink-health.js';
 import { registerAgentMetrics } from './agent-metrics.js';
+import { registerGroupMetrics } from './group-metrics.js';
 import { LagCache } from './lag-cache.js';
 import type { MonitoredApp } from './monitored-app.js';
 import { registerSinkMetrics } from './sink-metrics.js';
@@ -54,10 +55,12 @@ export interface AppMetrics {
  * `rivulet_agent_messages_{received,settled,retried,dead_lettered}_total`, `rivulet_agent_pauses_total`,
  * `rivulet_agent_in_flight`, `rivulet_agent_window`, `rivulet_agent_running`, and per partition
  * `rivulet_agent_committed_offset` and `rivulet_agent_commit_lag` (end − committed, asked of the broker
- * at most once per `lagTtlMs`). Per sink (labels `agent`, `sink`): `rivulet_sink_writes_total`,
- * `rivulet_sink_write_failures_total`, `rivulet_sink_messages_total`, the histogram
- * `rivulet_sink_write_duration_seconds`, `rivulet_sink_failing` and `rivulet_sink_failing_seconds`.
- * Sink metrics count this app's sinks only. Per table (label
+ * at most once per `lagTtlMs`); the agent's consumer group as this worker sees it:
+ * `rivulet_consumer_group_{generation,partitions,rebalancing,last_rebalance_seconds}` and
+ * `rivulet_consumer_group_{rebalances,partitions_gained,partitions_lost,rebalance_seconds}_total`. Per
+ * sink (labels `agent`, `sink`): `rivulet_sink_writes_total`, `rivulet_sink_write_failures_total`,
+ * `rivulet_sink_messages_total`, the histogram `rivulet_sink_write_duration_seconds`,
+ * `rivulet_sink_failing` and `rivulet_sink_failing_seconds`. Sink metrics count this app's sinks only. Per table (label
  * `table`, and `partition` per owned partition): `rivulet_table_keys`, `rivulet_table_recovering`,
  * `rivulet_table_restore_remaining`, `rivulet_table_changelog_lag`, `rivulet_table_pending_writes` and
  * `rivulet_table_changelog_write_failures_total`. Per windowed table: `rivulet_window_watermark_seconds`
@@ -80,7 +83,10 @@ export function appMetrics(
     ...(options.now ? { now: options.now } : {}),
   });
   const logger = options.logger ?? app.logger ?? silentLogger;
-  const agentNames = registerAgentMetrics(app, registry, lag, logger);
+  const agentNames = [
+    ...registerAgentMetrics(app, registry, lag, logger),
+    ...registerGroupMetrics(app, registry),
+  ];
   const sinks = registerSinkMetrics(
     registry,
     options.sinkEvents ?? app.sinkEvents$ ?? EMPTY,

@@ -1,3 +1,5 @@
+import type { GroupStats } from './group-membership.js';
+
 /**
  * The contract between rivulet and a message broker. The in-memory broker (`memory://`) and the Kafka
  * transport (`kafka://`) implement it; so can any other client, to be plugged in with
@@ -177,6 +179,8 @@ export interface TransportConsumer {
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
   /** Leave the group and stop fetching. Resolves when no `onBatch` is running any more. */
   stop(): Promise<void>;
+  /** This member's view of its group (generation, rebalances, partitions gained and lost), if known. */
+  group?(): GroupStats;
 }
 
 /**

@@ -317,6 +317,25 @@ describe('the worker live page, in headless chromium', () => {
         partitions: stats.partitions.map((p) => `p${p.partition} ${p.keys}`).join(' · '),
       },
     ]);
+    // The agent's consumer group as this worker sees it: one join, all three partitions gained.
+    const group = (await page.evaluate(
+      `(() => {
+        const line = document.querySelector('[data-agent="count"] [data-membership]');
+        const text = (field) => { const node = line.querySelector('[data-field="' + field + '"]'); return node ? node.textContent : null; };
+        return { generation: text('generation'), partitions: text('groupPartitions'), rebalances: text('rebalances'),
+          gained: text('gained'), lost: text('lost'), state: text('groupState') };
+      })()`,
+    )) as Record<string, string | null>;
+    const membership = app.agents[0]!.stats().membership!;
+    expect(membership).to.include({ state: 'stable', partitions: 3, rebalances: 1, partitionsGained: 3 });
+    expect(group).to.deep.equal({
+      generation: String(membership.generation),
+      partitions: '3',
+      rebalances: '1',
+      gained: '3',
+      lost: '0',
+      state: null, // no badge while stable
+    });
     expect(errors).to.deep.equal([]);
   });
 

@@ -31,6 +31,8 @@ h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .06em; color: v
 .counter .v { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }
 .counter .l { color: var(--muted); font-size: 12px; }
 .counter.warn .v { color: var(--warn); }
+.group { color: var(--muted); font-size: 12px; margin: -4px 0 10px; }
+.group .badge { margin-left: 6px; }
 .sparks { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 12px; margin-bottom: 10px; }
 .spark { border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; }
 .spark .l { color: var(--muted); font-size: 12px; display: flex; justify-content: space-between; }
@@ -173,7 +175,29 @@ const SCRIPT = `
     return table;
   }
 
-  function agentCard(agent) {
+  function membership(agent, at) {
+    var g = agent.membership;
+    var line = el('div', 'group');
+    line.setAttribute('data-membership', '');
+    function part(label, value, name) {
+      line.appendChild(document.createTextNode(label));
+      line.appendChild(field(el('span', null, value), name));
+    }
+    part('group generation ', g.generation < 0 ? '\u2013' : String(g.generation), 'generation');
+    part(' \u00b7 partitions ', num(g.partitions), 'groupPartitions');
+    part(' \u00b7 rebalances ', num(g.rebalances), 'rebalances');
+    part(' \u00b7 gained ', num(g.partitionsGained), 'gained');
+    part(' \u00b7 lost ', num(g.partitionsLost), 'lost');
+    part(' \u00b7 rebalancing ', age(g.rebalanceMs), 'rebalanceTime');
+    part(' in all, last ', g.lastRebalanceMs === undefined ? '\u2013' : age(g.lastRebalanceMs), 'lastRebalance');
+    if (g.state !== 'stable') {
+      var since = g.rebalancingSince ? ' for ' + age(Math.max(0, at - g.rebalancingSince)) : '';
+      line.appendChild(field(el('span', 'badge' + (g.state === 'left' ? ' idle' : ' bad'), g.state + since), 'groupState'));
+    }
+    return line;
+  }
+
+  function agentCard(agent, at) {
     var card = el('section', 'agent');
     card.setAttribute('data-agent', agent.name);
     var head = el('div', 'agent-head');
@@ -192,6 +216,7 @@ const SCRIPT = `
     counters.appendChild(counter('held (sink down)', num(agent.held), 'held', agent.held > 0));
     counters.appendChild(counter('restarts', num(agent.restarts), 'restarts', agent.restarts > 0));
     card.appendChild(counters);
+    if (agent.membership) card.appendChild(membership(agent, at));
     var sparks = el('div', 'sparks');
     var s = agent.series;
     sparks.appendChild(sparkline('throughput (msg/s)', s.at, s.rate, rate(agent.ratePerSecond), 'rateNow'));
@@ -239,7 +264,8 @@ const SCRIPT = `
       var recovery = t.recovery ? num(t.recovery.done) + ' / ' + num(t.recovery.total) + ' replayed' : '\u2013';
       if (t.stalledMs) recovery += ', no progress for ' + age(t.stalledMs);
       var parts = (t.partitions || []).map(function (p) {
-        return 'p' + p.partition + ' ' + num(p.keys) + (p.state === 'recovering' ? ' (restoring)' : '');
+        var restoring = ' (restoring ' + num(p.read) + ' / ' + num(p.toRead) + ')';
+        return 'p' + p.partition + ' ' + num(p.keys) + (p.state === 'recovering' ? restoring : '');
       }).join(' \u00b7 ');
       var standbys = (t.standbys || []).map(function (s) {
         return 'standby p' + s.partition + ' ' + num(s.keys) + (s.lag ? ' (' + num(s.lag) + ' behind)' : '');
@@ -273,7 +299,7 @@ const SCRIPT = `
     if (snapshot.failure) page.appendChild(el('p', 'failure', snapshot.failure));
     page.appendChild(el('h2', null, 'Agents'));
     if (!snapshot.agents.length) page.appendChild(el('div', 'empty', 'no agent declared'));
-    snapshot.agents.forEach(function (agent) { page.appendChild(agentCard(agent)); });
+    snapshot.agents.forEach(function (agent) { page.appendChild(agentCard(agent, snapshot.at)); });
     page.appendChild(el('h2', null, 'Sinks'));
     page.appendChild(sinks(snapshot.sinks, snapshot.at));
     if (snapshot.tables && snapshot.tables.length) {

@@ -302,6 +302,7 @@ export function liveSnapshot(
       pauses: stats.pauses,
       held: stats.held,
       restarts: stats.restarts,
+      ...(stats.membership ? { membership: stats.membership } : {}),
       lag: lags ? totalLag(lags) : null,
       ratePerSecond: series.at.at(-1) === sample.at ? (series.rate.at(-1) ?? null) : null,
       stallTimeoutMs,

@@ -1,12 +1,16 @@
 import type {
   Consumer,
+  ConsumerCommitOffsetsEvent,
   ConsumerCrashEvent,
   ConsumerGroupJoinEvent,
+  ConsumerHeartbeatEvent,
   EachBatchPayload,
   Offsets,
 } from 'kafkajs';
 import { RebalanceInProgressError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { redactText } from '../../core/redact.js';
+import { GroupMembership, type GroupStats } from '../group-membership.js';
 import type {
   ConsumerHandlers,
   ConsumerOptions,
@@ -46,6 +50,9 @@ const key = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
  *   had handed over and skips records below that when kafkajs fetches them again.
  * - Commits: refused at once (`RebalanceInProgressError`) for partitions not owned now; otherwise one
  *   OffsetCommit with the generation of the moment, never retried by kafkajs into a later generation.
+ * - The group as this member sees it ({@link KafkaConsumer.group}): kafkajs's instrumentation events
+ *   (REBALANCING, GROUP_JOIN, HEARTBEAT and COMMIT_OFFSETS for the generation, CRASH). Each join is
+ *   one info line; a crash one warning naming the brokers.
  * @internal Created by `KafkaTransport.consume`.
  */
 export class KafkaConsumer implements TransportConsumer {
@@ -62,6 +69,7 @@ export class KafkaConsumer implements TransportConsumer {
   readonly #stopSignal: Promise<void>;
   #commitOnce: ((offsets: Offsets) => Promise<void>) | undefined;
   readonly #removeListeners: (() => void)[] = [];
+  readonly #membership = new GroupMembership();
 
   constructor(
     private readonly consumer: Consumer,
@@ -70,6 +78,8 @@ export class KafkaConsumer implements TransportConsumer {
     private readonly logger: Logger,
     /** How often to call kafkajs's `heartbeat()` while an `onBatch` is pending (it rate-limits itself). */
     private readonly heartbeatEveryMs: number,
+    /** The brokers, as the transport describes them (never credentials), for warnings. */
+    private readonly brokers: string = 'kafka',
   ) {
     this.#stopSignal = new Promise((resolve) => (this.#wakeStop = resolve));
   }
@@ -82,6 +92,12 @@ export class KafkaConsumer implements TransportConsumer {
       // Emitted right before kafkajs rejoins: a commit sent now still carries the current generation.
       consumer.on(consumer.events.REBALANCING, () => void this.#rebalancing()),
       consumer.on(consumer.events.CRASH, (event: ConsumerCrashEvent) => this.#onCrash(event)),
+      consumer.on(consumer.events.HEARTBEAT, ({ payload }: ConsumerHeartbeatEvent) =>
+        this.#membership.generation(payload.groupGenerationId),
+      ),
+      consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }: ConsumerCommitOffsetsEvent) =>
+        this.#membership.generation(payload.groupGenerationId),
+      ),
     );
     this.#running = true;
     await consumer.connect();
@@ -136,11 +152,18 @@ export class KafkaConsumer implements TransportConsumer {
     }
   }
 
+  /** This member's view of its group: generation, rebalances, partitions gained and lost, time spent. */
+  group(): GroupStats {
+    return this.#membership.stats();
+  }
+
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#running = false;
       this.#wakeStop();
       try {
+        // kafkajs waits for the batch under way, then sends LeaveGroup: the others rebalance at once,
+        // without waiting for this member's session timeout.
         await this.consumer.disconnect();
       } catch (error) {
         this.logger.warn(
@@ -149,6 +172,7 @@ export class KafkaConsumer implements TransportConsumer {
         );
       }
       for (const remove of this.#removeListeners) remove();
+      this.#membership.left();
       await this.#delivering;
     })();
     return this.#stopping;
@@ -194,20 +218,32 @@ export class KafkaConsumer implements TransportConsumer {
       'pause',
       [...next.values()].filter((tp) => this.#paused.has(key(tp))),
     );
-    this.logger.debug(
+    this.#membership.joined({
+      memberId: payload.memberId,
+      leader: payload.isLeader,
+      gained: assigned.length,
+      lost: revoked.length,
+      partitions: next.size,
+      durationMs: payload.duration,
+    });
+    const group = this.#membership.stats();
+    this.logger.info(
       {
         group: this.options.groupId,
         member: payload.memberId,
+        leader: payload.isLeader,
         assigned: assigned.map(({ partition }) => partition),
         revoked: revoked.map(({ partition }) => partition),
         kept: next.size - assigned.length,
+        rebalanceMs: group.lastRebalanceMs,
       },
-      'kafka consumer joined its group',
+      `kafka consumer joined group ${this.options.groupId}: ${next.size} partitions (+${assigned.length} −${revoked.length}) after ${group.lastRebalanceMs ?? 0} ms`,
     );
     this.#changeAssignment(revoked, assigned);
   }
 
   async #rebalancing(): Promise<void> {
+    this.#membership.rebalancing();
     try {
       await this.handlers.onRebalancing?.();
     } catch (error) {
@@ -220,11 +256,12 @@ export class KafkaConsumer implements TransportConsumer {
     const revoked = [...this.#owned.values()].map(({ topic, partition }) => ({ topic, partition }));
     this.#owned = new Map();
     this.#memberId = undefined;
+    this.#membership.dropped(payload.restart);
     this.#changeAssignment(revoked, []);
     if (payload.restart) {
       this.logger.warn(
-        { err: payload.error, group: this.options.groupId },
-        'kafka consumer crashed; restarting',
+        { err: payload.error, group: this.options.groupId, transport: this.brokers },
+        `kafka consumer of group ${this.options.groupId} on ${this.brokers} crashed (${redactText(payload.error.message)}); rejoining`,
       );
       return;
     }

@@ -1,12 +1,15 @@
 import { type LogEntry, type logCreator, logLevel } from 'kafkajs';
 import type { Logger } from '../../core/logger.js';
 import { MASK, redactText } from '../../core/redact.js';
+import { kafkaLineLevel } from './kafka-log-level.js';
 
 const SECRET_FIELD = /pass(word|phrase)?|secret|token|credential|authori[sz]ation|sasl|^key$|^cert$|^pfx$/i;
 
 /**
- * A kafkajs `logCreator` that sends kafkajs's log lines to a rivulet {@link Logger}: ERROR → error,
- * WARN → warn, INFO (and DEBUG when `debug` is set) → debug. Fields whose names look secret (password,
+ * A kafkajs `logCreator` that sends kafkajs's log lines to a rivulet {@link Logger} at the level of
+ * what they mean ({@link kafkaLineLevel}: a rebalance is info, a retried request or connection debug,
+ * what rivulet does not report itself keeps kafkajs's level); kafkajs's own level is kept in the
+ * field `kafkaLevel`. Fields whose names look secret (password,
  * sasl, token…) are masked, and so is every occurrence of the given secret strings and anything that
  * looks like a URL's userinfo (see {@link redactText}), wherever it appears.
  *
@@ -17,15 +20,17 @@ const SECRET_FIELD = /pass(word|phrase)?|secret|token|credential|authori[sz]atio
  */
 export function kafkaLogCreator(logger: Logger, secrets: readonly string[] = []): logCreator {
   const mask = (text: string): string => redactText(text, secrets);
-  return () =>
-    ({ namespace, level, log }: LogEntry) => {
-      const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
-      const fields = { client: 'kafkajs', namespace, ...(redact(extra, mask, 0) as object) };
-      const text = mask(String(message));
-      if (level === logLevel.ERROR) logger.error(fields, text);
-      else if (level === logLevel.WARN) logger.warn(fields, text);
-      else logger.debug(fields, text);
+  return () => (entry: LogEntry) => {
+    const { namespace, log } = entry;
+    const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
+    const fields = {
+      client: 'kafkajs',
+      namespace,
+      kafkaLevel: entry.label,
+      ...(redact(extra, mask, 0) as object),
     };
+    logger[kafkaLineLevel(entry)](fields, mask(String(message)));
+  };
 }
 
 /** The kafkajs log level that makes {@link kafkaLogCreator} see what it forwards. @internal */

@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { RetryOptions, SASLOptions } from 'kafkajs';
+import { ConfigurationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { redactText } from '../../core/redact.js';
 import { BrokerUrlError } from '../broker-url-error.js';
@@ -35,11 +36,24 @@ export interface KafkaTransportOptions {
   readonly requestTimeout?: number;
   /** kafkajs retry settings for the connection. */
   readonly retry?: RetryOptions;
-  /** Consumer session timeout in ms (kafkajs default 30 000): how soon a dead worker's partitions move. */
+  /**
+   * Consumer session timeout in ms: how soon the group gives a crashed worker's partitions to the others
+   * (a worker that stops gracefully leaves at once). The broker refuses values outside its
+   * `group.min.session.timeout.ms` (6 000 by default) and `group.max.session.timeout.ms`.
+   * @defaultValue 10000 (kafkajs's own is 30 000)
+   */
   readonly sessionTimeout?: number;
-  /** Consumer heartbeat interval in ms (kafkajs default 3000); keep it below a third of `sessionTimeout`. */
+  /**
+   * Consumer heartbeat interval in ms: how soon a worker hears of a rebalance. Must be below
+   * `sessionTimeout`; a third of it or less leaves room for two missed heartbeats.
+   * @defaultValue 1000 (kafkajs's own is 3000)
+   */
   readonly heartbeatInterval?: number;
-  /** Consumer rebalance timeout in ms (kafkajs default 60 000). */
+  /**
+   * Consumer rebalance timeout in ms: how long the group waits for every member to rejoin during a
+   * rebalance before it drops the ones that did not (the app's `shutdownTimeoutMs` by default).
+   * @defaultValue 30000 (kafkajs's own is 60 000)
+   */
   readonly rebalanceTimeout?: number;
   /** Longest a fetch waits for data, in ms (default 500, as the Java client; kafkajs's own is 5000). */
   readonly maxWaitTimeInMs?: number;
@@ -47,22 +61,87 @@ export interface KafkaTransportOptions {
   readonly maxBytesPerPartition?: number;
   /** Most bytes per fetch response (kafkajs default 10 MiB). */
   readonly maxBytes?: number;
-  /** Where kafkajs's own log lines go (ERROR → error, WARN → warn, INFO and DEBUG → debug). */
+  /** Where kafkajs's own log lines go, at the level of what they mean (see `kafkaLogLevelOf`). */
   readonly logger?: Logger;
   /** Also forward kafkajs's DEBUG lines (very verbose; default false). */
   readonly debugClient?: boolean;
 }
 
+/**
+ * The consumer group's timings rivulet uses unless told otherwise, chosen for a fast failover on a
+ * healthy network: a crashed worker's partitions move after about 10 s (kafkajs's defaults: 30 s),
+ * a rebalance is heard of within a second, and a member may take as long to rejoin as the app's
+ * default `shutdownTimeoutMs`.
+ *
+ * @example
+ * ```ts
+ * new KafkaTransport({ brokers, sessionTimeout: GROUP_DEFAULTS.sessionTimeout * 3 }); // a slow network
+ * ```
+ */
+export const GROUP_DEFAULTS = {
+  sessionTimeout: 10_000,
+  heartbeatInterval: 1_000,
+  rebalanceTimeout: 30_000,
+} as const satisfies Partial<KafkaTransportOptions>;
+
+/**
+ * A consumer group's timings: session timeout, heartbeat interval, rebalance timeout (ms).
+ *
+ * @example
+ * ```ts
+ * const timings: GroupTimings = { sessionTimeout: 10_000, heartbeatInterval: 1000, rebalanceTimeout: 30_000 };
+ * ```
+ * @internal
+ */
+export type GroupTimings = { readonly [name in keyof typeof GROUP_DEFAULTS]: number };
+
+/**
+ * The group timings of `options`, {@link GROUP_DEFAULTS} where not given. Throws a
+ * `ConfigurationError` for a heartbeat interval that is not below the session timeout (the worker
+ * would be dropped from its group between two heartbeats).
+ *
+ * @example
+ * ```ts
+ * groupTimings({ brokers, sessionTimeout: 6000 }); // { sessionTimeout: 6000, heartbeatInterval: 1000, rebalanceTimeout: 30000 }
+ * ```
+ * @internal
+ */
+export function groupTimings(options: KafkaTransportOptions): GroupTimings {
+  const timings = {
+    sessionTimeout: options.sessionTimeout ?? GROUP_DEFAULTS.sessionTimeout,
+    heartbeatInterval: options.heartbeatInterval ?? GROUP_DEFAULTS.heartbeatInterval,
+    rebalanceTimeout: options.rebalanceTimeout ?? GROUP_DEFAULTS.rebalanceTimeout,
+  };
+  for (const [name, value] of Object.entries(timings))
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw new ConfigurationError(`Kafka ${name} must be a positive integer (ms), got ${value}`);
+  if (timings.heartbeatInterval >= timings.sessionTimeout)
+    throw new ConfigurationError(
+      `Kafka heartbeatInterval (${timings.heartbeatInterval} ms) must be below sessionTimeout (${timings.sessionTimeout} ms); a third of it or less`,
+    );
+  return timings;
+}
+
 const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 type UrlSaslMechanism = (typeof SASL_MECHANISMS)[number];
-const URL_PARAMETERS = ['ssl', 'sasl', 'clientId', 'connectionTimeout', 'requestTimeout'] as const;
+/** Query parameters of a `kafka://` URL that take a number of milliseconds. */
+const MS_PARAMETERS = [
+  'connectionTimeout',
+  'requestTimeout',
+  'sessionTimeout',
+  'heartbeatInterval',
+  'rebalanceTimeout',
+] as const;
+type MsParameter = (typeof MS_PARAMETERS)[number];
+const URL_PARAMETERS = ['ssl', 'sasl', 'clientId', ...MS_PARAMETERS] as const;
 /** Characters that end or split a URL's userinfo: they must be %-encoded inside a user name or password. */
 const MUST_ENCODE = new Set(['@', '/', '?', '#']);
 const BROKER = /^(?:\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?):(\d{1,5})$/i;
 
 /**
- * Reads a `kafka://` URL: `kafka://[user:pass@]host:port[,host:port…][?ssl=true&sasl=plain|scram-sha-256|scram-sha-512&clientId=…]`.
- * User and password must be URL-encoded (`encodeURIComponent`); with credentials and no `sasl` parameter
+ * Reads a `kafka://` URL: `kafka://[user:pass@]host:port[,host:port…][?ssl=true&sasl=plain|scram-sha-256|scram-sha-512&clientId=…]`,
+ * and in milliseconds `connectionTimeout`, `requestTimeout` and the consumer group's `sessionTimeout`,
+ * `heartbeatInterval` and `rebalanceTimeout` (see {@link KafkaTransportOptions}). User and password must be URL-encoded (`encodeURIComponent`); with credentials and no `sasl` parameter
  * the mechanism is `plain`. Whatever precedes the last `@` is the userinfo, so an unencoded `@` in a
  * password is reported, not taken for the host. Throws {@link BrokerUrlError}, saying what is wrong
  * without repeating the URL or its credentials, for anything it cannot use.
@@ -71,6 +150,8 @@ const BROKER = /^(?:\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?):(\d{1,5
  * ```ts
  * parseKafkaUrl('kafka://app:s3cret@kafka-1:9093,kafka-2:9093?ssl=true&sasl=scram-sha-512', 'orders');
  * // { brokers: ['kafka-1:9093', 'kafka-2:9093'], clientId: 'orders', ssl: true, sasl: { mechanism: 'scram-sha-512', … } }
+ * parseKafkaUrl('kafka://kafka-1:9092?sessionTimeout=6000&heartbeatInterval=500');
+ * // { brokers: ['kafka-1:9092'], sessionTimeout: 6000, heartbeatInterval: 500 }
  * ```
  */
 export function parseKafkaUrl(url: string, defaultClientId?: string): KafkaTransportOptions {
@@ -103,13 +184,17 @@ export function parseKafkaUrl(url: string, defaultClientId?: string): KafkaTrans
     ? saslOptions((mechanism as UrlSaslMechanism | undefined) ?? 'plain', credentials[0], credentials[1])
     : undefined;
   const clientId = params.get('clientId') ?? defaultClientId;
+  const timings: Partial<Record<MsParameter, number>> = {};
+  for (const name of MS_PARAMETERS) {
+    const value = msParam(params, name);
+    if (value !== undefined) timings[name] = value;
+  }
   return {
     brokers,
     ...(clientId ? { clientId } : {}),
     ...(ssl === 'true' ? { ssl: true } : {}),
     ...(sasl ? { sasl } : {}),
-    ...numberParam(params, 'connectionTimeout'),
-    ...numberParam(params, 'requestTimeout'),
+    ...timings,
   };
 }
 
@@ -197,16 +282,13 @@ function saslOptions(mechanism: UrlSaslMechanism, username: string, password: st
   }
 }
 
-function numberParam(
-  params: Map<string, string>,
-  name: 'connectionTimeout' | 'requestTimeout',
-): Partial<Record<typeof name, number>> {
+function msParam(params: Map<string, string>, name: MsParameter): number | undefined {
   const text = params.get(name);
-  if (text === undefined) return {};
+  if (text === undefined) return undefined;
   const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0)
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value <= 0)
     throw new BrokerUrlError(`${name} must be a positive integer (ms)`);
-  return { [name]: value };
+  return value;
 }
 
 /**

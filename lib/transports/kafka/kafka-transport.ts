@@ -15,7 +15,14 @@ import type {
 import { KafkaConsumer } from './kafka-consumer.js';
 import { kafkaLogCreator, kafkaLogLevel } from './kafka-log.js';
 import { KafkaPartitionReader } from './kafka-partition-reader.js';
-import { type KafkaTransportOptions, describeKafka, parseKafkaUrl, secretsOf } from './kafka-options.js';
+import {
+  type GroupTimings,
+  type KafkaTransportOptions,
+  describeKafka,
+  groupTimings,
+  parseKafkaUrl,
+  secretsOf,
+} from './kafka-options.js';
 import { KafkaProducer } from './kafka-producer.js';
 import { createTopics } from './kafka-topics.js';
 import { TransportClosedError } from '../transport-closed-error.js';
@@ -73,8 +80,11 @@ export class KafkaTransport implements Transport {
   /** Brokers, TLS and SASL mechanism; never a secret. */
   readonly description: string;
   readonly #options: KafkaTransportOptions;
+  readonly #group: GroupTimings;
   readonly #logger: Logger;
   readonly #kafka: KafkaClient;
+  /** The same client, retrying nothing itself: connection attempts, paced by rivulet's `Connection`. */
+  readonly #probe: () => KafkaClient;
   readonly #internals: KafkaTransportInternals;
   readonly #consumers = new Set<KafkaConsumer>();
   #connecting: Promise<Admin> | undefined;
@@ -87,12 +97,13 @@ export class KafkaTransport implements Transport {
     if (!options.brokers || options.brokers.length === 0)
       throw new ConfigurationError('KafkaTransport needs at least one broker');
     this.#options = options;
+    this.#group = groupTimings(options);
     this.description = describeKafka(options);
     const clientId = options.clientId ?? 'rivulet';
     this.#logger = options.logger ?? defaultLogger(clientId);
     this.#internals = internals;
     const makeClient = internals.client ?? ((config: KafkaConfig) => new Kafka(config));
-    this.#kafka = makeClient({
+    const config: KafkaConfig = {
       brokers: [...options.brokers],
       clientId,
       ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
@@ -105,11 +116,15 @@ export class KafkaTransport implements Transport {
       ...(options.retry !== undefined ? { retry: options.retry } : {}),
       logLevel: kafkaLogLevel(options.debugClient ?? false),
       logCreator: kafkaLogCreator(this.#logger, secretsOf(options)),
-    });
+    };
+    this.#kafka = makeClient(config);
+    let probe: KafkaClient | undefined;
+    this.#probe = () => (probe ??= makeClient({ ...config, retry: { ...config.retry, retries: 0 } }));
   }
 
   /**
-   * A transport for a `kafka://[user:pass@]host:port[,host:port…][?ssl=true&sasl=…&clientId=…]` URL.
+   * A transport for a `kafka://[user:pass@]host:port[,host:port…][?ssl=true&sasl=…&clientId=…&sessionTimeout=…]` URL
+   * (see `parseKafkaUrl` for every parameter).
    *
    * @example
    * ```ts
@@ -125,8 +140,10 @@ export class KafkaTransport implements Transport {
   }
 
   /**
-   * Connects the admin client (which also tells whether the brokers can be reached). A failed connect
-   * leaves nothing behind: the next call tries again. The producer connects on the first produce.
+   * Connects the admin client (which also tells whether the brokers can be reached). An attempt is one
+   * try, without kafkajs's own retries: the caller paces its attempts (the app's connection retries
+   * with backoff and logs each). A failed connect leaves nothing behind: the next call tries again.
+   * The producer connects on the first produce.
    */
   async connect(): Promise<void> {
     this.#closed = false;
@@ -180,9 +197,7 @@ export class KafkaTransport implements Transport {
       groupId: options.groupId,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: o.maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_MS,
-      ...(o.sessionTimeout !== undefined ? { sessionTimeout: o.sessionTimeout } : {}),
-      ...(o.heartbeatInterval !== undefined ? { heartbeatInterval: o.heartbeatInterval } : {}),
-      ...(o.rebalanceTimeout !== undefined ? { rebalanceTimeout: o.rebalanceTimeout } : {}),
+      ...this.#group,
       maxBytesPerPartition: o.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION,
       maxBytes: o.maxBytes ?? DEFAULT_MAX_BYTES,
     });
@@ -191,7 +206,8 @@ export class KafkaTransport implements Transport {
       options,
       handlers,
       this.#logger,
-      Math.min(HEARTBEAT_CHECK_MS, o.heartbeatInterval ?? HEARTBEAT_CHECK_MS),
+      Math.min(HEARTBEAT_CHECK_MS, this.#group.heartbeatInterval),
+      this.description,
     );
     this.#consumers.add(consumer);
     try {
@@ -243,15 +259,11 @@ export class KafkaTransport implements Transport {
     if (this.#closed) return Promise.reject(new TransportClosedError(this.description));
     if (!this.#connecting) {
       const connecting = (async () => {
-        const admin = this.#kafka.admin();
-        try {
-          await admin.connect();
-        } catch (error) {
-          await admin.disconnect().catch(() => undefined);
-          throw this.#refused(error);
-        }
-        this.#logger.debug({ transport: this.description }, 'kafka transport connected');
-        return admin;
+        // kafkajs retries a connection five times (about 10 s) before it gives up; the app's connection
+        // retries with a backoff of its own and logs each attempt. A probe that retries nothing makes
+        // an attempt one try, so the first warning comes at once, not after kafkajs's retries.
+        await this.#connectOnce(this.#probe().admin(), true);
+        return this.#connectOnce(this.#kafka.admin(), false);
       })();
       connecting.catch(() => {
         if (this.#connecting === connecting) this.#connecting = undefined;
@@ -259,6 +271,19 @@ export class KafkaTransport implements Transport {
       this.#connecting = connecting;
     }
     return this.#connecting;
+  }
+
+  /** Connects `admin`, and disconnects it again when that fails or when it is only a probe. */
+  async #connectOnce(admin: Admin, probe: boolean): Promise<Admin> {
+    try {
+      await admin.connect();
+    } catch (error) {
+      await admin.disconnect().catch(() => undefined);
+      throw this.#refused(error);
+    }
+    if (probe) await admin.disconnect().catch(() => undefined);
+    else this.#logger.debug({ transport: this.description }, 'kafka transport connected');
+    return admin;
   }
 
   /** The producer, created and connected on the first produce (concurrent first produces share it). */

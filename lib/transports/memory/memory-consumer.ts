@@ -7,7 +7,11 @@ import type {
   TopicPartitionOffset,
   TransportConsumer,
 } from '../transport.js';
+import { GroupMembership, type GroupStats } from '../group-membership.js';
 import { type GroupMember, type MemoryBroker, partitionKey } from './memory-broker.js';
+
+/** Members made so far in this process: each gets an id of its own, as a Kafka group member does. */
+let members = 0;
 
 interface Assigned {
   readonly topic: string;
@@ -25,6 +29,10 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
   readonly topics: readonly string[];
   #assigned = new Map<string, Assigned>();
   #generation = -1;
+  readonly #membership = new GroupMembership();
+  readonly #memberId = `memory-${++members}`;
+  /** Partitions owned before the rebalance under way (revoke hands back all of them). */
+  #before = new Set<string>();
   #running = true;
   #wake: (() => void) | undefined;
   #loop: Promise<void> = Promise.resolve();
@@ -47,6 +55,8 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
   }
 
   async revoke(): Promise<void> {
+    this.#membership.rebalancing();
+    this.#before = new Set(this.#assigned.keys());
     const partitions = [...this.#assigned.values()].map(({ topic, partition }) => ({ topic, partition }));
     if (partitions.length > 0 && this.handlers.onRevoked) await this.handlers.onRevoked(partitions);
     this.#assigned = new Map();
@@ -60,8 +70,23 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
         { topic, partition, position: offset, paused: false },
       ]),
     );
+    const now = new Set(this.#assigned.keys());
+    this.#membership.joined({
+      memberId: this.#memberId,
+      leader: false,
+      generation,
+      gained: [...now].filter((tp) => !this.#before.has(tp)).length,
+      lost: [...this.#before].filter((tp) => !now.has(tp)).length,
+      partitions: now.size,
+    });
+    this.#before = now;
     this.handlers.onAssigned?.(partitions.map(({ topic, partition }) => ({ topic, partition })));
     this.#signal();
+  }
+
+  /** This member's view of its group (generation, rebalances, partitions gained and lost). */
+  group(): GroupStats {
+    return this.#membership.stats();
   }
 
   pause(partitions: readonly TopicPartition[]): void {
@@ -91,6 +116,7 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
     this.#signal();
     await this.#loop;
     await this.broker.leave(this.options.groupId, this, this.options.fromBeginning ?? true);
+    this.#membership.left();
   }
 
   /** Dies on the spot: no more deliveries, no commits, no revoke; the group reassigns its partitions. */
@@ -98,6 +124,7 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
     this.#running = false;
     this.#unsubscribe();
     this.#signal();
+    this.#membership.dropped(false);
     this.handlers.onCrash?.(new Error('consumer crashed'));
     return this.broker.leave(this.options.groupId, this, this.options.fromBeginning ?? true);
   }

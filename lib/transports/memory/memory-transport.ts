@@ -99,6 +99,7 @@ export class MemoryTransport implements Transport {
         this.#consumers.delete(consumer);
         await consumer.stop();
       },
+      group: () => consumer.group(),
     };
   }
 

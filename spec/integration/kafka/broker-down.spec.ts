@@ -17,6 +17,23 @@ function warningsLogger(): Logger & { warnings: string[] } {
   };
 }
 
+/** Every line logged, kafkajs's included, with its level. */
+function allLinesLogger(): Logger & {
+  lines: { level: string; message: string; kafkajs: boolean; at: number }[];
+} {
+  const lines: { level: string; message: string; kafkajs: boolean; at: number }[] = [];
+  const at =
+    (level: string) =>
+    (fields: object, message?: string): void =>
+      void lines.push({
+        level,
+        message: message ?? '',
+        kafkajs: (fields as { client?: unknown }).client === 'kafkajs',
+        at: Date.now(),
+      });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
 describe('kafka: a worker started while the broker is down', function () {
   this.timeout(120_000);
   let app: App | undefined;
@@ -74,6 +91,44 @@ describe('kafka: a worker started while the broker is down', function () {
     await waitForCommitted(app, { timeoutMs: 30_000 });
     expect(agent.stats().settled).to.be.at.least(total);
   });
+
+  // The README promises one line per connection attempt: kafkajs's own account of each attempt (its
+  // connection errors and retries, error-level in kafkajs) is debug detail.
+  for (const [what, broker] of [
+    ['an unknown host', () => 'no-such-host.invalid:9092'],
+    ['a refused connection', () => `127.0.0.1:${proxy!.port}`],
+  ] as const) {
+    it(`logs one warning per connection attempt, naming the brokers, for ${what}`, async () => {
+      const [host, port] = services.kafkaBrokers[0]!.split(':') as [string, string];
+      proxy = await TcpProxy.start(host, Number(port));
+      await proxy.down();
+      const logger = allLinesLogger();
+      const brokers = broker();
+      // By URL, with kafkajs's default retries: each attempt is one try, the app paces them (1, 2, 4 s…)
+      app = createApp({ id: uniqueName('one-line-app'), logger, broker: `kafka://${brokers}` });
+      app.agent('count', app.topic<number>(uniqueName('one-line')), (n$) => n$);
+      const startedAt = Date.now();
+      const started = app.start().catch(() => undefined);
+      const attempts = () => logger.lines.filter((line) => line.message.startsWith('cannot reach '));
+      await waitFor(() => attempts().length >= 3, { timeoutMs: 60_000, description: 'three attempts' });
+      await app.stop();
+      await started;
+
+      const noisy = logger.lines.filter((line) => line.level === 'warn' || line.level === 'error');
+      const kafkajs = logger.lines.filter((line) => line.kafkajs);
+      console.log(
+        `      ${what}: ${attempts().length} attempts, ${noisy.length} warn/error lines; kafkajs's ${kafkajs.length} lines at ${[...new Set(kafkajs.map((l) => l.level))].join(', ')}`,
+      );
+      expect(noisy.map((line) => line.message)).to.deep.equal(attempts().map((line) => line.message));
+      for (const [i, line] of attempts().entries())
+        expect(line.message).to.match(
+          new RegExp(`^cannot reach kafka://${brokers.replace(/\./g, '\\.')} \\(attempt ${i + 1}: `),
+        );
+      expect(kafkajs.length, 'kafkajs lines (debug)').to.be.greaterThan(0);
+      // each attempt is one try (kafkajs's own five retries took about 10 s before the first line)
+      expect(attempts()[0]!.at - startedAt, 'ms until the first warning').to.be.below(5000);
+    });
+  }
 
   it('fails a send with a ConnectionError while the broker is down, and sends once it is back', async () => {
     const [host, port] = services.kafkaBrokers[0]!.split(':') as [string, string];

@@ -26,6 +26,10 @@ export interface WorkerSettings {
   readonly concurrency?: number;
   readonly maxInFlight?: number;
   readonly commitIntervalMs?: number;
+  /** Connect by this `kafka://` URL (its group settings included) instead of the fixture's transport. */
+  readonly brokerUrl?: string;
+  /** Write info lines to stderr too. */
+  readonly logInfo?: boolean;
 }
 
 /**
@@ -51,6 +55,8 @@ export function startWorker(settings: WorkerSettings): WorkerProcess {
       RIVULET_CONCURRENCY: String(settings.concurrency ?? 32),
       RIVULET_MAX_IN_FLIGHT: String(settings.maxInFlight ?? 200),
       RIVULET_COMMIT_INTERVAL_MS: String(settings.commitIntervalMs ?? 20),
+      ...(settings.brokerUrl ? { RIVULET_BROKER_URL: settings.brokerUrl } : {}),
+      ...(settings.logInfo ? { RIVULET_LOG_INFO: '1' } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -98,6 +98,27 @@ describe('liveSnapshot', () => {
     ]);
   });
 
+  it("carries the agent's view of its consumer group when the transport tells it, and nothing when not", () => {
+    const membership = {
+      state: 'rebalancing' as const,
+      generation: 7,
+      memberId: 'worker-1-abc',
+      leader: false,
+      rebalances: 3,
+      partitions: 2,
+      partitionsGained: 6,
+      partitionsLost: 4,
+      rebalanceMs: 2400,
+      lastRebalanceMs: 900,
+      rebalancingSince: 4200,
+      lastJoinAt: 3000,
+    };
+    const now = sample(5000, [agentStats('save', 'activities', { membership }), agentStats('plain', 'x')]);
+    const [grouped, plain] = liveSnapshot(now, historyOf([now])).agents;
+    expect(grouped!.membership).to.deep.equal(membership);
+    expect(plain).not.to.have.property('membership');
+  });
+
   it('computes msg/s from the settled deltas between samples, and keeps lag and in flight per sample', () => {
     const at = (t: number, settled: number, inFlight: number, lagEnd: number | undefined) =>
       sample(t, [agentStats('save', 'activities', { settled, inFlight, partitions: [partition(0)] })], {

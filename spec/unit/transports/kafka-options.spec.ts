@@ -27,6 +27,24 @@ describe('kafka:// URLs', () => {
     });
   });
 
+  it('reads the consumer group timings: session timeout, heartbeat interval, rebalance timeout', () => {
+    expect(
+      parseKafkaUrl(
+        'kafka://k1:9092?sessionTimeout=6000&heartbeatInterval=500&rebalanceTimeout=20000&requestTimeout=9000',
+      ),
+    ).to.deep.equal({
+      brokers: ['k1:9092'],
+      requestTimeout: 9000,
+      sessionTimeout: 6000,
+      heartbeatInterval: 500,
+      rebalanceTimeout: 20_000,
+    });
+    expect(parseKafkaUrl('kafka://k1:9092?heartbeatInterval=250')).to.deep.equal({
+      brokers: ['k1:9092'],
+      heartbeatInterval: 250,
+    });
+  });
+
   it('defaults to SASL PLAIN when credentials come without a mechanism', () => {
     expect(parseKafkaUrl('kafka://u:secret@k1:9092').sasl).to.deep.equal({
       mechanism: 'plain',
@@ -103,12 +121,22 @@ describe('kafka:// URLs', () => {
     [`kafka://bob:${SECRET}@k1:9092?clientid=x`, 'unknown parameter (did you mean clientId?)'],
     [
       `kafka://bob:${SECRET}@k1:9092?colour=blue`,
-      'unknown parameter (known: ssl, sasl, clientId, connectionTimeout, requestTimeout)',
+      'unknown parameter (known: ssl, sasl, clientId, connectionTimeout, requestTimeout, sessionTimeout, heartbeatInterval, rebalanceTimeout)',
     ],
     [`kafka://bob:${SECRET}@k1:9092?ssl=yes`, 'ssl must be true or false'],
     [`kafka://bob:${SECRET}@k1:9092?sasl=gssapi`, 'sasl must be one of plain, scram-sha-256, scram-sha-512'],
     [`kafka://k1:9092?sasl=plain`, 'sasl needs user:password@ before the hosts'],
     [`kafka://bob:${SECRET}@k1:9092?requestTimeout=-5`, 'requestTimeout must be a positive integer (ms)'],
+    [`kafka://bob:${SECRET}@k1:9092?sessionTimeout=10s`, 'sessionTimeout must be a positive integer (ms)'],
+    [
+      `kafka://bob:${SECRET}@k1:9092?heartbeatInterval=0`,
+      'heartbeatInterval must be a positive integer (ms)',
+    ],
+    [
+      `kafka://bob:${SECRET}@k1:9092?rebalanceTimeout=1.5`,
+      'rebalanceTimeout must be a positive integer (ms)',
+    ],
+    [`kafka://bob:${SECRET}@k1:9092?sessiontimeout=6000`, 'unknown parameter (did you mean sessionTimeout?)'],
   ] as const) {
     it(`says "${problem}" without repeating the URL`, () => {
       const error = rejection(() => parseKafkaUrl(url));

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import {
   type Admin,
   type ConsumerConfig,
+  type KafkaConfig,
   type ITopicMetadata,
   KafkaJSAggregateError,
   KafkaJSProtocolError,
@@ -13,7 +14,7 @@ import {
 import { ConfigurationError, TransportClosedError, silentLogger } from '../../../lib/index.js';
 import { KafkaTransport, TopicsNotReadyError } from '../../../lib/transports/kafka/kafka-transport.js';
 import type { KafkaClient } from '../../../lib/transports/kafka/kafka-transport.js';
-import type { KafkaTransportOptions } from '../../../lib/kafka.js';
+import { type KafkaTransportOptions, parseKafkaUrl } from '../../../lib/kafka.js';
 
 /** A Kafka protocol error as kafkajs raises it. */
 function protocolError(type: string, message: string, retriable = true): KafkaJSProtocolError {
@@ -249,12 +250,29 @@ describe('KafkaTransport connection', () => {
 
     const error = await transport.connect().catch((e: unknown) => e);
     expect((error as Error).message).to.contain('ECONNREFUSED');
+    expect(kafka.admin.connects, 'one try: the probe').to.equal(1);
     expect(kafka.admin.disconnects).to.equal(1);
 
     await transport.connect();
-    expect(kafka.admin.connects).to.equal(2);
+    expect(kafka.admin.connects, 'the probe, then the admin kept').to.equal(3);
+    expect(kafka.admin.disconnects, 'the probe let go').to.equal(2);
     await transport.connect();
-    expect(kafka.admin.connects, 'a connected admin is kept').to.equal(2);
+    expect(kafka.admin.connects, 'a connected admin is kept').to.equal(3);
+  });
+
+  it('tries each connection once (kafkajs retrying nothing): the app paces and logs the attempts', async () => {
+    const configs: KafkaConfig[] = [];
+    const kafka = new FakeKafka();
+    const transport = new KafkaTransport(
+      { brokers: ['broker-1:9092'], logger: silentLogger, retry: { retries: 8, initialRetryTime: 50 } },
+      { client: (config) => (configs.push(config), kafka.client()) },
+    );
+    await transport.connect();
+    expect(configs.map((config) => config.retry)).to.deep.equal([
+      { retries: 8, initialRetryTime: 50 }, // everything else: the retries asked for
+      { retries: 0, initialRetryTime: 50 }, // the connection probe
+    ]);
+    await transport.close();
   });
 
   it('reports refused credentials as a ConfigurationError (no retry can fix them)', async () => {
@@ -334,6 +352,45 @@ describe('KafkaTransport consumers', () => {
       .consume(options, handlers)
       .catch(() => undefined);
     expect(kafka.consumerConfigs[0]).to.include({ maxBytesPerPartition: 256 * 1024, maxBytes: 1024 * 1024 });
+  });
+
+  it('join with group timings for a fast failover by default: 10 s session, 1 s heartbeat, 30 s rebalance', async () => {
+    const kafka = new FakeKafka();
+    await transportOn(kafka)
+      .consume(options, handlers)
+      .catch(() => undefined);
+    expect(kafka.consumerConfigs[0]).to.include({
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+      rebalanceTimeout: 30_000,
+    });
+  });
+
+  it('take the group timings of a kafka:// URL, the defaults for those it leaves out', async () => {
+    const kafka = new FakeKafka();
+    const transport = transportOn(
+      kafka,
+      5000,
+      parseKafkaUrl('kafka://k1:9092?sessionTimeout=6000&heartbeatInterval=500'),
+    );
+    await transport.consume(options, handlers).catch(() => undefined);
+    expect(kafka.consumerConfigs[0]).to.include({
+      sessionTimeout: 6000,
+      heartbeatInterval: 500,
+      rebalanceTimeout: 30_000,
+    });
+  });
+
+  it('refuse a heartbeat interval that is not below the session timeout, naming both', () => {
+    const kafka = new FakeKafka();
+    expect(() => transportOn(kafka, 5000, { heartbeatInterval: 10_000 }))
+      .to.throw(ConfigurationError)
+      .with.property('message')
+      .that.contains('heartbeatInterval (10000 ms) must be below sessionTimeout (10000 ms)');
+    expect(() => transportOn(kafka, 5000, { sessionTimeout: 0 })).to.throw(
+      ConfigurationError,
+      /sessionTimeout/,
+    );
   });
 
   it('take the fetch sizes given in the options', async () => {
