@@ -361,7 +361,7 @@ export class GlobalTable<K = string, V = unknown> {
     const copy = this.#copies.get(partition);
     if (!copy || this.#stopped) return;
     const changes: StoreChange[] = [];
-    let next = copy.position;
+    let next: number | undefined;
     for (const record of records) {
       if (record.offset < copy.position) continue; // applied already (by the restore)
       next = record.offset + 1;
@@ -369,7 +369,7 @@ export class GlobalTable<K = string, V = unknown> {
       changes.push({ key: record.key, value: record.value });
       this.#checkPlacement(partition, record.key);
     }
-    if (next === copy.position) return;
+    if (next === undefined) return;
     await this.#store.apply(partition, changes, next);
     copy.position = next;
     copy.end = Math.max(copy.end, next);

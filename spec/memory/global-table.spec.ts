@@ -16,6 +16,7 @@ import {
 } from '../../lib/index.js';
 import { appMetrics } from '../../lib/metrics/app-metrics.js';
 import { waitFor } from '../../lib/testing/index.js';
+import { partitionForKey } from '../../lib/transports/partitioner.js';
 import { delegateTransport } from '../support/delegate.js';
 
 interface Customer {
@@ -43,6 +44,16 @@ class HeldStore extends MemoryTableStore {
 
   override async apply(partition: number, changes: readonly StoreChange[], offset: number): Promise<void> {
     await this.#gate;
+    return super.apply(partition, changes, offset);
+  }
+}
+
+/** A memory store that logs what is written to it. */
+class LoggedStore extends MemoryTableStore {
+  readonly writes: { partition: number; keys: string[]; checkpoint: number }[] = [];
+
+  override async apply(partition: number, changes: readonly StoreChange[], offset: number): Promise<void> {
+    this.writes.push({ partition, keys: changes.map((c) => c.key.toString()), checkpoint: offset });
     return super.apply(partition, changes, offset);
   }
 }
@@ -119,12 +130,24 @@ describe('global tables (memory://)', () => {
     }
   });
 
-  it('follows its topic while the app runs: a send shows soon, a tombstone deletes', async () => {
+  it('follows its topic while the app runs: a send shows soon, a tombstone deletes; what the restore read is not applied again', async () => {
     const broker = new MemoryBroker();
-    const { app, customers } = track(worker(broker));
+    const store = new LoggedStore();
+    const { app, customers } = track(worker(broker, { store: () => store }));
+    await customers.topic.send(cy, { key: 'old' });
+    await customers.topic.send(cy, { key: 'old' });
     await app.start();
-    expect(customers.size).to.equal(0);
-    await customers.topic.send(ada, { key: 'c1' });
+    expect(customers.size).to.equal(1);
+    const { partition, offset } = await customers.topic.send(ada, { key: 'c1' });
+    await waitFor(() => customers.get('c1') !== undefined, { description: 'c1 to show' });
+    // the restore wrote the two old records; the tail read every partition from its start, and
+    // skipped them
+    const old = partitionForKey(Buffer.from('old'), 3);
+    expect(store.writes).to.deep.equal([
+      { partition: old, keys: ['old', 'old'], checkpoint: 2 },
+      { partition, keys: ['c1'], checkpoint: offset + 1 },
+    ]);
+    await customers.delete('old');
     await waitFor(() => customers.get('c1') !== undefined, { description: 'c1 to show' });
     expect(customers.get('c1')).to.deep.equal(ada);
     await customers.topic.send(bob, { key: 'c1' });
@@ -132,6 +155,7 @@ describe('global tables (memory://)', () => {
     await customers.delete('c1');
     await waitFor(() => !customers.has('c1'), { description: 'c1 to go' });
     expect(customers.size).to.equal(0);
+    expect(customers.stats().partitions.reduce((sum, p) => sum + p.position, 0)).to.equal(6);
   });
 
   it('two workers on one broker each hold every key of every partition', async () => {
