@@ -318,7 +318,8 @@ export class App implements TopicHost {
   }
 
   /**
-   * Connects, creates the declared topics and starts every agent.
+   * Connects, creates the declared topics, restores every global table (reads its topic up to the end
+   * offsets seen now) and then starts every agent.
    *
    * @example
    * ```ts
