@@ -115,6 +115,11 @@ export class GlobalTable<K = string, V = unknown> {
     this.keyCodec = topic.keyCodec;
     this.valueCodec = topic.valueCodec;
     this.#codecs = new TableCodecs(name, topic.keyCodec, topic.valueCodec);
+    const refresh = options.lagRefreshMs;
+    if (refresh !== undefined && !(Number.isFinite(refresh) && refresh > 0))
+      throw new ConfigurationError(
+        `Global table ${name}: lagRefreshMs must be a positive number, not ${refresh}`,
+      );
     this.#store = options.store?.() ?? new MemoryTableStore();
   }
 

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { VirtualAction, VirtualTimeScheduler, tap } from 'rxjs';
 import {
   type App,
+  ConfigurationError,
   GlobalTableNotReadyError,
   MemoryBroker,
   MemoryTableStore,
@@ -241,6 +242,57 @@ describe('global tables (memory://)', () => {
     expect(customers.get('c1')).to.deep.equal(ada);
     await waitFor(() => seen.length === 1);
     expect(seen).to.deep.equal(['Ada']);
+  });
+
+  it('starts another consumer when the one following the topic crashes, and warns once about a key in another partition than its own', async () => {
+    const broker = new MemoryBroker();
+    const scheduler = new VirtualTimeScheduler(VirtualAction, 0);
+    const consumers: { stop(): Promise<void>; crash(error: Error): void }[] = [];
+    const warnings: string[] = [];
+    const inner = new MemoryTransport(broker);
+    const app = createApp({
+      id: 'shop',
+      logger: { ...silentLogger, warn: (_fields, message) => warnings.push(message ?? '') },
+      transport: delegateTransport(inner, {
+        consume: async (options, handlers) => {
+          const consumer = await inner.consume(options, handlers);
+          if (options.groupId.startsWith('shop.global.customers.'))
+            consumers.push({ stop: () => consumer.stop(), crash: (error) => handlers.onCrash?.(error) });
+          return consumer;
+        },
+      }),
+    });
+    apps.push(app);
+    const customers = app.globalTable<Customer>('customers', { value: json(), partitions: 3, scheduler });
+    await app.start();
+    expect(consumers).to.have.length(1);
+    await consumers[0]!.stop(); // as a crash would leave it
+    consumers[0]!.crash(new Error('lost for good'));
+    expect(customers.stats().tailRestarts).to.equal(1);
+    await customers.topic.send(ada, { key: 'c1' });
+    expect(customers.has('c1')).to.equal(false);
+    scheduler.maxFrames += 1_000; // the restart delay
+    scheduler.flush();
+    await waitFor(() => customers.has('c1'), { description: 'the new consumer to apply c1' });
+    expect(consumers).to.have.length(2);
+
+    const own = partitionForKey(Buffer.from('c2'), 3);
+    const elsewhere = (own + 1) % 3;
+    await customers.topic.send(bob, { key: 'c2', partition: elsewhere });
+    const { offset } = await customers.topic.send(bob, { key: 'c2', partition: elsewhere });
+    await waitFor(() => customers.stats().partitions[elsewhere]!.position === offset + 1, {
+      description: 'both records applied',
+    });
+    expect(customers.has('c2')).to.equal(false); // get looks in the key's own partition
+    expect(warnings.filter((w) => w.includes('another partition than its key hashes to'))).to.have.length(1);
+  });
+
+  it('refuses a lagRefreshMs that is not a positive number', () => {
+    const app = createApp({ id: 'shop', broker: 'memory://global-config', logger: silentLogger });
+    expect(() => app.globalTable('customers', { lagRefreshMs: 0 })).to.throw(
+      ConfigurationError,
+      /lagRefreshMs/,
+    );
   });
 
   it('shows per partition how far behind its copy is, in stats and in /metrics; the refresh stops with the app', async () => {
