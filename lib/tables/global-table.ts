@@ -322,6 +322,7 @@ export class GlobalTable<K = string, V = unknown> {
     );
     this.#tailStarting = this.#tail(transport);
     await this.#tailStarting;
+    if (this.#stopped) return;
     const scheduler = this.options.scheduler ?? asyncScheduler;
     this.#timers.push(
       interval(this.options.lagRefreshMs ?? 5_000, scheduler)

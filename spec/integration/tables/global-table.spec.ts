@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
-import { type App, createApp, json, silentLogger } from '../../../lib/index.js';
+import { tap } from 'rxjs';
+import { type App, createApp, joinTable, json, silentLogger } from '../../../lib/index.js';
 import { KafkaTransport } from '../../../lib/kafka.js';
-import { waitFor } from '../../../lib/testing/index.js';
+import { waitFor, waitForCommitted } from '../../../lib/testing/index.js';
 import { services, uniqueName } from '../support/services.js';
 
 interface Customer {
@@ -89,5 +90,46 @@ describe('kafka: a global table', function () {
       timeoutMs: 10_000,
       description: 'no lag once the end offsets were refreshed',
     });
+  });
+
+  it('an agent joins orders with it from its first record, and sees a row sent after start', async () => {
+    const appId = uniqueName('global-join');
+    const name = `${appId}-customers`;
+    const { app, customers } = worker(appId, name);
+    apps.push(app);
+    const orders = app.topic<{ customer: string; qty: number }>(`${appId}-orders`, {
+      value: json(),
+      partitions: 2,
+    });
+    await customers.topic.sendMany([
+      { key: 'c1', value: { name: 'Ada', version: 1 } },
+      { key: 'c2', value: { name: 'Bob', version: 1 } },
+    ]);
+    await orders.sendMany([
+      { key: 'o1', value: { customer: 'c1', qty: 1 } },
+      { key: 'o2', value: { customer: 'c2', qty: 2 } },
+      { key: 'o3', value: { customer: 'nobody', qty: 3 } }, // inner: settled, not emitted
+    ]);
+    const enriched: string[] = [];
+    app.agent(
+      'enrich',
+      orders,
+      (order$) =>
+        order$.pipe(
+          joinTable(customers, (order, customer) => `${order.qty}:${customer.name}`, {
+            key: (m) => m.value.customer,
+          }),
+          tap((m) => enriched.push(m.value)),
+        ),
+      { commitIntervalMs: 20 },
+    );
+    await app.start();
+    await waitFor(() => enriched.length === 2, { timeoutMs: 60_000, description: 'o1 and o2 enriched' });
+    await customers.topic.send({ name: 'Cy', version: 1 }, { key: 'c3' });
+    await waitFor(() => customers.has('c3'), { timeoutMs: 30_000, description: 'c3 on this worker' });
+    await orders.send({ customer: 'c3', qty: 4 }, { key: 'o4' });
+    await waitForCommitted(app, { timeoutMs: 60_000 });
+    expect([...enriched].sort()).to.deep.equal(['1:Ada', '2:Bob', '4:Cy']);
+    expect(app.agents[0]!.stats()).to.include({ settled: 4, retried: 0, deadLettered: 0 });
   });
 });
