@@ -23,11 +23,6 @@ export interface JoinTableOptions<T, MK, K> {
   readonly type?: 'inner' | 'left';
 }
 
-/** Options of an inner {@link joinTable}. */
-type InnerOptions<T, MK, K> = JoinTableOptions<T, MK, K> & { readonly type?: 'inner' };
-/** Options of a left {@link joinTable}. */
-type LeftOptions<T, MK, K> = JoinTableOptions<T, MK, K> & { readonly type: 'left' };
-
 /**
  * Enriches each message with the current row of a table (Kafka Streams' stream–table join): the
  * message's value becomes `join(value, row, message)`, and the message keeps its lineage (one message
@@ -65,22 +60,22 @@ type LeftOptions<T, MK, K> = JoinTableOptions<T, MK, K> & { readonly type: 'left
 export function joinTable<T, MK, K, V, U>(
   table: GlobalTable<K, V>,
   join: (value: T, row: V | undefined, message: Message<T, MK>) => U,
-  options: LeftOptions<T, MK, K>,
+  options: JoinTableOptions<T, MK, K> & { readonly type: 'left' },
 ): OperatorFunction<Message<T, MK>, Message<U, MK>>;
 export function joinTable<T, MK, K, V, U>(
   table: GlobalTable<K, V>,
   join: (value: T, row: V, message: Message<T, MK>) => U,
-  options?: InnerOptions<T, MK, K>,
+  options?: JoinTableOptions<T, MK, K> & { readonly type?: 'inner' },
 ): OperatorFunction<Message<T, MK>, Message<U, MK>>;
 export function joinTable<T, MK, K, V, C extends V | undefined, U>(
   table: Table<K, V, C>,
   join: (value: T, row: C | undefined, message: Message<T, MK>) => U,
-  options: LeftOptions<T, MK, K>,
+  options: JoinTableOptions<T, MK, K> & { readonly type: 'left' },
 ): OperatorFunction<Message<T, MK>, Message<U, MK>>;
 export function joinTable<T, MK, K, V, C extends V | undefined, U>(
   table: Table<K, V, C>,
   join: (value: T, row: Exclude<C, undefined>, message: Message<T, MK>) => U,
-  options?: InnerOptions<T, MK, K>,
+  options?: JoinTableOptions<T, MK, K> & { readonly type?: 'inner' },
 ): OperatorFunction<Message<T, MK>, Message<U, MK>>;
 export function joinTable<T, MK, K, V, U>(
   table: GlobalTable<K, V> | Table<K, V, V | undefined>,
