@@ -56,6 +56,11 @@ export default tseslint.config(
     ['lib/tables/**/*.ts'],
     ['sinks', 'lookups', 'backends', 'cli', 'metrics', 'status', 'streams', 'windows'],
   ),
+  // joins/ read tables (global and co-partitioned) for messages; nothing of agents, sinks or backends.
+  boundary(
+    ['lib/joins/**/*.ts'],
+    ['agent', 'sinks', 'lookups', 'backends', 'cli', 'metrics', 'status', 'streams', 'windows'],
+  ),
   boundary(['lib/streams/**/*.ts'], ['lookups', 'backends', 'cli', 'metrics', 'status', 'tables', 'windows']),
   boundary(
     ['lib/windows/**/*.ts'],

@@ -61,6 +61,15 @@ export {
 export { updateTable, type TableUpdate, type UpdateTableOptions } from './tables/update-table.js';
 export { MemoryTableStore } from './tables/stores/memory-table-store.js';
 export {
+  GlobalTable,
+  type GlobalTableOptions,
+  type GlobalTableStats,
+  type GlobalTablePartitionStats,
+  type GlobalTableState,
+} from './tables/global-table.js';
+export { GlobalTableNotReadyError } from './tables/global-table-errors.js';
+export { joinTable, type JoinTableOptions } from './joins/join-table.js';
+export {
   type TableStore,
   type StoreChange,
   type KeyPage,

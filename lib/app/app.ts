@@ -30,6 +30,7 @@ import type { DirectTopic } from '../topics/topic-stream.js';
 import { Topic, type TopicHost, type TopicOptions } from '../topics/topic.js';
 import { Table, type TableOptions } from '../tables/table.js';
 import { WindowTable } from '../windows/window-table.js';
+import { GlobalTable, type GlobalTableOptions } from '../tables/global-table.js';
 import type { WindowTableOptions } from '../windows/window-types.js';
 
 export type { AppOptions, RunOptions } from './app-options.js';
@@ -53,6 +54,7 @@ export class App implements TopicHost {
   readonly #agents: Agent<unknown, unknown>[] = [];
   readonly #tables = new Map<string, Table<unknown, unknown>>();
   readonly #windowTables = new Map<string, WindowTable<unknown, unknown, unknown>>();
+  readonly #globalTables = new Map<string, GlobalTable<unknown, unknown>>();
   readonly #agentHost: AgentHost;
   /** The health and writes of this app's sinks (its agents' own, shared with no other app). */
   readonly #sinkHealth = new SinkHealthRegistry();
@@ -94,6 +96,11 @@ export class App implements TopicHost {
   /** The windowed tables declared so far, by name (each is in {@link App.tables} too). */
   get windowTables(): ReadonlyMap<string, WindowTable<unknown, unknown, unknown>> {
     return this.#windowTables;
+  }
+
+  /** The global tables declared so far, by name. */
+  get globalTables(): ReadonlyMap<string, GlobalTable<unknown, unknown>> {
+    return this.#globalTables;
   }
 
   /** The tables declared so far, by name. */
@@ -233,6 +240,57 @@ export class App implements TopicHost {
   }
 
   /**
+   * Declares a global table: reference data of which every worker holds every partition, fed by the
+   * compacted topic `options.topic` (default: the topic named `name`, declared with
+   * `cleanup.policy=compact`; `send` to `globalTable.topic` to change a row). `start()` restores every
+   * global table (reads its topic up to the end offsets seen then) before any agent starts; then each
+   * follows its topic. Reads are synchronous, for any key, on any worker. Join a stream with it with
+   * `joinTable`. Declaring a name twice throws a `ConfigurationError`.
+   *
+   * @example
+   * ```ts
+   * const customers = app.globalTable('customers', { value: json(Customer), partitions: 3 });
+   * await customers.topic.send({ name: 'Ada', region: 'eu' }, { key: 'c1' });
+   * ```
+   */
+  globalTable<V = unknown, K = string>(
+    name: string,
+    options: GlobalTableOptions<V, K> = {},
+  ): GlobalTable<K, V> {
+    if (this.#globalTables.has(name) || this.#tables.has(name))
+      throw new ConfigurationError(`Table ${name} is declared twice`);
+    const topic =
+      typeof options.topic === 'object'
+        ? options.topic
+        : this.topic<V, K>(options.topic ?? name, {
+            ...(options.value ? { value: options.value } : {}),
+            ...(options.key ? { key: options.key } : {}),
+            ...(options.partitions !== undefined ? { partitions: options.partitions } : {}),
+            config: { 'cleanup.policy': 'compact' },
+          });
+    const table: GlobalTable<K, V> = new GlobalTable<K, V>(
+      {
+        appId: this.id,
+        logger: this.logger,
+        transport: () => this.transportFor(topic as Topic<unknown, unknown>),
+      },
+      name,
+      topic,
+      options,
+    );
+    this.#globalTables.set(name, table as unknown as GlobalTable<unknown, unknown>);
+    this.#stopSignal.subscribe(() => void table.stop());
+    this.onStop(() => table.close());
+    if (this.#started)
+      table
+        .start()
+        .catch((error: unknown) =>
+          this.logger.error({ err: error, table: name }, 'global table failed to start'),
+        );
+    return table;
+  }
+
+  /**
    * Declares an agent: `pipeline` runs over the topic's messages in the consumer group
    * `<app id>.<name>`, under rivulet's processing contract (see the README).
    *
@@ -263,7 +321,8 @@ export class App implements TopicHost {
   }
 
   /**
-   * Connects, creates the declared topics and starts every agent.
+   * Connects, creates the declared topics, restores every global table (reads its topic up to the end
+   * offsets seen now) and then starts every agent.
    *
    * @example
    * ```ts
@@ -280,6 +339,14 @@ export class App implements TopicHost {
       this.#failure ??= error instanceof Error ? error : new Error(String(error));
       throw error;
     }
+    // Global tables first: an agent reads them from its first record on (Kafka Streams' bootstrap).
+    try {
+      await Promise.all([...this.#globalTables.values()].map((table) => table.start()));
+    } catch (error) {
+      this.#failure ??= error instanceof Error ? error : new Error(String(error));
+      throw error;
+    }
+    if (this.#stopping) return;
     await Promise.all(this.#agents.map((agent) => agent.start()));
   }
 

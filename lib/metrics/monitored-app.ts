@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import type { AgentStats } from '../agent/agent.js';
 import type { SinkEvent, SinkHealth } from '../core/sink-health.js';
 import type { TableStats } from '../tables/table.js';
+import type { GlobalTableStats } from '../tables/global-table.js';
 import type { Transport } from '../transports/transport.js';
 import type { WindowTableStats } from '../windows/window-types.js';
 
@@ -20,6 +21,8 @@ export interface MonitoredApp {
   transport(): Promise<Transport>;
   /** Its tables, by name (an app of an older rivulet has none). */
   readonly tables?: ReadonlyMap<string, { stats(): TableStats }>;
+  /** Its global tables, by name (an app of an older rivulet has none). */
+  readonly globalTables?: ReadonlyMap<string, { stats(): GlobalTableStats }>;
   /** Its windowed tables, by name (they are in `tables` too, as plain tables). */
   readonly windowTables?: ReadonlyMap<string, { stats(): WindowTableStats }>;
   /** Its sinks' health, per agent and sink (an app of an older rivulet has none). */

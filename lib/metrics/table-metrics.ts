@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { TableStats } from '../tables/table.js';
+import type { GlobalTablePartitionStats, GlobalTableStats } from '../tables/global-table.js';
 import type { MonitoredApp } from './monitored-app.js';
 
 type PartitionValue = (p: TableStats['partitions'][number]) => number;
@@ -38,13 +39,24 @@ const STANDBY_GAUGES: readonly [string, string, StandbyValue][] = [
   ],
 ];
 
+/** Per partition of a global table's topic, this worker's copy. */
+const GLOBAL_PARTITION_GAUGES: readonly [string, string, (p: GlobalTablePartitionStats) => number][] = [
+  [
+    'rivulet_global_table_lag_records',
+    "Records of the global table's topic partition not yet applied to this worker's copy (end offset last fetched minus position)",
+    (p) => p.lag,
+  ],
+  ['rivulet_global_table_keys', "Keys of the global table's partition in this worker's copy", (p) => p.keys],
+];
+
 /**
  * Registers the per-table metrics of an app, read from `table.stats()` when scraped: per owned
  * partition (labels `table`, `partition`) `rivulet_table_keys`, `rivulet_table_recovering`,
  * `rivulet_table_restore_remaining` and `rivulet_table_changelog_lag`; per table `rivulet_table_pending_writes` (changes waiting for the
  * broker) and `rivulet_table_changelog_write_failures_total`; per standby replica (labels `table`,
- * `partition`) `rivulet_table_standby_keys` and `rivulet_table_standby_lag`. Tables declared after this
- * call show too.
+ * `partition`) `rivulet_table_standby_keys` and `rivulet_table_standby_lag`; per partition of a global
+ * table's topic `rivulet_global_table_lag_records` and `rivulet_global_table_keys`. Tables declared after
+ * this call show too.
  * Returns the names registered.
  *
  * @example
@@ -52,7 +64,10 @@ const STANDBY_GAUGES: readonly [string, string, StandbyValue][] = [
  * registerTableMetrics(app, registry);
  * ```
  */
-export function registerTableMetrics(app: Pick<MonitoredApp, 'tables'>, registry: Registry): string[] {
+export function registerTableMetrics(
+  app: Pick<MonitoredApp, 'tables' | 'globalTables'>,
+  registry: Registry,
+): string[] {
   const snapshot = (): TableStats[] => [...(app.tables?.values() ?? [])].map((table) => table.stats());
   const registers = [registry];
   for (const [name, help, value] of PARTITION_GAUGES) {
@@ -106,10 +121,25 @@ export function registerTableMetrics(app: Pick<MonitoredApp, 'tables'>, registry
       for (const stats of snapshot()) this.inc({ table: stats.name }, stats.writeFailures);
     },
   });
+  const globals = (): GlobalTableStats[] => [...(app.globalTables?.values() ?? [])].map((t) => t.stats());
+  for (const [name, help, value] of GLOBAL_PARTITION_GAUGES) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['table', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const stats of globals())
+          for (const p of stats.partitions) this.set({ table: stats.name, partition: p.partition }, value(p));
+      },
+    });
+  }
   return [
     ...PARTITION_GAUGES.map(([name]) => name),
     ...STANDBY_GAUGES.map(([name]) => name),
     'rivulet_table_pending_writes',
     'rivulet_table_changelog_write_failures_total',
+    ...GLOBAL_PARTITION_GAUGES.map(([name]) => name),
   ];
 }
