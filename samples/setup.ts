@@ -6,11 +6,11 @@
 import { InfluxDB } from '@influxdata/influxdb-client';
 import axios from 'axios';
 import { Redis } from 'ioredis';
-import type { App } from '../lib/index.js';
+import type { App } from 'rivulet';
 import { type Activity, createFeedApp, generateActivities } from './feed-cache/feed-cache.js';
 import { type Report, createExecutionQualityApp } from './execution-quality/execution-quality.js';
-import { influxQLClient, influxWriteApi } from '../lib/influx.js';
-import { waitFor } from '../lib/testing/index.js';
+import { influxQLClient, influxWriteApi } from 'rivulet/influx';
+import { waitFor } from 'rivulet/testing';
 import { createOrderConfirmationsApp } from './order-confirmations/order-confirmations.js';
 import { ORDERS_PER_MINUTE, type SymbolMinute, createOrderVolumeApp } from './order-volume/order-volume.js';
 import { type Order, SYMBOLS, generateOrders } from './orders/orders.js';

@@ -4,8 +4,8 @@
  */
 import { type Observable, bufferTime } from 'rxjs';
 import { z } from 'zod';
-import { type Message, createApp, json } from '../../lib/index.js';
-import { type RedisClientLike, type RedisPipelineLike, toRedis } from '../../lib/redis.js';
+import { type Message, createApp, json } from 'rivulet';
+import { type RedisClientLike, type RedisPipelineLike, toRedis } from 'rivulet/redis';
 
 export const Activity = z.object({ user: z.string(), message: z.string(), timestamp: z.coerce.date() });
 export type Activity = z.infer<typeof Activity>;
