@@ -19,6 +19,8 @@ export type {
   AgentOptions,
   AgentState,
   AgentStats,
+  AgentPipeline,
+  EndsInMessages,
   PartitionStats,
   Pipeline,
   PipelineOutput,

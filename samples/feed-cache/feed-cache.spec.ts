@@ -35,7 +35,9 @@ const retry = { retries: 2, backoff: { initialDelayMs: 100, factor: 2, jitter: f
 describe('sample: feed cache (marbles)', () => {
   let scheduler: TestScheduler;
   beforeEach(() => {
-    scheduler = new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected));
+    scheduler = new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected);
+    });
   });
 
   it('writes each 50 ms batch as one pipeline of ZADD feed:<user> <time> <message> and settles it as a whole', () => {

@@ -17,7 +17,7 @@ describe("the README's first agent (issue 16 finding 6)", () => {
     mkdirSync(folder, { recursive: true });
     writeFileSync(join(folder, 'feed.ts'), block!.code);
 
-    const env = { ...process.env, RIVULET_LOG_LEVEL: 'info' };
+    const env: NodeJS.ProcessEnv = { ...process.env, RIVULET_LOG_LEVEL: 'info' };
     for (const name of ['KAFKA_URL', 'REDIS_URL', 'RIVULET_BROKER']) delete env[name];
     const child = spawn(process.execPath, ['--import', 'tsx', join(folder, 'feed.ts')], {
       stdio: ['ignore', 'pipe', 'pipe'],
