@@ -12,6 +12,7 @@ import type { PartitionResource } from './partition-resources.js';
 import type { Entry } from './partition-tracker.js';
 import { RestartBudget } from './restart-budget.js';
 import { StallDetector } from './stall-detector.js';
+import { DropDetector } from './drop-detector.js';
 import { type PipelineEnd, Supervisor } from './supervisor.js';
 import type { AgentOptions, AgentState, AgentStats } from './agent-types.js';
 
@@ -59,6 +60,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
   readonly #supervisor: Supervisor<T, K>;
   readonly #intake: Intake<T, K>;
   readonly #stall: StallDetector;
+  readonly #drops: DropDetector;
   #state: AgentState = 'idle';
   #transport: Transport | undefined;
   #consumer: TransportConsumer | undefined;
@@ -108,11 +110,13 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       options.errors ?? {},
       topic.name,
     );
+    this.#drops = new DropDetector(name, logger);
     this.#supervisor = new Supervisor<T, K>(
       {
         name,
         logger,
         owner: this,
+        drops: this.#drops,
         pending: () => this.#pending(),
         fail: (error) => this.#fail(error),
         scope: {
@@ -233,6 +237,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
         return;
       }
       this.#stall.start();
+      this.#drops.start();
       this.host.logger.info({ agent: this.name, topic: this.topic.name, group: this.group }, 'agent started');
     } catch (error) {
       this.#fail(error);
@@ -254,6 +259,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       return;
     }
     this.#state = 'stopping';
+    this.#drops.stop();
     const outage = this.#failures.outage;
     this.#failures.stop();
     this.#ledger.close();
