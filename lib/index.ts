@@ -11,6 +11,8 @@ export {
   type PartitionStats,
   type Pipeline,
   type PipelineOutput,
+  type AgentPipeline,
+  type EndsInMessages,
 } from './agent/agent.js';
 export { type RestartPolicy } from './agent/restart-budget.js';
 export { TopicStream } from './topics/topic-stream.js';

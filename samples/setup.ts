@@ -6,11 +6,11 @@
 import { InfluxDB } from '@influxdata/influxdb-client';
 import axios from 'axios';
 import { Redis } from 'ioredis';
-import type { App } from '../lib/index.js';
+import type { App } from 'rivulet';
 import { type Activity, createFeedApp, generateActivities } from './feed-cache/feed-cache.js';
 import { type Report, createExecutionQualityApp } from './execution-quality/execution-quality.js';
-import { influxQLClient, influxWriteApi } from '../lib/influx.js';
-import { waitFor } from '../lib/testing/index.js';
+import { influxQLClient, influxWriteApi } from 'rivulet/influx';
+import { MemoryRedis, waitFor } from 'rivulet/testing';
 import { createOrderConfirmationsApp } from './order-confirmations/order-confirmations.js';
 import { ORDERS_PER_MINUTE, type SymbolMinute, createOrderVolumeApp } from './order-volume/order-volume.js';
 import { type Order, SYMBOLS, generateOrders } from './orders/orders.js';
@@ -24,7 +24,6 @@ import {
 import { EmailServerStandIn } from './stand-ins/email-server.js';
 import { InfluxPointsStandIn } from './stand-ins/influx-points.js';
 import { MarketDataStandIn, marketDataLines } from './stand-ins/market-data.js';
-import { SortedSetsStandIn } from './stand-ins/sorted-sets.js';
 
 export interface SampleEnv {
   readonly KAFKA_URL?: string;
@@ -69,14 +68,15 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
   const closers: (() => Promise<unknown>)[] = [];
 
   // feed cache → Redis
-  const standInSets = env.REDIS_URL ? undefined : new SortedSetsStandIn();
+  const standInSets = env.REDIS_URL ? undefined : new MemoryRedis();
+  const feedKeys = new Set<string>();
   const redis = env.REDIS_URL
     ? new Redis(env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
     : undefined;
   if (redis) closers.push(async () => redis.disconnect());
   const feed = createFeedApp({ broker, redis: redis ?? standInSets! });
   lines.push(
-    `feed cache: Redis ${redis ? 'at REDIS_URL' : '→ in-process sorted-set stand-in (set REDIS_URL for a real one)'}`,
+    `feed cache: Redis ${redis ? 'at REDIS_URL' : '→ in-process stand-in, MemoryRedis from rivulet/testing (set REDIS_URL for a real one)'}`,
   );
 
   // order confirmations → e-mail service over HTTP
@@ -149,6 +149,7 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
     async generate(activityCount, orderCount, stopped = () => false, fillCount = orderCount) {
       const chunk = 250; // 2.5 s of orders: across the repartition hop they drift less than the grace
       const activities = generateActivities(activityCount);
+      for (const { user } of activities) feedKeys.add(`feed:${user}`);
       // ending on the last minute boundary: the order-volume windows close a grace period after the last order
       const orders = generateOrders(orderCount, Math.floor(Date.now() / 60_000) * 60_000 - orderCount * 10);
       const fills = generateFills(fillCount);
@@ -177,10 +178,14 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
     },
     async results() {
       const out: string[] = [];
-      if (standInSets)
+      if (standInSets) {
+        let entries = 0;
+        for (const key of feedKeys) entries += await standInSets.zcard(key);
+        const latest = await standInSets.zrevrange('feed:user-0', 0, 1);
         out.push(
-          `feed cache: ${standInSets.size} entries in ${standInSets.sets.size} sorted sets; user-0 latest: ${JSON.stringify(standInSets.latest('feed:user-0', 2))}`,
+          `feed cache: ${entries} entries in ${await standInSets.dbsize()} sorted sets; user-0 latest: ${JSON.stringify(latest)}`,
         );
+      }
       if (emailStandIn)
         out.push(
           `order confirmations: ${emailStandIn.sent.size} distinct e-mails sent in ${emailStandIn.requests} requests`,

@@ -9,8 +9,8 @@
 process.env.RIVULET_LOG_LEVEL ??= 'warn'; // keep the terminal for the status line
 
 const { setupSamples } = await import('./setup.js');
-const { statusLine, summary } = await import('../lib/index.js');
-const { waitForCommitted } = await import('../lib/testing/index.js');
+const { statusLine, summary } = await import('rivulet');
+const { waitForCommitted } = await import('rivulet/testing');
 
 const activities = Number(process.env.SAMPLE_ACTIVITIES ?? 20_000);
 const orders = Number(process.env.SAMPLE_ORDERS ?? 5_000);

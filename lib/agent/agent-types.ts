@@ -1,4 +1,4 @@
-import type { OperatorFunction } from 'rxjs';
+import type { Observable, ObservedValueOf, OperatorFunction } from 'rxjs';
 import type { ErrorPolicy } from '../core/error-policy.js';
 import type { Message } from '../core/message.js';
 import type { GroupStats } from '../transports/group-membership.js';
@@ -18,6 +18,38 @@ import type { RestartPolicy } from './restart-budget.js';
  * ```
  */
 export type Pipeline<T, K> = OperatorFunction<Message<T, K | null>, PipelineOutput>;
+
+/**
+ * What the compiler says of a pipeline given to `app.agent` that ends in something other than messages
+ * (e.g. a plain `map((m) => m.value)`): its type lacks a property whose name is the explanation. Nothing
+ * at run time: `unknown` for a pipeline that ends in messages or arrays of them.
+ *
+ * @example
+ * ```ts
+ * // error: Property '"an agent's pipeline must end in Message objects…"' is missing in type 'Observable<number>'
+ * app.agent('totals', orders, (order$) => order$.pipe(map((m) => m.value.quantity)));
+ * ```
+ */
+export type EndsInMessages<O> = [O] extends [PipelineOutput]
+  ? unknown
+  : {
+      readonly "an agent's pipeline must end in Message objects: use mapValue instead of map (and filterValue, mergeMapValue)": O;
+    };
+
+/**
+ * A pipeline as `app.agent` takes it: a {@link Pipeline}, with the Observable it returns (`R`) inferred,
+ * so that one ending in plain values gets the explanation of {@link EndsInMessages} instead of RxJS's
+ * "Types of property 'operator' are incompatible".
+ *
+ * @example
+ * ```ts
+ * const pipeline: AgentPipeline<Order, string, Observable<Message<Order, string | null>>> = (order$) =>
+ *   order$.pipe(filterValue((o) => o.quantity > 0));
+ * ```
+ */
+export type AgentPipeline<T, K, R extends Observable<unknown>> = (
+  source: Observable<Message<T, K | null>>,
+) => R & EndsInMessages<ObservedValueOf<R>>;
 
 /**
  * What an agent's pipeline may emit: messages, or arrays of them (batches). The compiler flags a pipeline

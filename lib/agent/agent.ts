@@ -13,6 +13,7 @@ import type { AgentScope, PartitionResource } from './partition-resources.js';
 import type { Entry } from './partition-tracker.js';
 import { RestartBudget } from './restart-budget.js';
 import { StallDetector } from './stall-detector.js';
+import { DropDetector } from './drop-detector.js';
 import { type PipelineEnd, Supervisor } from './supervisor.js';
 import type { AgentOptions, AgentState, AgentStats } from './agent-types.js';
 
@@ -20,6 +21,8 @@ export type {
   AgentOptions,
   AgentState,
   AgentStats,
+  AgentPipeline,
+  EndsInMessages,
   PartitionStats,
   Pipeline,
   PipelineOutput,
@@ -64,6 +67,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
   readonly #supervisor: Supervisor<T, K>;
   readonly #intake: Intake<T, K>;
   readonly #stall: StallDetector;
+  readonly #drops: DropDetector;
   #state: AgentState = 'idle';
   #transport: Transport | undefined;
   #consumer: TransportConsumer | undefined;
@@ -126,11 +130,13 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       options.errors ?? {},
       topic.name,
     );
+    this.#drops = new DropDetector(name, logger);
     this.#supervisor = new Supervisor<T, K>(
       {
         name,
         logger,
         owner: this,
+        drops: this.#drops,
         pending: () => this.#pending(),
         fail: (error) => this.#fail(error),
         ended: () => void this.stop(),
@@ -260,6 +266,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       await this.#joining;
       if (this.#state !== 'running') return; // stopped while joining: #stop commits and leaves
       this.#stall.start();
+      this.#drops.start();
       this.host.logger.info({ agent: this.name, topic: this.topic.name, group: this.group }, 'agent started');
     } catch (error) {
       this.#fail(error);
@@ -294,6 +301,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       return;
     }
     this.#state = 'stopping';
+    this.#drops.stop();
     const outage = this.#failures.outage;
     this.#failures.stop();
     this.#ledger.close();

@@ -17,8 +17,8 @@ export class Entry {
   attempts = 0;
   /** When the record first failed (ms since the epoch), for telling an outage from a bad record. */
   firstFailedAt: number | undefined;
-  /** The lineage of the current attempt; failures of older attempts are ignored. */
-  lineage: Lineage | undefined;
+  /** The current attempt's lineage; held weakly once a DropDetector watches it. */
+  #lineage: Lineage | WeakRef<Lineage> | undefined;
 
   constructor(
     readonly tracker: PartitionTracker,
@@ -30,6 +30,31 @@ export class Entry {
 
   get offset(): number {
     return this.record.offset;
+  }
+
+  /** The lineage of the current attempt (while anything can still settle it); failures of older attempts are ignored. */
+  get lineage(): Lineage | undefined {
+    const lineage = this.#lineage;
+    return lineage instanceof WeakRef ? lineage.deref() : lineage;
+  }
+
+  set lineage(lineage: Lineage | undefined) {
+    this.#lineage = lineage;
+  }
+
+  /**
+   * Holds the current lineage weakly: then only the pipeline's messages (and operators holding its
+   * references) keep it alive, and one collected unsettled was dropped (see DropDetector).
+   */
+  holdLineageWeakly(): void {
+    const lineage = this.#lineage;
+    if (lineage !== undefined && !(lineage instanceof WeakRef)) this.#lineage = new WeakRef(lineage);
+  }
+
+  /** Whether the current attempt's lineage, held weakly, is gone. */
+  get lineageLost(): boolean {
+    const lineage = this.#lineage;
+    return lineage instanceof WeakRef && lineage.deref() === undefined;
   }
 }
 

@@ -29,6 +29,8 @@ export interface SupervisorHost {
   ended(): void;
   /** Offered to operators while the pipeline is subscribed (tables register there). */
   readonly scope?: AgentScope;
+  /** Told of each lineage a record is pushed with, to report the records the pipeline drops. */
+  readonly drops?: { watch(entry: Entry, lineage: Lineage): void };
 }
 
 /**
@@ -121,6 +123,7 @@ export class Supervisor<T, K> {
     const lineage = new Lineage(this.host.owner, entry);
     entry.lineage = lineage;
     entry.stage = 'processing';
+    if (this.end.kind === 'settle') this.host.drops?.watch(entry, lineage);
     const { topic, partition } = entry.tracker;
     const message = recordMessage(
       topic,

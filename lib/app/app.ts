@@ -17,7 +17,13 @@ import {
   crontab,
   periodicTimer,
 } from '../timers/timers.js';
-import { Agent, type AgentHost, type AgentOptions, type Pipeline } from '../agent/agent.js';
+import {
+  Agent,
+  type AgentHost,
+  type AgentOptions,
+  type AgentPipeline,
+  type Pipeline,
+} from '../agent/agent.js';
 import { Connection, ConnectionError } from './connection.js';
 import { AgentFailedError, ConfigurationError } from '../core/errors.js';
 import type { AppOptions, RunOptions } from './app-options.js';
@@ -302,16 +308,16 @@ export class App implements TopicHost {
    * });
    * ```
    */
-  agent<T, K>(
+  agent<T, K, R extends Observable<unknown>>(
     name: string,
     topic: Topic<T, K>,
-    pipeline: Pipeline<T, K>,
+    pipeline: AgentPipeline<T, K, R>,
     options: AgentOptions = {},
   ): Agent<T, K> {
     if (this.#agents.some((agent) => agent.name === name)) {
       throw new ConfigurationError(`Agent ${name} is declared twice`);
     }
-    const agent = new Agent<T, K>(this.#agentHost, name, topic, pipeline, {
+    const agent = new Agent<T, K>(this.#agentHost, name, topic, pipeline as Pipeline<T, K>, {
       ...this.#options.agentDefaults,
       ...options,
     });

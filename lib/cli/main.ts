@@ -4,6 +4,7 @@
  * `rivulet tail <topic>`. Run `rivulet --help`.
  * @module
  */
+import { CommanderError } from 'commander';
 import { ConfigurationError } from '../core/errors.js';
 import { AppModuleError, CliUsageError } from './cli-errors.js';
 import { errorLine } from './error-line.js';
@@ -29,6 +30,11 @@ process.once('exit', () => {
 rivuletProgram()
   .parseAsync(process.argv)
   .catch((error: unknown) => {
+    // help, --version (exit 0) and commander's usage errors (exit 1): commander printed them already
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
     const usage =
       error instanceof CliUsageError ||
       error instanceof AppModuleError ||

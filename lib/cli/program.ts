@@ -47,6 +47,9 @@ export function rivuletProgram(
     .name('rivulet')
     .description('Run rivulet apps and poke at their topics')
     .version(version)
+    // help, version and usage errors throw a CommanderError (with its exit code) instead of calling
+    // process.exit: the caller ends the command the way it ends every other (main.ts)
+    .exitOverride()
     .option('--verbose', 'print stacks with errors, and every client log line (or set RIVULET_DEBUG=1)');
   const logger = () =>
     cliLogger({

@@ -5,14 +5,14 @@
  */
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
-import { type Message, createApp, filterValue, json, mapValue, toTopic } from '../../lib/index.js';
+import { type Message, createApp, filterValue, json, mapValue, toTopic } from 'rivulet';
 import {
   type InfluxQLQuery,
   type InfluxQueryClient,
   type InfluxRow,
   influxql,
   lookupInflux,
-} from '../../lib/influx.js';
+} from 'rivulet/influx';
 import { Order } from '../orders/orders.js';
 
 export const Report = z.object({

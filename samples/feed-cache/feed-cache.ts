@@ -4,8 +4,8 @@
  */
 import { type Observable, bufferTime } from 'rxjs';
 import { z } from 'zod';
-import { type Message, createApp, json } from '../../lib/index.js';
-import { type RedisClientLike, type RedisPipelineLike, toRedis } from '../../lib/redis.js';
+import { type Message, createApp, json } from 'rivulet';
+import { type RedisClientLike, type RedisPipelineLike, type ToRedisOptions, toRedis } from 'rivulet/redis';
 
 export const Activity = z.object({ user: z.string(), message: z.string(), timestamp: z.coerce.date() });
 export type Activity = z.infer<typeof Activity>;
@@ -15,12 +15,20 @@ export interface FeedPipeline extends RedisPipelineLike {
   zadd(key: string, score: number, member: string): unknown;
 }
 
-/** The agent: activities → ZADD feed:<user> <time> <message>. Redis is passed in, so tests can fake it. */
+/**
+ * The agent: activities → ZADD feed:<user> <time> <message>. Redis is passed in, so tests can fake it;
+ * `options` are the sink's (its retries, for instance).
+ */
 export const saveActivities =
-  (redis: RedisClientLike<FeedPipeline>) => (activity$: Observable<Message<Activity, string | null>>) =>
+  (redis: RedisClientLike<FeedPipeline>, options: ToRedisOptions = {}) =>
+  (activity$: Observable<Message<Activity, string | null>>) =>
     activity$.pipe(
       bufferTime(50),
-      toRedis(redis, ({ value: a }, tx) => tx.zadd(`feed:${a.user}`, a.timestamp.getTime(), a.message)),
+      toRedis(
+        redis,
+        ({ value: a }, tx) => tx.zadd(`feed:${a.user}`, a.timestamp.getTime(), a.message),
+        options,
+      ),
     );
 
 export function createFeedApp(options: { broker: string; redis: RedisClientLike<FeedPipeline> }) {

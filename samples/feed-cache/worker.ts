@@ -8,17 +8,17 @@
  *     --key ada --broker kafka://127.0.0.1:19092
  *
  * Without KAFKA_URL it runs on memory:// and feeds itself a few made-up activities per second; without
- * REDIS_URL it writes to the in-process stand-in.
+ * REDIS_URL it writes to MemoryRedis (rivulet/testing), in process.
  */
 import { Redis } from 'ioredis';
-import { SortedSetsStandIn } from '../stand-ins/sorted-sets.js';
+import { MemoryRedis } from 'rivulet/testing';
 import { createFeedApp, generateActivities } from './feed-cache.js';
 
 const redis = process.env.REDIS_URL
   ? new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: 1 })
-  : new SortedSetsStandIn();
+  : new MemoryRedis();
 const { app, activities } = createFeedApp({ broker: process.env.KAFKA_URL ?? 'memory://feed-worker', redis });
-if (redis instanceof Redis) app.onStop(() => redis.disconnect());
+app.onStop(() => redis.disconnect());
 
 if (!process.env.KAFKA_URL) {
   let sent = 0;

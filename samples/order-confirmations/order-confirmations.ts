@@ -4,8 +4,8 @@
  * record so a retry never sends twice; a request the service refuses (4xx) goes to `orders.dlq`.
  */
 import type { Observable } from 'rxjs';
-import { type Message, createApp, json } from '../../lib/index.js';
-import { type HttpClientLike, toHttp } from '../../lib/http.js';
+import { type Message, createApp, json } from 'rivulet';
+import { type HttpClientLike, toHttp } from 'rivulet/http';
 import { Order } from '../orders/orders.js';
 
 /** The agent: orders → POST /send. The HTTP client (an axios instance) is passed in. */

@@ -26,8 +26,8 @@ import {
   mapValue,
   repartition,
   tumbling,
-} from '../../lib/index.js';
-import { type InfluxWriteApiLike, toInflux } from '../../lib/influx.js';
+} from 'rivulet';
+import { type InfluxWriteApiLike, toInflux } from 'rivulet/influx';
 import { Order } from '../orders/orders.js';
 
 /** The measurement the points are written to. */

@@ -20,7 +20,7 @@ import {
   repartition,
   toTopic,
   updateTable,
-} from '../../lib/index.js';
+} from 'rivulet';
 import { SYMBOLS } from '../orders/orders.js';
 
 export const Fill = z.object({

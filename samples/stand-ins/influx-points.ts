@@ -4,7 +4,7 @@
  * one it repeats).
  */
 import type { Point } from '@influxdata/influxdb-client';
-import type { InfluxWriteApiLike } from '../../lib/influx.js';
+import type { InfluxWriteApiLike } from 'rivulet/influx';
 
 /** A stored point, read back from its line protocol. */
 export interface StoredPoint {

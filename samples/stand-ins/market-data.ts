@@ -3,7 +3,7 @@
  * query (`SELECT last(price) FROM marketdata WHERE symbol = '…' AND time <= '…'`) from the made-up
  * market of the order generator.
  */
-import type { InfluxQLQuery, InfluxRow } from '../../lib/influx.js';
+import type { InfluxQLQuery, InfluxRow } from 'rivulet/influx';
 import { marketPrice } from '../orders/orders.js';
 
 const QUERY = /symbol = '((?:[^'\\]|\\.)*)' AND time <= '([^']+)'/;

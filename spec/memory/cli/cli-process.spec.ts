@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { once } from 'node:events';
 import { expect } from 'chai';
 
@@ -51,6 +52,45 @@ describe('rivulet send and tail as a user runs them', () => {
       code: 1,
       stdout: '',
       stderr: 'rivulet: cannot reach kafka at 127.0.0.1:1: Connection error: connect ECONNREFUSED\n',
+    });
+  });
+});
+
+describe('rivulet help and version (issue 16 finding 9)', () => {
+  const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+  for (const args of [['--help'], ['help'], ['-h']]) {
+    it(`rivulet ${args.join(' ')} prints the usage and the commands on stdout and exits 0`, async () => {
+      const run = await rivulet(...args);
+      expect(run).to.include({ code: 0, stderr: '' });
+      expect(run.stdout).to.match(/^Usage: rivulet \[options\] \[command\]\n/);
+      expect(run.stdout)
+        .to.include('worker [options] <app-module>')
+        .and.include('send [options] <topic> <json>');
+    });
+  }
+
+  for (const args of [
+    ['worker', '--help'],
+    ['help', 'worker'],
+  ]) {
+    it(`rivulet ${args.join(' ')} prints the worker's usage and exits 0`, async () => {
+      const run = await rivulet(...args);
+      expect(run).to.include({ code: 0, stderr: '' });
+      expect(run.stdout).to.match(/^Usage: rivulet worker \[options\] <app-module>\n/);
+      expect(run.stdout).to.include('--port <port>');
+    });
+  }
+
+  it('rivulet --version prints the version and exits 0', async () => {
+    expect(await rivulet('--version')).to.deep.equal({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('an unknown command is still a usage error: exit 1, one line from commander, nothing more', async () => {
+    expect(await rivulet('bogus')).to.deep.equal({
+      code: 1,
+      stdout: '',
+      stderr: "error: unknown command 'bogus'\n",
     });
   });
 });
