@@ -35,3 +35,6 @@ export declare const snapshots: Topic<Snapshot>;
 export declare function snapshot(): Snapshot;
 export declare function dailyReport(): Promise<void>;
 export declare const url: string;
+export declare const redis: import('ioredis').Redis;
+export declare const writeApi: import('@influxdata/influxdb-client').WriteApi;
+export declare const enrichedOrders: Topic<Order & { region: string }>;
