@@ -9,6 +9,7 @@ import {
 import type { Codec } from '../codecs/codec.js';
 import { json } from '../codecs/json.js';
 import { string } from '../codecs/string.js';
+import { AppTables } from './app-tables.js';
 import type { Transport } from '../transports/transport.js';
 import {
   type CrontabOptions,
@@ -30,13 +31,13 @@ import type { AppOptions, RunOptions } from './app-options.js';
 import { type Logger, defaultLogger } from '../core/logger.js';
 import { shutdown } from './shutdown.js';
 import { type SinkEvent, type SinkHealth, SinkHealthRegistry } from '../core/sink-health.js';
-import { DirectSubscription } from './direct-subscription.js';
+import { DirectSubscriptions } from './direct-subscription.js';
 import type { Message } from '../core/message.js';
 import type { DirectTopic } from '../topics/topic-stream.js';
 import { Topic, type TopicHost, type TopicOptions } from '../topics/topic.js';
-import { Table, type TableOptions } from '../tables/table.js';
-import { WindowTable } from '../windows/window-table.js';
-import { GlobalTable, type GlobalTableOptions } from '../tables/global-table.js';
+import type { Table, TableOptions } from '../tables/table.js';
+import type { WindowTable } from '../windows/window-table.js';
+import type { GlobalTable, GlobalTableOptions } from '../tables/global-table.js';
 import type { WindowTableOptions } from '../windows/window-types.js';
 
 export type { AppOptions, RunOptions } from './app-options.js';
@@ -58,9 +59,8 @@ export class App implements TopicHost {
   readonly #options: AppOptions;
   readonly #topics = new Map<string, Topic<unknown, unknown>>();
   readonly #agents: Agent<unknown, unknown>[] = [];
-  readonly #tables = new Map<string, Table<unknown, unknown>>();
-  readonly #windowTables = new Map<string, WindowTable<unknown, unknown, unknown>>();
-  readonly #globalTables = new Map<string, GlobalTable<unknown, unknown>>();
+  /** Its tables, windowed tables and global tables. */
+  readonly #tables: AppTables;
   readonly #agentHost: AgentHost;
   /** The health and writes of this app's sinks (its agents' own, shared with no other app). */
   readonly #sinkHealth = new SinkHealthRegistry();
@@ -72,8 +72,8 @@ export class App implements TopicHost {
   readonly #stopSignal = new ReplaySubject<void>(1);
   #failure: Error | undefined;
   readonly #onStop: (() => unknown)[] = [];
-  /** Direct subscriptions that ended and whose agents are still stopping, by agent name. */
-  readonly #leaving = new Map<string, Promise<void>>();
+  /** The agents of direct subscriptions (`topic.subscribe`), while they last. */
+  readonly #direct: DirectSubscriptions;
   #stopped: Promise<void>;
   #markStopped!: () => void;
 
@@ -92,6 +92,23 @@ export class App implements TopicHost {
       sinkHealth: this.#sinkHealth,
     };
     this.#stopped = new Promise((resolve) => (this.#markStopped = resolve));
+    this.#direct = new DirectSubscriptions({
+      agentHost: this.#agentHost,
+      agents: this.#agents,
+      agentDefaults: () => this.#options.agentDefaults,
+      topic: (name) => this.#topics.get(name),
+      stopping: () => this.#stopping !== undefined,
+    });
+    this.#tables = new AppTables({
+      id: this.id,
+      logger: this.logger,
+      transport: () => this.transport(),
+      transportFor: (topic) => this.transportFor(topic),
+      topic: (name, topicOptions) => this.topic(name, topicOptions),
+      onStop: (hook) => this.onStop(hook),
+      stopping$: this.#stopSignal,
+      started: () => this.#started,
+    });
   }
 
   /** The agents declared so far. */
@@ -101,17 +118,17 @@ export class App implements TopicHost {
 
   /** The windowed tables declared so far, by name (each is in {@link App.tables} too). */
   get windowTables(): ReadonlyMap<string, WindowTable<unknown, unknown, unknown>> {
-    return this.#windowTables;
+    return this.#tables.windowTables;
   }
 
   /** The global tables declared so far, by name. */
   get globalTables(): ReadonlyMap<string, GlobalTable<unknown, unknown>> {
-    return this.#globalTables;
+    return this.#tables.globalTables;
   }
 
   /** The tables declared so far, by name. */
   get tables(): ReadonlyMap<string, Table<unknown, unknown>> {
-    return this.#tables;
+    return this.#tables.tables;
   }
 
   /**
@@ -205,17 +222,7 @@ export class App implements TopicHost {
    */
   table<V = unknown, K = string>(name: string, options?: TableOptions<K, V>): Table<K, V, V | undefined>;
   table<V, K>(name: string, options: TableOptions<K, V> = {}): Table<K, V, V | undefined> {
-    if (this.#tables.has(name)) throw new ConfigurationError(`Table ${name} is declared twice`);
-    const table = new Table<K, V, V | undefined>(
-      { appId: this.id, logger: this.logger, transport: () => this.transport() },
-      name,
-      options.key ?? (string() as Codec<K>),
-      options.value ?? (json() as Codec<V>),
-      options,
-    );
-    this.#tables.set(name, table as unknown as Table<unknown, unknown>);
-    this.onStop(() => table.close());
-    return table;
+    return this.#tables.table(name, options);
   }
 
   /**
@@ -233,16 +240,7 @@ export class App implements TopicHost {
     name: string,
     options: WindowTableOptions<T, A, K>,
   ): WindowTable<K, T, A> {
-    if (this.#tables.has(name)) throw new ConfigurationError(`Table ${name} is declared twice`);
-    const windows = new WindowTable<K, T, A>(
-      { appId: this.id, logger: this.logger, transport: () => this.transport() },
-      name,
-      options,
-    );
-    this.#tables.set(name, windows.table as unknown as Table<unknown, unknown>);
-    this.#windowTables.set(name, windows as unknown as WindowTable<unknown, unknown, unknown>);
-    this.onStop(() => windows.table.close());
-    return windows;
+    return this.#tables.windowTable(name, options);
   }
 
   /**
@@ -263,37 +261,7 @@ export class App implements TopicHost {
     name: string,
     options: GlobalTableOptions<V, K> = {},
   ): GlobalTable<K, V> {
-    if (this.#globalTables.has(name) || this.#tables.has(name))
-      throw new ConfigurationError(`Table ${name} is declared twice`);
-    const topic =
-      typeof options.topic === 'object'
-        ? options.topic
-        : this.topic<V, K>(options.topic ?? name, {
-            ...(options.value ? { value: options.value } : {}),
-            ...(options.key ? { key: options.key } : {}),
-            ...(options.partitions !== undefined ? { partitions: options.partitions } : {}),
-            config: { 'cleanup.policy': 'compact' },
-          });
-    const table: GlobalTable<K, V> = new GlobalTable<K, V>(
-      {
-        appId: this.id,
-        logger: this.logger,
-        transport: () => this.transportFor(topic as Topic<unknown, unknown>),
-      },
-      name,
-      topic,
-      options,
-    );
-    this.#globalTables.set(name, table as unknown as GlobalTable<unknown, unknown>);
-    this.#stopSignal.subscribe(() => void table.stop());
-    this.onStop(() => table.close());
-    if (this.#started)
-      table
-        .start()
-        .catch((error: unknown) =>
-          this.logger.error({ err: error, table: name }, 'global table failed to start'),
-        );
-    return table;
+    return this.#tables.globalTable(name, options);
   }
 
   /**
@@ -347,7 +315,7 @@ export class App implements TopicHost {
     }
     // Global tables first: an agent reads them from its first record on (Kafka Streams' bootstrap).
     try {
-      await Promise.all([...this.#globalTables.values()].map((table) => table.start()));
+      await this.#tables.startGlobal();
     } catch (error) {
       this.#failure ??= error instanceof Error ? error : new Error(String(error));
       throw error;
@@ -425,7 +393,7 @@ export class App implements TopicHost {
     try {
       await shutdown({
         // a copy: a direct subscription that completes leaves `#agents`; those still leaving are waited for
-        agents: [...this.#agents, ...[...this.#leaving.values()].map((left) => ({ stop: () => left }))],
+        agents: [...this.#agents, ...this.#direct.leaving().map((left) => ({ stop: () => left }))],
         connection: this.#connection,
         hooks: [...this.#onStop].reverse(),
         timeoutMs: this.#shutdownTimeoutMs,
@@ -530,41 +498,7 @@ export class App implements TopicHost {
     pipeline: OperatorFunction<Message<unknown, unknown>, unknown>,
     observer: Partial<Observer<unknown>>,
   ): TeardownLogic {
-    const topic = this.#topics.get(root.name);
-    if (!topic) throw new ConfigurationError(`Topic ${root.name} was not declared with app.topic()`);
-    if (this.#stopping) {
-      observer.complete?.();
-      return undefined;
-    }
-    const base = `${topic.name}.subscriber`;
-    let name = base;
-    for (let n = 2; this.#agents.some((agent) => agent.name === name); n++) name = `${base}-${n}`;
-    // The group's previous subscription may still be committing: start where it ends.
-    const previous = this.#leaving.get(name);
-    const subscription = new DirectSubscription(() => {
-      this.#agents.splice(this.#agents.indexOf(agent), 1);
-      // never rejects: a stop that failed is the agent's to report; the next subscription starts anyway
-      const left = Promise.all([previous, agent.stop()]).then(
-        () => undefined,
-        () => undefined,
-      );
-      this.#leaving.set(name, left);
-      void left.then(() => {
-        if (this.#leaving.get(name) === left) this.#leaving.delete(name);
-      });
-    });
-    const agent = new Agent<unknown, unknown>(
-      this.#agentHost,
-      name,
-      topic,
-      subscription.pipeline(pipeline),
-      { ...this.#options.agentDefaults },
-      { kind: 'observer', observer, reading: () => subscription.reading },
-    );
-    subscription.attach(agent);
-    this.#agents.push(agent);
-    void (previous ? previous.then(() => agent.start()) : agent.start());
-    return () => subscription.release();
+    return this.#direct.subscribe(root, pipeline, observer);
   }
 
   get #shutdownTimeoutMs(): number {
