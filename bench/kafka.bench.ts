@@ -26,10 +26,16 @@ const suffix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2,
 /** BENCH_TOPIC reuses a topic of an earlier run (with BENCH_COUNT records), for profiling one reader. */
 const TOPIC = process.env.BENCH_TOPIC ?? `bench-kafka-${suffix}`;
 
-/** BENCH_MAX_IN_FLIGHT sets the rivulet readers' `maxInFlight` (both of them; default: the agent's). */
-const AGENT_OPTIONS = process.env.BENCH_MAX_IN_FLIGHT
-  ? { maxInFlight: Number(process.env.BENCH_MAX_IN_FLIGHT) }
-  : {};
+/**
+ * BENCH_MAX_IN_FLIGHT and BENCH_COMMIT_INTERVAL_MS set the rivulet readers' `maxInFlight` and
+ * `commitIntervalMs` (all of them; default: the agent's).
+ */
+const AGENT_OPTIONS = {
+  ...(process.env.BENCH_MAX_IN_FLIGHT ? { maxInFlight: Number(process.env.BENCH_MAX_IN_FLIGHT) } : {}),
+  ...(process.env.BENCH_COMMIT_INTERVAL_MS
+    ? { commitIntervalMs: Number(process.env.BENCH_COMMIT_INTERVAL_MS) }
+    : {}),
+};
 
 async function produce(transport: KafkaTransport): Promise<number> {
   await transport.ensureTopics([{ name: TOPIC, partitions: PARTITIONS }]);
