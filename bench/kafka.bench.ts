@@ -60,7 +60,7 @@ async function produce(transport: KafkaTransport): Promise<number> {
 /**
  * A raw kafkajs `eachBatch` reader. `work: 'count'` only counts records (the client's ceiling);
  * `work: 'map'` does what the rivulet agent does, written by hand: decode each value to a string, map
- * it, resolve offsets, and commit (kafkajs's autoCommit after each batch).
+ * it, resolve offsets, and commit the way the agent does (kafkajs's autoCommit, every 100 ms).
  */
 async function raw(round: number, work: 'count' | 'map'): Promise<number> {
   const kafka = new Kafka({ brokers: BROKERS, clientId: 'bench-raw', logLevel: logLevel.NOTHING });
@@ -72,6 +72,9 @@ async function raw(round: number, work: 'count' | 'map'): Promise<number> {
   let started = 0;
   await consumer.run({
     autoCommit: work === 'map',
+    // Committing like rivulet: at most every 100 ms (the agent's default `commitIntervalMs`, or
+    // BENCH_COMMIT_INTERVAL_MS), not after every batch as kafkajs's autoCommit does by default.
+    autoCommitInterval: Number(process.env.BENCH_COMMIT_INTERVAL_MS ?? 100),
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset }) => {
       if (started === 0) started = Date.now();
