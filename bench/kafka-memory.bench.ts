@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createApp, silentLogger, sink, string } from '../lib/index.js';
 import { KafkaTransport } from '../lib/kafka.js';
 import { machine } from './machine.js';
@@ -32,6 +33,8 @@ interface Sample {
   readonly heapTotal: number;
   readonly external: number;
   readonly arrayBuffers: number;
+  /** Size of V8's young generation (its two semi-spaces), part of heap total. */
+  readonly newSpace: number;
   readonly settled: number;
 }
 
@@ -91,6 +94,8 @@ async function measure(maxInFlight: number | undefined): Promise<Sample[]> {
   for (let second = 1; second <= SECONDS; second++) {
     await sleep(1000);
     const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+    const newSpace =
+      getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
     samples.push({
       second,
       rss,
@@ -98,6 +103,7 @@ async function measure(maxInFlight: number | undefined): Promise<Sample[]> {
       heapTotal,
       external,
       arrayBuffers,
+      newSpace,
       settled: agent.stats().settled,
     });
   }
@@ -108,7 +114,10 @@ async function measure(maxInFlight: number | undefined): Promise<Sample[]> {
 const mib = (bytes: number): string => (bytes / MiB).toFixed(0);
 
 function report(label: string, samples: readonly Sample[]): string {
-  const lines = [`\n${label}`, 'second  rss MiB  heap used  heap total  external  arrayBuffers    settled'];
+  const lines = [
+    `\n${label}`,
+    'second  rss MiB  heap used  heap total  new space  external  arrayBuffers    settled',
+  ];
   for (const s of samples) {
     lines.push(
       [
@@ -116,6 +125,7 @@ function report(label: string, samples: readonly Sample[]): string {
         mib(s.rss).padStart(8),
         mib(s.heapUsed).padStart(11),
         mib(s.heapTotal).padStart(12),
+        mib(s.newSpace).padStart(11),
         mib(s.external).padStart(10),
         mib(s.arrayBuffers).padStart(14),
         s.settled.toLocaleString('en-US').padStart(11),

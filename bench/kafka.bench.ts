@@ -9,7 +9,7 @@
  * (and table) and reads from the beginning.
  */
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { createApp, json, mapValue, silentLogger, string, updateTable } from '../lib/index.js';
@@ -26,10 +26,16 @@ const suffix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2,
 /** BENCH_TOPIC reuses a topic of an earlier run (with BENCH_COUNT records), for profiling one reader. */
 const TOPIC = process.env.BENCH_TOPIC ?? `bench-kafka-${suffix}`;
 
-/** BENCH_MAX_IN_FLIGHT sets the rivulet readers' `maxInFlight` (both of them; default: the agent's). */
-const AGENT_OPTIONS = process.env.BENCH_MAX_IN_FLIGHT
-  ? { maxInFlight: Number(process.env.BENCH_MAX_IN_FLIGHT) }
-  : {};
+/**
+ * BENCH_MAX_IN_FLIGHT and BENCH_COMMIT_INTERVAL_MS set the rivulet readers' `maxInFlight` and
+ * `commitIntervalMs` (all of them; default: the agent's).
+ */
+const AGENT_OPTIONS = {
+  ...(process.env.BENCH_MAX_IN_FLIGHT ? { maxInFlight: Number(process.env.BENCH_MAX_IN_FLIGHT) } : {}),
+  ...(process.env.BENCH_COMMIT_INTERVAL_MS
+    ? { commitIntervalMs: Number(process.env.BENCH_COMMIT_INTERVAL_MS) }
+    : {}),
+};
 
 async function produce(transport: KafkaTransport): Promise<number> {
   await transport.ensureTopics([{ name: TOPIC, partitions: PARTITIONS }]);
@@ -54,7 +60,7 @@ async function produce(transport: KafkaTransport): Promise<number> {
 /**
  * A raw kafkajs `eachBatch` reader. `work: 'count'` only counts records (the client's ceiling);
  * `work: 'map'` does what the rivulet agent does, written by hand: decode each value to a string, map
- * it, resolve offsets, and commit (kafkajs's autoCommit after each batch).
+ * it, resolve offsets, and commit the way the agent does (kafkajs's autoCommit, every 100 ms).
  */
 async function raw(round: number, work: 'count' | 'map'): Promise<number> {
   const kafka = new Kafka({ brokers: BROKERS, clientId: 'bench-raw', logLevel: logLevel.NOTHING });
@@ -66,6 +72,9 @@ async function raw(round: number, work: 'count' | 'map'): Promise<number> {
   let started = 0;
   await consumer.run({
     autoCommit: work === 'map',
+    // Committing like rivulet: at most every 100 ms (the agent's default `commitIntervalMs`, or
+    // BENCH_COMMIT_INTERVAL_MS), not after every batch as kafkajs's autoCommit does by default.
+    autoCommitInterval: Number(process.env.BENCH_COMMIT_INTERVAL_MS ?? 100),
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset }) => {
       if (started === 0) started = Date.now();
@@ -83,13 +92,66 @@ async function raw(round: number, work: 'count' | 'map'): Promise<number> {
   return rate;
 }
 
-async function rivulet(round: number): Promise<number> {
-  const app = createApp({
-    id: `bench-rivulet-${suffix}-${round}`,
-    transport: new KafkaTransport({ brokers: BROKERS, clientId: 'bench-rivulet', logger: silentLogger }),
-    logger: silentLogger,
+/** What the rivulet reader uses of the library: this checkout's, or another one's (BENCH_BASELINE_LIB). */
+interface RivuletLib {
+  readonly createApp: typeof createApp;
+  readonly mapValue: typeof mapValue;
+  readonly silentLogger: typeof silentLogger;
+  readonly string: typeof string;
+  readonly waitFor: typeof waitFor;
+  readonly waitForCommitted: typeof waitForCommitted;
+  readonly KafkaTransport: typeof KafkaTransport;
+}
+const CURRENT: RivuletLib = {
+  createApp,
+  mapValue,
+  silentLogger,
+  string,
+  waitFor,
+  waitForCommitted,
+  KafkaTransport,
+};
+
+/**
+ * The library of another checkout, for the `rivulet-base` reader: BENCH_BASELINE_LIB is its `lib`
+ * folder (e.g. a `git worktree` of the old main), imported through tsx like this one.
+ */
+async function baselineLib(): Promise<RivuletLib> {
+  const dir = process.env.BENCH_BASELINE_LIB;
+  if (!dir)
+    throw new Error("the rivulet-base reader needs BENCH_BASELINE_LIB (another checkout's lib folder)");
+  const url = (file: string): string => pathToFileURL(`${dir}/${file}`).href;
+  const [index, kafka, testing] = await Promise.all([
+    import(url('index.ts')),
+    import(url('kafka.ts')),
+    import(url('testing/index.ts')),
+  ]);
+  return { ...index, ...kafka, ...testing } as RivuletLib;
+}
+
+/**
+ * Fetch sizes of the rivulet readers: BENCH_MAX_BYTES_PER_PARTITION and BENCH_MAX_BYTES override the
+ * transport's defaults (to measure what the caps cost), for both rivulet readers.
+ */
+const FETCH_OPTIONS = {
+  ...(process.env.BENCH_MAX_BYTES ? { maxBytes: Number(process.env.BENCH_MAX_BYTES) } : {}),
+  ...(process.env.BENCH_MAX_BYTES_PER_PARTITION
+    ? { maxBytesPerPartition: Number(process.env.BENCH_MAX_BYTES_PER_PARTITION) }
+    : {}),
+};
+
+async function rivulet(round: number, lib: RivuletLib): Promise<number> {
+  const app = lib.createApp({
+    id: `bench-rivulet-${suffix}-${round}-${lib === CURRENT ? 'current' : 'base'}`,
+    transport: new lib.KafkaTransport({
+      brokers: BROKERS,
+      clientId: 'bench-rivulet',
+      logger: lib.silentLogger,
+      ...FETCH_OPTIONS,
+    }),
+    logger: lib.silentLogger,
   });
-  const topic = app.topic(TOPIC, { value: string() });
+  const topic = app.topic(TOPIC, { value: lib.string() });
   let started = 0;
   let length = 0;
   const agent = app.agent(
@@ -97,7 +159,7 @@ async function rivulet(round: number): Promise<number> {
     topic,
     (message$) =>
       message$.pipe(
-        mapValue((value) => {
+        lib.mapValue((value) => {
           if (started === 0) started = Date.now();
           length += value.length;
           return value;
@@ -106,13 +168,13 @@ async function rivulet(round: number): Promise<number> {
     AGENT_OPTIONS,
   );
   await app.start();
-  await waitFor(() => agent.stats().settled >= COUNT, {
+  await lib.waitFor(() => agent.stats().settled >= COUNT, {
     timeoutMs: 600_000,
     intervalMs: 5,
     description: 'rivulet agent',
   });
   const rate = COUNT / ((Date.now() - started) / 1000);
-  await waitForCommitted(app, { timeoutMs: 60_000 });
+  await lib.waitForCommitted(app, { timeoutMs: 60_000 });
   await app.stop();
   if (length === 0) throw new Error('no values read');
   return rate;
@@ -188,13 +250,15 @@ async function rivuletTable(round: number): Promise<number> {
 
 const fmt = (rate: number): string => `${Math.round(rate).toLocaleString('en-US')} msg/s`;
 
-type Reader = 'raw-count' | 'raw-map' | 'rivulet' | 'rivulet-table';
-const read = (reader: Reader, round: number): Promise<number> =>
+type Reader = 'raw-count' | 'raw-map' | 'rivulet' | 'rivulet-base' | 'rivulet-table';
+const read = async (reader: Reader, round: number): Promise<number> =>
   reader === 'rivulet'
-    ? rivulet(round)
-    : reader === 'rivulet-table'
-      ? rivuletTable(round)
-      : raw(round, reader === 'raw-map' ? 'map' : 'count');
+    ? rivulet(round, CURRENT)
+    : reader === 'rivulet-base'
+      ? rivulet(round, await baselineLib())
+      : reader === 'rivulet-table'
+        ? rivuletTable(round)
+        : raw(round, reader === 'raw-map' ? 'map' : 'count');
 
 const child = process.env.BENCH_CHILD as Reader | undefined;
 if (child) {
@@ -216,42 +280,63 @@ if (child) {
   await transport.close();
   // Each reading runs in its own process, and the readers' order rotates from round to round so that
   // none always runs on the warmer page cache or broker: each reader's rate is the mean of its rounds.
+  // A reader may carry environment settings of its own, after `+`: `rivulet+BENCH_MAX_BYTES=10485760`
+  // is the rivulet reader with other fetch sizes, in the same run as the plain one.
   const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-  const READERS = (process.env.BENCH_READERS?.split(',') ?? ['raw-count', 'raw-map', 'rivulet']) as Reader[];
+  const READERS =
+    process.env.BENCH_READERS?.split(',') ??
+    (process.env.BENCH_BASELINE_LIB
+      ? ['raw-count', 'raw-map', 'rivulet', 'rivulet-base']
+      : ['raw-count', 'raw-map', 'rivulet']);
   const LABELS: Record<Reader, string> = {
     'raw-count': 'raw kafkajs eachBatch, counting only',
     'raw-map': 'raw kafkajs eachBatch, decode + map + commit by hand',
     rivulet: 'rivulet agent (mapValue → settle)',
+    'rivulet-base': `rivulet agent of ${process.env.BENCH_BASELINE_LIB ?? 'the baseline'}`,
     'rivulet-table': 'rivulet agent (updateTable count → settle)',
   };
-  const rates: Record<Reader, number[]> = {
-    'raw-count': [],
-    'raw-map': [],
-    rivulet: [],
-    'rivulet-table': [],
+  const parse = (spec: string): { reader: Reader; env: Record<string, string>; label: string } => {
+    const [reader, ...settings] = spec.split('+') as [Reader, ...string[]];
+    if (!(reader in LABELS)) throw new Error(`unknown reader ${reader}`);
+    const env = Object.fromEntries(settings.map((setting) => setting.split('=') as [string, string]));
+    return { reader, env, label: [LABELS[reader], ...settings].join(', ') };
   };
+  const rates = new Map<string, number[]>(READERS.map((spec) => [spec, []]));
   for (let round = 0; round < ROUNDS; round++) {
     const order = READERS.map((_, i) => READERS[(i + round) % READERS.length]!);
-    for (const reader of order) {
+    for (const spec of order) {
+      const { reader, env, label } = parse(spec);
       const { stdout } = await run(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-        env: { ...process.env, BENCH_CHILD: reader, BENCH_ROUND: String(round), BENCH_TOPIC: TOPIC },
+        env: {
+          ...process.env,
+          ...env,
+          BENCH_CHILD: reader,
+          BENCH_ROUND: String(round),
+          BENCH_TOPIC: TOPIC,
+        },
         maxBuffer: 1 << 20,
       });
       const { rate } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { rate: number };
-      rates[reader].push(rate);
-      console.log(`round ${round + 1}: ${LABELS[reader]}: ${fmt(rate)}`);
+      rates.get(spec)!.push(rate);
+      console.log(`round ${round + 1}: ${label}: ${fmt(rate)}`);
     }
   }
-  const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
-  for (const reader of READERS) console.log(`mean ${LABELS[reader]}: ${fmt(mean(rates[reader]))}`);
-  if (rates.rivulet.length && rates['raw-count'].length)
-    console.log(
-      `ratio rivulet / raw counting: ${(mean(rates.rivulet) / mean(rates['raw-count'])).toFixed(2)}`,
-    );
-  if (rates.rivulet.length && rates['raw-map'].length)
-    console.log(`ratio rivulet / raw by hand:  ${(mean(rates.rivulet) / mean(rates['raw-map'])).toFixed(2)}`);
-  if (rates.rivulet.length && rates['rivulet-table'].length)
-    console.log(
-      `ratio rivulet table / stateless: ${(mean(rates['rivulet-table']) / mean(rates.rivulet)).toFixed(2)}`,
-    );
+  const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+  for (const spec of READERS) console.log(`mean ${parse(spec).label}: ${fmt(mean(rates.get(spec)!))}`);
+  // Each reader against the references of the same run: the ratio of the means, and its range over
+  // the rounds (each round's pair ran back to back, so a round's ratio is less exposed to the load).
+  const ratio = (of: string, to: string): string => {
+    const a = rates.get(of)!;
+    const b = rates.get(to)!;
+    const rounds = a.map((rate, i) => rate / b[i]!);
+    return `${(mean(a) / mean(b)).toFixed(2)} (rounds ${Math.min(...rounds).toFixed(2)}–${Math.max(...rounds).toFixed(2)})`;
+  };
+  const references = ['raw-count', 'raw-map', 'rivulet-base', 'rivulet'].filter((r) => rates.has(r));
+  for (const spec of READERS)
+    for (const reference of references)
+      if (
+        spec !== reference &&
+        !(references.indexOf(spec) >= 0 && references.indexOf(spec) < references.indexOf(reference))
+      )
+        console.log(`ratio ${spec} / ${reference}: ${ratio(spec, reference)}`);
 }

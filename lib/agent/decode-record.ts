@@ -1,6 +1,6 @@
 import type { Codec } from '../codecs/codec.js';
 import type { TopicPartition, TransportRecord } from '../transports/transport.js';
-import { DecodeError } from '../core/errors.js';
+import { DecodeError, type RecordPosition } from '../core/errors.js';
 
 /** A record's decoded key and value. @internal */
 export interface Decoded<T, K> {
@@ -19,25 +19,31 @@ export function decodeRecord<T, K>(
   keyCodec: Codec<K>,
   valueCodec: Codec<T>,
 ): Decoded<T, K> | Promise<Decoded<T, K>> {
-  const position = { topic: source.topic, partition: source.partition, offset: record.offset };
   let key: K | Promise<K> | null = null;
   let value: T | Promise<T>;
   try {
     if (record.key !== null) key = keyCodec.decode(record.key);
   } catch (error) {
-    throw new DecodeError(position, 'key', error);
+    throw new DecodeError(positionOf(source, record), 'key', error);
   }
   try {
     if (record.value === null) throw new Error('the record has no value (a tombstone)');
     value = valueCodec.decode(record.value);
   } catch (error) {
-    throw new DecodeError(position, 'value', error);
+    throw new DecodeError(positionOf(source, record), 'value', error);
   }
   if (!(key instanceof Promise) && !(value instanceof Promise)) return { key, value };
   return Promise.all([
-    Promise.resolve(key).catch((error: unknown) => Promise.reject(new DecodeError(position, 'key', error))),
+    Promise.resolve(key).catch((error: unknown) =>
+      Promise.reject(new DecodeError(positionOf(source, record), 'key', error)),
+    ),
     Promise.resolve(value).catch((error: unknown) =>
-      Promise.reject(new DecodeError(position, 'value', error)),
+      Promise.reject(new DecodeError(positionOf(source, record), 'value', error)),
     ),
   ]).then(([k, v]) => ({ key: k, value: v }));
+}
+
+/** Where the record sits, built only for an error (decoding runs once per record). */
+function positionOf(source: TopicPartition, record: TransportRecord): RecordPosition {
+  return { topic: source.topic, partition: source.partition, offset: record.offset };
 }

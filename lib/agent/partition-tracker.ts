@@ -66,7 +66,8 @@ export class Entry {
  * @internal
  */
 export class PartitionTracker {
-  #entries: Entry[] = [];
+  /** Received records from the oldest one not yet committable (at `#head`); slots before it are emptied. */
+  #entries: (Entry | undefined)[] = [];
   #head = 0;
   #next = -1;
   #unsettled = 0;
@@ -101,7 +102,10 @@ export class PartitionTracker {
     const entries = this.#entries;
     const start = this.#head;
     let head = start;
-    while (head < entries.length && entries[head]!.settled) head++;
+    // A settled record below the head is let go at once: its key and value are views on the fetch
+    // response they came in, and a settled record kept in this array (up to the next compaction)
+    // would keep the whole response alive, long enough for V8 to move it to the old generation.
+    while (head < entries.length && entries[head]!.settled) entries[head++] = undefined;
     this.#head = head;
     if (head > 1024 && head * 2 > entries.length) {
       this.#entries = entries.slice(head);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { delay, map, mergeMap, of, take, tap, timer } from 'rxjs';
+import { delay, filter, map, merge, mergeMap, of, take, tap, timer } from 'rxjs';
 import {
   AgentFailedError,
   DEAD_LETTER_HEADERS,
@@ -264,6 +264,31 @@ describe('the contract holds for any RxJS pipeline (issue 8)', () => {
     expect(healthy.state).to.equal('running');
     await app.stop();
     expect(app.failure).to.equal(undefined);
+  });
+
+  it('a pipeline that subscribes to its input twice gets every record in both subscriptions (issue 17: the input hands a record straight to a single subscriber only)', async () => {
+    const { transport, handled, violations } = setup();
+    const app = createApp({ id: 'twice', transport, logger: silentLogger });
+    const items = app.topic<Item>('items', { value: json() });
+    const seen = { even: [] as number[], odd: [] as number[] };
+    const agent = app.agent('split', items, (item$) =>
+      merge(
+        item$.pipe(filter((m) => m.value.id % 2 === 0)),
+        item$.pipe(filter((m) => m.value.id % 2 === 1)),
+      ).pipe(
+        tap((m) => {
+          seen[m.value.id % 2 === 0 ? 'even' : 'odd'].push(m.value.id);
+          handled.add(m.topic, m.partition, m.offset);
+        }),
+      ),
+    );
+    await app.start();
+    await send(app, 6);
+    await waitFor(() => agent.stats().settled === 6);
+    await waitForCommitted(app);
+    await app.stop();
+    expect(seen).to.deep.equal({ even: [0, 2, 4], odd: [1, 3, 5] });
+    expect(violations).to.deep.equal([]);
   });
 
   it('finding 5: a pipeline that completes while the topic is open fails the agent, visibly', async () => {

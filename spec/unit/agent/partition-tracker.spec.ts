@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { PartitionTracker } from '../../../lib/agent/partition-tracker.js';
 
 const record = (offset: number) => ({ offset, key: null, value: null, headers: {}, timestamp: 0 });
@@ -32,6 +34,27 @@ describe('PartitionTracker', () => {
         },
       ),
     );
+  });
+
+  it('lets go of a record once it is settled below the oldest unsettled one (its buffers are views on a whole fetch response)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const tracker = new PartitionTracker('t', 0);
+    // Built in a function of its own: the spec keeps no reference to the entries it settles.
+    const admit = (): { settled: WeakRef<object>[]; pending: object } => {
+      const entries = [0, 1, 2, 3].map((offset) => tracker.add(record(offset), 0, undefined));
+      tracker.settle(entries[0]!);
+      tracker.settle(entries[1]!);
+      tracker.settle(entries[3]!); // above the unsettled offset 2: still needed to compute the window
+      return { settled: [new WeakRef(entries[0]!), new WeakRef(entries[1]!)], pending: entries[2]! };
+    };
+    const { settled, pending } = admit();
+    await new Promise((resolve) => setImmediate(resolve)); // WeakRef targets live until the job ends
+    gc();
+    expect(settled.map((ref) => ref.deref())).to.deep.equal([undefined, undefined]);
+    expect(tracker.committable).to.equal(2);
+    expect(tracker.oldest).to.equal(pending);
+    expect(tracker.window).to.equal(2);
   });
 
   it('settling twice counts once', () => {
