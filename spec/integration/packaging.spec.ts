@@ -96,7 +96,7 @@ describe('installing rivulet from source, from git and as a tarball', function (
     } catch (error) {
       stderr = String((error as { stderr?: Buffer }).stderr);
     }
-    const frame = /at new App \((.*[/\\]rivulet[/\\]lib[/\\]core[/\\]app\.ts):\d+:\d+\)/.exec(stderr);
+    const frame = /at new App \((.*[/\\]rivulet[/\\]lib[/\\]app[/\\]app\.ts):\d+:\d+\)/.exec(stderr);
     expect(frame, stderr).to.not.equal(null);
     expect(existsSync(frame![1]!), `${frame![1]} exists`).to.equal(true);
   }
