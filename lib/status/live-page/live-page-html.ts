@@ -247,7 +247,7 @@ const SCRIPT = `
         cell(failing && sink.lastError ? sink.lastError : '', 'lastError', 'text error'),
       ], failing ? 'failing' : '');
       tr.setAttribute('data-sink', sink.name);
-      tr.setAttribute('data-agent', sink.agent);
+      tr.setAttribute('data-sink-agent', sink.agent);
       body.appendChild(tr);
     });
     table.appendChild(body);
