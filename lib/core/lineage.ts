@@ -40,6 +40,11 @@ export class Lineage {
   refs = 1;
   /** Settled or failed: later releases and failures are ignored. */
   done = false;
+  /**
+   * An operator holds a message of it across an asynchronous step (a table or sink write): a direct
+   * subscription then settles it by its references, not when the push returns.
+   */
+  deferred = false;
 
   constructor(
     readonly owner: LineageOwner,

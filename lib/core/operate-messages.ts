@@ -1,6 +1,7 @@
 import type { Observable, Operator, OperatorFunction, Subscriber, TeardownLogic } from 'rxjs';
 import { claimMessage } from './ack.js';
-import type { Message } from './message.js';
+import { type Lineage, eachLineage } from './lineage.js';
+import { LINEAGE, Message } from './message.js';
 
 /**
  * What an operator built on {@link operateMessages} does with what reaches it, for one subscription.
@@ -51,7 +52,13 @@ export interface OperateMessagesOptions<I, C> {
    * Claims an arriving value for the operator, or returns undefined when it is unusable (and reported:
    * `subscriber` errored, or the record failed). Default: {@link claimMessage}.
    */
-  readonly claim: (input: I, where: string, subscriber: Subscriber<never>) => C | undefined;
+  readonly claim?: (input: I, where: string, subscriber: Subscriber<never>) => C | undefined;
+  /**
+   * The operator holds what it claimed across an asynchronous step (a table or sink write) and emits or
+   * settles it later. Its records are marked deferred: a direct subscription settles them once what the
+   * operator emits reaches the subscriber, not when the push returns (default false).
+   */
+  readonly defers?: boolean;
 }
 
 /**
@@ -74,6 +81,7 @@ export interface OperateMessagesOptions<I, C> {
 export function operateMessages<T, K, R>(
   where: string,
   init: (subscriber: Subscriber<R>, run: MessageRun) => MessageHandlers<Message<T, K>>,
+  options?: Omit<OperateMessagesOptions<Message<T, K>, Message<T, K>>, 'claim'>,
 ): OperatorFunction<Message<T, K>, R>;
 export function operateMessages<I, C, R>(
   where: string,
@@ -85,20 +93,20 @@ export function operateMessages<I, C, R>(
   init: (subscriber: Subscriber<R>, run: MessageRun) => MessageHandlers<C>,
   options?: OperateMessagesOptions<I, C>,
 ): OperatorFunction<I, R> {
-  const operator = new MessageOperator<I, C, R>(
-    where,
-    init,
-    options?.claim ?? (claimMessage as unknown as OperateMessagesOptions<I, C>['claim']),
-  );
+  const claim = options?.claim ?? (claimMessage as unknown as Claim<I, C>);
+  const operator = new MessageOperator<I, C, R>(where, init, claim, options?.defers ?? false);
   return (source) => source.lift(operator);
 }
+
+type Claim<I, C> = NonNullable<OperateMessagesOptions<I, C>['claim']>;
 
 /** The operator `lift` records: one per `operateMessages` call, shared by all its subscriptions. */
 class MessageOperator<I, C, R> implements Operator<I, R> {
   constructor(
     readonly where: string,
     readonly init: (subscriber: Subscriber<R>, run: MessageRun) => MessageHandlers<C>,
-    readonly claim: OperateMessagesOptions<I, C>['claim'],
+    readonly claim: Claim<I, C>,
+    readonly defers: boolean,
   ) {}
 
   call(subscriber: Subscriber<R>, source: Observable<I>): TeardownLogic {
@@ -129,7 +137,9 @@ class MessageOperatorRun<I, C, R> implements MessageRun {
 
   next(input: I): void {
     const claimed = this.operator.claim(input, this.operator.where, this.subscriber);
-    if (claimed !== undefined) this.handlers.next(claimed);
+    if (claimed === undefined) return;
+    if (this.operator.defers) markDeferred(claimed);
+    this.handlers.next(claimed);
   }
 
   error(error: unknown): void {
@@ -144,4 +154,16 @@ class MessageOperatorRun<I, C, R> implements MessageRun {
   completeIfIdle(): void {
     if (this.#sourceDone && !this.subscriber.closed && !this.handlers.busy?.()) this.subscriber.complete();
   }
+}
+
+const defer = (lineage: Lineage): void => {
+  lineage.deferred = true;
+};
+
+/** Marks the records of a claimed message (or batch of messages) deferred. */
+function markDeferred(claimed: unknown): void {
+  if (claimed instanceof Message) eachLineage(claimed[LINEAGE], defer);
+  else if (Array.isArray(claimed))
+    for (const item of claimed as readonly unknown[])
+      if (item instanceof Message) eachLineage(item[LINEAGE], defer);
 }

@@ -187,7 +187,7 @@ export function sink(
         teardown: () => writes.unsubscribe(),
       };
     },
-    { claim: claimUnit(name) },
+    { claim: claimUnit(name), defers: true },
   );
 }
 

@@ -81,51 +81,55 @@ export function updateTable<T, MK, K, V, C extends V | undefined>(
   const keyOf = options.key ?? ((message: Message<T, MK>) => message.key as unknown as K);
   const where = `updateTable ${table.name}`;
   const apply = update as (current: C, message: Message<unknown, unknown>) => V;
-  return operateMessages<T, MK, Message<TableUpdate<K, V, T>, MK>>(where, (subscriber, run) => {
-    let pending = 0;
-    // One function for every message's outcome: nothing is created per message but what moves on.
-    const settle = (outcome: ApplyOutcome<K, V>, applied: Message<unknown, unknown>): void => {
-      const message = applied as Message<T, MK>;
-      pending--;
-      if (outcome.kind === 'failed') failMessage(message, outcome.error);
-      else if (outcome.kind === 'done' && !subscriber.closed)
-        subscriber.next(
-          moveMessage(message, {
-            key: outcome.key,
-            value: outcome.value,
-            input: message.value,
-            replayed: outcome.replayed,
-          }),
-        );
-      run.completeIfIdle();
-    };
-    // Once the table let it in (bound to its agent, its partition restored): one function for all.
-    const applyOne = (entered: Message<unknown, unknown>): void => {
-      const message = entered as Message<T, MK>;
-      let key: K;
-      try {
-        key = keyOf(message);
-      } catch (error) {
+  return operateMessages<T, MK, Message<TableUpdate<K, V, T>, MK>>(
+    where,
+    (subscriber, run) => {
+      let pending = 0;
+      // One function for every message's outcome: nothing is created per message but what moves on.
+      const settle = (outcome: ApplyOutcome<K, V>, applied: Message<unknown, unknown>): void => {
+        const message = applied as Message<T, MK>;
         pending--;
-        failMessage(message, error);
+        if (outcome.kind === 'failed') failMessage(message, outcome.error);
+        else if (outcome.kind === 'done' && !subscriber.closed)
+          subscriber.next(
+            moveMessage(message, {
+              key: outcome.key,
+              value: outcome.value,
+              input: message.value,
+              replayed: outcome.replayed,
+            }),
+          );
         run.completeIfIdle();
-        return;
-      }
-      table.apply(entered, key, apply, settle);
-    };
-    // Subscribed with the agent's pipeline: bound now. Otherwise the first message binds it.
-    const scope = subscribingScope();
-    if (scope) table.bind(scope);
-    return {
-      next(message) {
-        pending++;
-        const unbound = table.enter(message as Message<unknown, unknown>, applyOne);
-        if (unbound) {
+      };
+      // Once the table let it in (bound to its agent, its partition restored): one function for all.
+      const applyOne = (entered: Message<unknown, unknown>): void => {
+        const message = entered as Message<T, MK>;
+        let key: K;
+        try {
+          key = keyOf(message);
+        } catch (error) {
           pending--;
-          subscriber.error(unbound); // no agent to follow, or another's: the pipeline fails, naming the table
+          failMessage(message, error);
+          run.completeIfIdle();
+          return;
         }
-      },
-      busy: () => pending > 0,
-    };
-  });
+        table.apply(entered, key, apply, settle);
+      };
+      // Subscribed with the agent's pipeline: bound now. Otherwise the first message binds it.
+      const scope = subscribingScope();
+      if (scope) table.bind(scope);
+      return {
+        next(message) {
+          pending++;
+          const unbound = table.enter(message as Message<unknown, unknown>, applyOne);
+          if (unbound) {
+            pending--;
+            subscriber.error(unbound); // no agent to follow, or another's: the pipeline fails, naming the table
+          }
+        },
+        busy: () => pending > 0,
+      };
+    },
+    { defers: true },
+  );
 }

@@ -76,91 +76,101 @@ export function aggregateWindows<T, MK, K, A>(
   const timeOf = options.time ?? ((message: Message<T, MK>) => message.timestamp);
   const scheduler = options.scheduler ?? asyncScheduler;
   const where = `aggregateWindows ${table.name}`;
-  return operateMessages<T, MK, Message<WindowResult<K, A>, K>>(where, (subscriber, run) => {
-    let pending = 0;
-    // Subscribed with the agent's pipeline: bound now. Otherwise the first message binds it.
-    const scope = subscribingScope();
-    if (scope) table.table.bind(scope);
-    const binding: WindowBinding<K, A> = {
-      emit: (message) => {
-        if (!subscriber.closed) subscriber.next(message);
-      },
-      scheduler,
-      get scope() {
-        return table.table.agentScope;
-      },
-    };
-    table.bind(binding);
-    /** Once the table let the message in (bound to its agent, its partition restored). */
-    const acceptOne = (entered: Message<unknown, unknown>): void => {
-      const message = entered as Message<T, MK>;
-      let key: K;
-      let t: number;
-      try {
-        key = keyOf(message);
-        t = timeOf(message);
-      } catch (error) {
-        return rejected(message, error);
-      }
-      if (typeof t !== 'number' || !Number.isFinite(t))
-        return rejected(message, new InvalidEventTimeError(table.name, t));
-      t = Math.floor(t); // whole milliseconds
-      table.accept(message, key, t, (outcome) => {
-        pending--;
-        if (outcome.kind === 'late') {
-          table.countLate();
-          if (table.late === 'drop') settleClaimed(message, where);
-          else failMessage(message, new LateRecordError(table.name, t, outcome.watermark, outcome.windowEnd));
-        } else if (outcome.kind === 'failed') failMessage(message, outcome.error);
-        else if (outcome.kind === 'done') {
-          if (options.updates && !subscriber.closed) emitUpdates(message, outcome.key, outcome.value, t);
-          else settleClaimed(message, where);
+  return operateMessages<T, MK, Message<WindowResult<K, A>, K>>(
+    where,
+    (subscriber, run) => {
+      let pending = 0;
+      // Subscribed with the agent's pipeline: bound now. Otherwise the first message binds it.
+      const scope = subscribingScope();
+      if (scope) table.table.bind(scope);
+      const binding: WindowBinding<K, A> = {
+        emit: (message) => {
+          if (!subscriber.closed) subscriber.next(message);
+        },
+        scheduler,
+        get scope() {
+          return table.table.agentScope;
+        },
+      };
+      table.bind(binding);
+      /** Once the table let the message in (bound to its agent, its partition restored). */
+      const acceptOne = (entered: Message<unknown, unknown>): void => {
+        const message = entered as Message<T, MK>;
+        let key: K;
+        let t: number;
+        try {
+          key = keyOf(message);
+          t = timeOf(message);
+        } catch (error) {
+          return rejected(message, error);
         }
-        // 'dropped': the partition moved away; the record is the new owner's.
-        run.completeIfIdle();
-      });
-    };
-    const rejected = (message: Message<T, MK>, error: unknown): void => {
-      pending--;
-      failMessage(message, error);
-      run.completeIfIdle();
-    };
-    /** The running values of the windows holding `t`: one message each, sharing the record. */
-    const emitUpdates = (message: Message<T, MK>, key: K, state: KeyWindows<A, unknown>, t: number): void => {
-      const windows = state.w.filter(([start, end]) => start <= t && t < end);
-      if (windows.length === 0) return settleClaimed(message, where);
-      const lineage = message[LINEAGE];
-      eachLineage(lineage, (l) => {
-        for (let i = 1; i < windows.length; i++) l.retain();
-      });
-      message[USE] = 'spent';
-      for (const [start, end, value] of windows) {
-        const result: WindowResult<K, A> = { key, start, end, value, final: false };
-        subscriber.next(
-          new Message(
-            message.topic,
-            message.partition,
-            message.offset,
-            key,
-            result,
-            message.headers,
-            message.timestamp,
-            lineage,
-          ),
-        );
-      }
-    };
-    return {
-      next(message) {
-        pending++;
-        const unbound = table.table.enter(message as Message<unknown, unknown>, acceptOne);
-        if (unbound) {
+        if (typeof t !== 'number' || !Number.isFinite(t))
+          return rejected(message, new InvalidEventTimeError(table.name, t));
+        t = Math.floor(t); // whole milliseconds
+        table.accept(message, key, t, (outcome) => {
           pending--;
-          subscriber.error(unbound); // no agent to follow, or another's: the pipeline fails, naming the table
+          if (outcome.kind === 'late') {
+            table.countLate();
+            if (table.late === 'drop') settleClaimed(message, where);
+            else
+              failMessage(message, new LateRecordError(table.name, t, outcome.watermark, outcome.windowEnd));
+          } else if (outcome.kind === 'failed') failMessage(message, outcome.error);
+          else if (outcome.kind === 'done') {
+            if (options.updates && !subscriber.closed) emitUpdates(message, outcome.key, outcome.value, t);
+            else settleClaimed(message, where);
+          }
+          // 'dropped': the partition moved away; the record is the new owner's.
+          run.completeIfIdle();
+        });
+      };
+      const rejected = (message: Message<T, MK>, error: unknown): void => {
+        pending--;
+        failMessage(message, error);
+        run.completeIfIdle();
+      };
+      /** The running values of the windows holding `t`: one message each, sharing the record. */
+      const emitUpdates = (
+        message: Message<T, MK>,
+        key: K,
+        state: KeyWindows<A, unknown>,
+        t: number,
+      ): void => {
+        const windows = state.w.filter(([start, end]) => start <= t && t < end);
+        if (windows.length === 0) return settleClaimed(message, where);
+        const lineage = message[LINEAGE];
+        eachLineage(lineage, (l) => {
+          for (let i = 1; i < windows.length; i++) l.retain();
+        });
+        message[USE] = 'spent';
+        for (const [start, end, value] of windows) {
+          const result: WindowResult<K, A> = { key, start, end, value, final: false };
+          subscriber.next(
+            new Message(
+              message.topic,
+              message.partition,
+              message.offset,
+              key,
+              result,
+              message.headers,
+              message.timestamp,
+              lineage,
+            ),
+          );
         }
-      },
-      busy: () => pending > 0,
-      teardown: () => table.unbind(binding),
-    };
-  });
+      };
+      return {
+        next(message) {
+          pending++;
+          const unbound = table.table.enter(message as Message<unknown, unknown>, acceptOne);
+          if (unbound) {
+            pending--;
+            subscriber.error(unbound); // no agent to follow, or another's: the pipeline fails, naming the table
+          }
+        },
+        busy: () => pending > 0,
+        teardown: () => table.unbind(binding),
+      };
+    },
+    { defers: true },
+  );
 }
