@@ -160,6 +160,16 @@ export class Supervisor<T, K> {
     else if (!lineage.deferred) lineage.settleAll();
   }
 
+  /**
+   * A deferred record was handed on, after its write, by the operator that held it: for a direct
+   * subscription the hand-off is its push, so it settles now (what reached the subscriber settled
+   * already; what a plain operator turned into something else settles here). Within a push, the push
+   * decides.
+   */
+  handedOff(lineage: Lineage): void {
+    if (this.end.kind === 'observer' && !this.#pushing) lineage.settleAll();
+  }
+
   /** Completes the input so the pipeline drains (batches flush; sinks start no new writes). */
   complete(): Promise<void> {
     this.#stopping = true;

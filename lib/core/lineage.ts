@@ -32,6 +32,11 @@ export interface LineageOwner {
    * belong to no agent, and no table can be updated with them.
    */
   readonly scope?: unknown;
+  /**
+   * An operator that held a message of the deferred lineage across a write handed it on, and the
+   * hand-off returned with no later operator deferring it again (a direct subscription settles it now).
+   */
+  handedOff?(lineage: Lineage): void;
 }
 
 /** One consumed record's acknowledgement state, for one processing attempt. @internal */

@@ -33,9 +33,15 @@ export interface MessageHandlers<C> {
  * ```
  * @internal
  */
-export interface MessageRun {
+export interface MessageRun<R> {
   /** Completes the subscriber if its source has completed and the operator is not busy. */
   completeIfIdle(): void;
+  /**
+   * Hands on what a deferring operator finished with later (a message, or a batch of messages, whose
+   * write is durable). Once the hand-off returned, a record that no later operator deferred again is
+   * reported to its owner (a direct subscription settles it then, as after a push).
+   */
+  emit(value: R): void;
 }
 
 /**
@@ -80,17 +86,17 @@ export interface OperateMessagesOptions<I, C> {
  */
 export function operateMessages<T, K, R>(
   where: string,
-  init: (subscriber: Subscriber<R>, run: MessageRun) => MessageHandlers<Message<T, K>>,
+  init: (subscriber: Subscriber<R>, run: MessageRun<R>) => MessageHandlers<Message<T, K>>,
   options?: Omit<OperateMessagesOptions<Message<T, K>, Message<T, K>>, 'claim'>,
 ): OperatorFunction<Message<T, K>, R>;
 export function operateMessages<I, C, R>(
   where: string,
-  init: (subscriber: Subscriber<R>, run: MessageRun) => MessageHandlers<C>,
+  init: (subscriber: Subscriber<R>, run: MessageRun<R>) => MessageHandlers<C>,
   options: OperateMessagesOptions<I, C>,
 ): OperatorFunction<I, R>;
 export function operateMessages<I, C, R>(
   where: string,
-  init: (subscriber: Subscriber<R>, run: MessageRun) => MessageHandlers<C>,
+  init: (subscriber: Subscriber<R>, run: MessageRun<R>) => MessageHandlers<C>,
   options?: OperateMessagesOptions<I, C>,
 ): OperatorFunction<I, R> {
   const claim = options?.claim ?? (claimMessage as unknown as Claim<I, C>);
@@ -104,7 +110,7 @@ type Claim<I, C> = NonNullable<OperateMessagesOptions<I, C>['claim']>;
 class MessageOperator<I, C, R> implements Operator<I, R> {
   constructor(
     readonly where: string,
-    readonly init: (subscriber: Subscriber<R>, run: MessageRun) => MessageHandlers<C>,
+    readonly init: (subscriber: Subscriber<R>, run: MessageRun<R>) => MessageHandlers<C>,
     readonly claim: Claim<I, C>,
     readonly defers: boolean,
   ) {}
@@ -126,7 +132,7 @@ class MessageOperator<I, C, R> implements Operator<I, R> {
 }
 
 /** One subscription of a {@link MessageOperator}: the observer of its source. */
-class MessageOperatorRun<I, C, R> implements MessageRun {
+class MessageOperatorRun<I, C, R> implements MessageRun<R> {
   handlers!: MessageHandlers<C>;
   #sourceDone = false;
 
@@ -151,19 +157,36 @@ class MessageOperatorRun<I, C, R> implements MessageRun {
     this.completeIfIdle();
   }
 
+  emit(value: R): void {
+    eachMessageLineage(value, unmarkLineage);
+    this.subscriber.next(value);
+    eachMessageLineage(value, handedOff);
+  }
+
   completeIfIdle(): void {
     if (this.#sourceDone && !this.subscriber.closed && !this.handlers.busy?.()) this.subscriber.complete();
   }
 }
 
-const defer = (lineage: Lineage): void => {
+const markLineage = (lineage: Lineage): void => {
   lineage.deferred = true;
+};
+const unmarkLineage = (lineage: Lineage): void => {
+  lineage.deferred = false;
+};
+const handedOff = (lineage: Lineage): void => {
+  if (!lineage.deferred && !lineage.done) lineage.owner.handedOff?.(lineage);
 };
 
 /** Marks the records of a claimed message (or batch of messages) deferred. */
 function markDeferred(claimed: unknown): void {
-  if (claimed instanceof Message) eachLineage(claimed[LINEAGE], defer);
-  else if (Array.isArray(claimed))
-    for (const item of claimed as readonly unknown[])
-      if (item instanceof Message) eachLineage(item[LINEAGE], defer);
+  eachMessageLineage(claimed, markLineage);
+}
+
+/** Runs `action` on each lineage of a message, or of each message of a batch. */
+function eachMessageLineage(value: unknown, action: (lineage: Lineage) => void): void {
+  if (value instanceof Message) eachLineage(value[LINEAGE], action);
+  else if (Array.isArray(value))
+    for (const item of value as readonly unknown[])
+      if (item instanceof Message) eachLineage(item[LINEAGE], action);
 }

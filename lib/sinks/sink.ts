@@ -147,7 +147,7 @@ export function sink(
               report.wrote({ sink: name, messages: batch.length, durationMs, attempts, error });
             if (error === undefined) {
               for (const message of batch) releaseMessage(message);
-              for (const unit of units) subscriber.next(unit);
+              for (const unit of units) run.emit(unit);
             } else {
               const failure = sinkError(name, attempts, error);
               for (const message of batch) failMessage(message, failure);

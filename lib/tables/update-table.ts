@@ -91,7 +91,7 @@ export function updateTable<T, MK, K, V, C extends V | undefined>(
         pending--;
         if (outcome.kind === 'failed') failMessage(message, outcome.error);
         else if (outcome.kind === 'done' && !subscriber.closed)
-          subscriber.next(
+          run.emit(
             moveMessage(message, {
               key: outcome.key,
               value: outcome.value,

@@ -144,7 +144,7 @@ export function aggregateWindows<T, MK, K, A>(
         message[USE] = 'spent';
         for (const [start, end, value] of windows) {
           const result: WindowResult<K, A> = { key, start, end, value, final: false };
-          subscriber.next(
+          run.emit(
             new Message(
               message.topic,
               message.partition,

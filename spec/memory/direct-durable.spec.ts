@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { map } from 'rxjs';
 import {
   type Agent,
   type App,
@@ -86,6 +87,34 @@ describe('a direct subscription through a table or a sink (memory://)', () => {
     expect(second.counts.get('k')).to.equal(5);
     expect(await committed(second.app)).to.equal(5);
     await second.app.stop();
+  });
+
+  it('updateTable then a plain map to values: the records settle once their change is durable, and commit', async () => {
+    const broker = new MemoryBroker({ defaultPartitions: 1 });
+    let down = true;
+    const { app, items, counts } = counting(refusing(broker, 'durable-counts-changelog', () => down));
+    await app.start();
+    await items.sendMany([
+      { key: 'k', value: 'a' },
+      { key: 'k', value: 'b' },
+      { key: 'k', value: 'c' },
+    ]);
+    const seen: number[] = [];
+    const subscription = items
+      .pipe(
+        updateTable(counts, (n) => n + 1),
+        map((update) => update.value.value),
+      )
+      .subscribe((n) => seen.push(n));
+    await waitFor(() => counts.get('k') === 3);
+    expect(direct(app).stats().settled).to.equal(0);
+    expect(await committed(app)).to.equal(0);
+    down = false;
+    await waitForCommitted(app);
+    expect(direct(app).stats().settled).to.equal(3);
+    expect(seen).to.deep.equal([1, 2, 3]);
+    subscription.unsubscribe();
+    await app.stop();
   });
 
   for (const [name, end] of [
