@@ -163,11 +163,11 @@ export class Supervisor<T, K> {
   /**
    * A deferred record was handed on, after its write, by the operator that held it: for a direct
    * subscription the hand-off is its push, so it settles now (what reached the subscriber settled
-   * already; what a plain operator turned into something else settles here). Within a push, the push
-   * decides.
+   * already; what a plain operator turned into something else settles here). Within its own push, the
+   * push decides.
    */
   handedOff(lineage: Lineage): void {
-    if (this.end.kind === 'observer' && !this.#pushing) lineage.settleAll();
+    if (this.end.kind === 'observer' && this.#pushing?.lineage !== lineage) lineage.settleAll();
   }
 
   /** Completes the input so the pipeline drains (batches flush; sinks start no new writes). */
