@@ -384,6 +384,11 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     );
   }
 
+  /** @internal A deferred record was handed on by the operator that held it (see `Supervisor.handedOff`). */
+  handedOff(lineage: Lineage): void {
+    this.#supervisor.handedOff(lineage);
+  }
+
   /** @internal */
   attemptsLeft(lineage: Lineage): number {
     return this.#failures.attemptsLeft(lineage.token as Entry);

@@ -6,11 +6,11 @@ import {
   type Subscription,
   asyncScheduler,
 } from 'rxjs';
-import { settleAtEnd } from '../core/ack.js';
+import { failMessage, settleAtEnd } from '../core/ack.js';
 import { NotAMessageError, PipelineCompletedError, RestartBudgetExceededError } from '../core/errors.js';
 import { Lineage, type LineageOwner } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
-import { Message, recordMessage } from '../core/message.js';
+import { Message, USE, recordMessage } from '../core/message.js';
 import type { Entry } from './partition-tracker.js';
 import { type AgentScope, withAgentScope } from './partition-resources.js';
 import type { RestartBudget } from './restart-budget.js';
@@ -161,14 +161,31 @@ export class Supervisor<T, K> {
       this.#input.next(message);
     } finally {
       this.#pushing = outer;
+      if (this.end.kind === 'observer') this.#settlePushed(lineage);
       lineage.release();
     }
-    if (this.end.kind === 'observer') {
-      const error = this.#pushError;
-      this.#pushError = NONE;
-      if (error === NONE) lineage.settleAll();
-      else lineage.fail(error);
-    }
+  }
+
+  /**
+   * A direct subscription's record, once pushed: failed if the subscriber threw; settled now, unless an
+   * operator holds it across a write (deferred): then it settles by its references, once what the
+   * operator emits has reached the subscriber (see {@link Supervisor.#output}).
+   */
+  #settlePushed(lineage: Lineage): void {
+    const error = this.#pushError;
+    this.#pushError = NONE;
+    if (error !== NONE) lineage.fail(error);
+    else if (!lineage.deferred) lineage.settleAll();
+  }
+
+  /**
+   * A deferred record was handed on, after its write, by the operator that held it: for a direct
+   * subscription the hand-off is its push, so it settles now (what reached the subscriber settled
+   * already; what a plain operator turned into something else settles here). Within its own push, the
+   * push decides.
+   */
+  handedOff(lineage: Lineage): void {
+    if (this.end.kind === 'observer' && this.#pushing?.lineage !== lineage) lineage.settleAll();
   }
 
   /** Completes the input so the pipeline drains (batches flush; sinks start no new writes). */
@@ -202,12 +219,20 @@ export class Supervisor<T, K> {
         this.end.observer.next?.(value);
       } catch (error) {
         if (this.#pushing) this.#pushError = error;
+        else if (value instanceof Message) failMessage(value, error);
         else
           this.host.logger.error(
             { agent: this.host.name, err: error },
             'a subscriber threw outside of a push',
           );
+        return;
       }
+      // A message that reached the subscriber releases its reference (a deferred record settles so).
+      if (value instanceof Message) {
+        if (value[USE] === 'live') settleAtEnd(value);
+      } else if (Array.isArray(value))
+        for (const item of value as unknown[])
+          if (item instanceof Message && item[USE] === 'live') settleAtEnd(item);
       return;
     }
     if (value instanceof Message) settleAtEnd(value);

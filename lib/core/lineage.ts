@@ -32,6 +32,11 @@ export interface LineageOwner {
    * belong to no agent, and no table can be updated with them.
    */
   readonly scope?: unknown;
+  /**
+   * An operator that held a message of the deferred lineage across a write handed it on, and the
+   * hand-off returned with no later operator deferring it again (a direct subscription settles it now).
+   */
+  handedOff?(lineage: Lineage): void;
 }
 
 /** One consumed record's acknowledgement state, for one processing attempt. @internal */
@@ -40,6 +45,11 @@ export class Lineage {
   refs = 1;
   /** Settled or failed: later releases and failures are ignored. */
   done = false;
+  /**
+   * An operator holds a message of it across an asynchronous step (a table or sink write): a direct
+   * subscription then settles it by its references, not when the push returns.
+   */
+  deferred = false;
 
   constructor(
     readonly owner: LineageOwner,

@@ -1,6 +1,7 @@
-import { Observable, type OperatorFunction } from 'rxjs';
-import { claimMessage, failMessage, releaseMessage, settleClaimed } from '../core/ack.js';
+import type { OperatorFunction } from 'rxjs';
+import { failMessage, releaseMessage, settleClaimed } from '../core/ack.js';
 import type { Message } from '../core/message.js';
+import { operateMessages } from '../core/operate-messages.js';
 
 /**
  * Keeps the messages whose value passes `predicate` and settles the others on purpose, so their offsets
@@ -21,26 +22,19 @@ export function filterValue<T, K>(
 export function filterValue<T, K>(
   predicate: (value: T, message: Message<T, K>) => boolean,
 ): OperatorFunction<Message<T, K>, Message<T, K>> {
-  return (source) =>
-    new Observable<Message<T, K>>((subscriber) =>
-      source.subscribe({
-        next(input) {
-          const message = claimMessage(input, 'filterValue', subscriber);
-          if (!message) return;
-          let keep: boolean;
-          try {
-            keep = predicate(message.value, message);
-          } catch (error) {
-            failMessage(message, error);
-            return;
-          }
-          if (keep) {
-            releaseMessage(message);
-            subscriber.next(message);
-          } else settleClaimed(message, 'filterValue');
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      }),
-    );
+  return operateMessages<T, K, Message<T, K>>('filterValue', (subscriber) => ({
+    next(message) {
+      let keep: boolean;
+      try {
+        keep = predicate(message.value, message);
+      } catch (error) {
+        failMessage(message, error);
+        return;
+      }
+      if (keep) {
+        releaseMessage(message);
+        subscriber.next(message);
+      } else settleClaimed(message, 'filterValue');
+    },
+  }));
 }

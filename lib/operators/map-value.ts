@@ -1,6 +1,7 @@
-import { Observable, type OperatorFunction } from 'rxjs';
-import { claimMessage, failMessage, moveMessage } from '../core/ack.js';
+import type { OperatorFunction } from 'rxjs';
+import { failMessage, moveMessage } from '../core/ack.js';
 import type { Message } from '../core/message.js';
+import { operateMessages } from '../core/operate-messages.js';
 
 /**
  * Maps each message's value, keeping the message (key, headers, position) and its acknowledgement
@@ -16,23 +17,16 @@ import type { Message } from '../core/message.js';
 export function mapValue<T, U, K>(
   project: (value: T, message: Message<T, K>) => U,
 ): OperatorFunction<Message<T, K>, Message<U, K>> {
-  return (source) =>
-    new Observable<Message<U, K>>((subscriber) =>
-      source.subscribe({
-        next(input) {
-          const message = claimMessage(input, 'mapValue', subscriber);
-          if (!message) return;
-          let value: U;
-          try {
-            value = project(message.value, message);
-          } catch (error) {
-            failMessage(message, error);
-            return;
-          }
-          subscriber.next(moveMessage(message, value));
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      }),
-    );
+  return operateMessages<T, K, Message<U, K>>('mapValue', (subscriber) => ({
+    next(message) {
+      let value: U;
+      try {
+        value = project(message.value, message);
+      } catch (error) {
+        failMessage(message, error);
+        return;
+      }
+      subscriber.next(moveMessage(message, value));
+    },
+  }));
 }

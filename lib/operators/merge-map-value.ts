@@ -1,6 +1,9 @@
-import { Observable, type ObservableInput, type OperatorFunction, from, mergeMap } from 'rxjs';
-import { claimMessage, failMessage, forkMessage, settleClaimed } from '../core/ack.js';
+import { Observable, type ObservableInput, type OperatorFunction, from, mergeMap, pipe } from 'rxjs';
+import { failMessage, forkMessage, settleClaimed } from '../core/ack.js';
 import type { Message } from '../core/message.js';
+import { operateMessages } from '../core/operate-messages.js';
+
+const WHERE = 'mergeMapValue';
 
 /**
  * Runs an asynchronous step per message, at most `concurrency` at once (default 16), and emits one
@@ -18,11 +21,13 @@ export function mergeMapValue<T, U, K>(
   project: (value: T, message: Message<T, K>) => ObservableInput<U>,
   options: { readonly concurrency?: number } = {},
 ): OperatorFunction<Message<T, K>, Message<U, K>> {
-  return mergeMap(
-    (input) =>
+  // Claimed on arrival by the kernel; mergeMap runs the steps, at most `concurrency` at once.
+  const claim = operateMessages<T, K, Message<T, K>>(WHERE, (subscriber) => ({
+    next: (message) => subscriber.next(message),
+  }));
+  const run = mergeMap(
+    (message: Message<T, K>) =>
       new Observable<Message<U, K>>((subscriber) => {
-        const message = claimMessage(input, 'mergeMapValue', subscriber);
-        if (!message) return subscriber.complete();
         let step: Observable<U>;
         try {
           step = from(project(message.value, message));
@@ -38,11 +43,12 @@ export function mergeMapValue<T, U, K>(
             subscriber.complete();
           },
           complete: () => {
-            settleClaimed(message, 'mergeMapValue');
+            settleClaimed(message, WHERE);
             subscriber.complete();
           },
         });
       }),
     options.concurrency ?? 16,
   );
+  return pipe(claim, run);
 }

@@ -15,6 +15,7 @@ import { attemptsLeft, claimMessage, failMessage, isAccepted, releaseMessage } f
 import { Message } from '../core/message.js';
 import { type RetryPolicy, retryWithBackoff } from '../core/retry.js';
 import { sinkHealthOf } from '../core/sink-health.js';
+import { operateMessages } from '../core/operate-messages.js';
 import { SinkError, SinkTimeoutError } from './sink-error.js';
 import type { SinkMessage } from './sink-message.js';
 
@@ -113,16 +114,12 @@ export function sink(
   const retries = options.retry?.retries ?? 3;
   const timeoutMs = options.timeoutMs ?? 30_000;
 
-  return (source) =>
-    new Observable<SinkInput>((subscriber) => {
+  return operateMessages<SinkInput, SinkInput, SinkInput>(
+    `sink ${name}`,
+    (subscriber, run) => {
       const queue: SinkInput[] = [];
       const writes = new Subscription();
       let active = 0;
-      let sourceDone = false;
-
-      const finishIfDone = (): void => {
-        if (sourceDone && active === 0 && queue.length === 0) subscriber.complete();
-      };
 
       const pump = (): void => {
         // Once an agent stops, what no write has taken yet is left unsettled (delivered again later).
@@ -150,13 +147,13 @@ export function sink(
               report.wrote({ sink: name, messages: batch.length, durationMs, attempts, error });
             if (error === undefined) {
               for (const message of batch) releaseMessage(message);
-              for (const unit of units) subscriber.next(unit);
+              for (const unit of units) run.emit(unit);
             } else {
               const failure = sinkError(name, attempts, error);
               for (const message of batch) failMessage(message, failure);
             }
             pump();
-            finishIfDone();
+            run.completeIfIdle();
           };
           const policy = { ...options.retry, retries: budget(batch, retries) };
           const subscription = defer(() => {
@@ -181,41 +178,42 @@ export function sink(
         }
       };
 
-      const upstream = source.subscribe({
+      return {
         next: (unit) => {
-          if (!claim(unit, name, subscriber)) return;
           queue.push(unit);
           pump();
         },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => {
-          sourceDone = true;
-          pump();
-          finishIfDone();
-        },
-      });
-      return () => {
-        upstream.unsubscribe();
-        writes.unsubscribe();
+        busy: () => active > 0 || queue.length > 0,
+        teardown: () => writes.unsubscribe(),
       };
-    });
+    },
+    { claim: claimUnit(name), defers: true },
+  );
 }
 
-/** Claims every message of a unit for the sink; false when the unit is empty or not made of live messages. */
-function claim(unit: SinkInput, name: string, subscriber: { error(error: unknown): void }): boolean {
-  const where = `sink ${name}`;
-  if (!Array.isArray(unit))
-    return claimMessage(unit as Message<unknown, unknown>, where, subscriber) !== undefined;
-  if (unit.length === 0) return false;
-  let all = true;
-  for (const item of unit as readonly unknown[]) {
-    if (claimMessage(item as Message<unknown, unknown>, where, subscriber) === undefined) all = false;
-  }
-  if (!all)
+/**
+ * How the sink `name` claims a unit: every message of it, or none (a batch with an unusable message
+ * fails all of its messages). An empty batch is dropped.
+ */
+function claimUnit(
+  name: string,
+): (unit: SinkInput, where: string, subscriber: { error(error: unknown): void }) => SinkInput | undefined {
+  return (unit, where, subscriber) => {
+    if (!Array.isArray(unit))
+      return claimMessage(unit as Message<unknown, unknown>, where, subscriber) === undefined
+        ? undefined
+        : unit;
+    if (unit.length === 0) return undefined;
+    let all = true;
+    for (const item of unit as readonly unknown[]) {
+      if (claimMessage(item as Message<unknown, unknown>, where, subscriber) === undefined) all = false;
+    }
+    if (all) return unit;
     for (const item of unit as readonly unknown[])
       if (item instanceof Message)
         failMessage(item, new SinkError(name, 0, 'a message of its batch was unusable'));
-  return all;
+    return undefined;
+  };
 }
 
 function accepted(unit: SinkInput): boolean {

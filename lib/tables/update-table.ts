@@ -1,7 +1,8 @@
-import { Observable, type OperatorFunction } from 'rxjs';
-import { claimMessage, failMessage, moveMessage } from '../core/ack.js';
+import type { OperatorFunction } from 'rxjs';
+import { failMessage, moveMessage } from '../core/ack.js';
 import type { Message } from '../core/message.js';
 import { subscribingScope } from '../agent/partition-resources.js';
+import { operateMessages } from '../core/operate-messages.js';
 import type { ApplyOutcome, Table } from './table.js';
 
 /**
@@ -78,21 +79,19 @@ export function updateTable<T, MK, K, V, C extends V | undefined>(
   options: UpdateTableOptions<T, MK, K> = {},
 ): OperatorFunction<Message<T, MK>, Message<TableUpdate<K, V, T>, MK>> {
   const keyOf = options.key ?? ((message: Message<T, MK>) => message.key as unknown as K);
-  return (source) =>
-    new Observable<Message<TableUpdate<K, V, T>, MK>>((subscriber) => {
+  const where = `updateTable ${table.name}`;
+  const apply = update as (current: C, message: Message<unknown, unknown>) => V;
+  return operateMessages<T, MK, Message<TableUpdate<K, V, T>, MK>>(
+    where,
+    (subscriber, run) => {
       let pending = 0;
-      let sourceDone = false;
-      let closed = false;
-      const finishIfDone = (): void => {
-        if (sourceDone && pending === 0) subscriber.complete();
-      };
       // One function for every message's outcome: nothing is created per message but what moves on.
       const settle = (outcome: ApplyOutcome<K, V>, applied: Message<unknown, unknown>): void => {
         const message = applied as Message<T, MK>;
         pending--;
         if (outcome.kind === 'failed') failMessage(message, outcome.error);
-        else if (outcome.kind === 'done' && !closed)
-          subscriber.next(
+        else if (outcome.kind === 'done' && !subscriber.closed)
+          run.emit(
             moveMessage(message, {
               key: outcome.key,
               value: outcome.value,
@@ -100,10 +99,8 @@ export function updateTable<T, MK, K, V, C extends V | undefined>(
               replayed: outcome.replayed,
             }),
           );
-        if (!closed) finishIfDone();
+        run.completeIfIdle();
       };
-      const where = `updateTable ${table.name}`;
-      const apply = update as (current: C, message: Message<unknown, unknown>) => V;
       // Once the table let it in (bound to its agent, its partition restored): one function for all.
       const applyOne = (entered: Message<unknown, unknown>): void => {
         const message = entered as Message<T, MK>;
@@ -113,7 +110,7 @@ export function updateTable<T, MK, K, V, C extends V | undefined>(
         } catch (error) {
           pending--;
           failMessage(message, error);
-          if (!closed) finishIfDone();
+          run.completeIfIdle();
           return;
         }
         table.apply(entered, key, apply, settle);
@@ -121,10 +118,8 @@ export function updateTable<T, MK, K, V, C extends V | undefined>(
       // Subscribed with the agent's pipeline: bound now. Otherwise the first message binds it.
       const scope = subscribingScope();
       if (scope) table.bind(scope);
-      const upstream = source.subscribe({
-        next(input) {
-          const message = claimMessage(input, where, subscriber);
-          if (!message) return;
+      return {
+        next(message) {
           pending++;
           const unbound = table.enter(message as Message<unknown, unknown>, applyOne);
           if (unbound) {
@@ -132,15 +127,9 @@ export function updateTable<T, MK, K, V, C extends V | undefined>(
             subscriber.error(unbound); // no agent to follow, or another's: the pipeline fails, naming the table
           }
         },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => {
-          sourceDone = true;
-          finishIfDone();
-        },
-      });
-      return () => {
-        closed = true;
-        upstream.unsubscribe();
+        busy: () => pending > 0,
       };
-    });
+    },
+    { defers: true },
+  );
 }

@@ -1,8 +1,9 @@
-import { Observable, type OperatorFunction, type SchedulerLike, asyncScheduler } from 'rxjs';
-import { claimMessage, failMessage, settleClaimed } from '../core/ack.js';
+import { type OperatorFunction, type SchedulerLike, asyncScheduler } from 'rxjs';
+import { failMessage, settleClaimed } from '../core/ack.js';
 import { eachLineage } from '../core/lineage.js';
 import { LINEAGE, Message, USE } from '../core/message.js';
 import { subscribingScope } from '../agent/partition-resources.js';
+import { operateMessages } from '../core/operate-messages.js';
 import type { KeyWindows } from './key-windows.js';
 import { InvalidEventTimeError, LateRecordError } from './window-errors.js';
 import type { WindowBinding } from './window-results.js';
@@ -75,20 +76,16 @@ export function aggregateWindows<T, MK, K, A>(
   const timeOf = options.time ?? ((message: Message<T, MK>) => message.timestamp);
   const scheduler = options.scheduler ?? asyncScheduler;
   const where = `aggregateWindows ${table.name}`;
-  return (source) =>
-    new Observable<Message<WindowResult<K, A>, K>>((subscriber) => {
+  return operateMessages<T, MK, Message<WindowResult<K, A>, K>>(
+    where,
+    (subscriber, run) => {
       let pending = 0;
-      let sourceDone = false;
-      let closed = false;
-      const finishIfDone = (): void => {
-        if (sourceDone && pending === 0) subscriber.complete();
-      };
       // Subscribed with the agent's pipeline: bound now. Otherwise the first message binds it.
       const scope = subscribingScope();
       if (scope) table.table.bind(scope);
       const binding: WindowBinding<K, A> = {
         emit: (message) => {
-          if (!closed) subscriber.next(message);
+          if (!subscriber.closed) subscriber.next(message);
         },
         scheduler,
         get scope() {
@@ -119,35 +116,18 @@ export function aggregateWindows<T, MK, K, A>(
               failMessage(message, new LateRecordError(table.name, t, outcome.watermark, outcome.windowEnd));
           } else if (outcome.kind === 'failed') failMessage(message, outcome.error);
           else if (outcome.kind === 'done') {
-            if (options.updates && !closed) emitUpdates(message, outcome.key, outcome.value, t);
+            if (options.updates && !subscriber.closed) emitUpdates(message, outcome.key, outcome.value, t);
             else settleClaimed(message, where);
           }
           // 'dropped': the partition moved away; the record is the new owner's.
-          if (!closed) finishIfDone();
+          run.completeIfIdle();
         });
       };
       const rejected = (message: Message<T, MK>, error: unknown): void => {
         pending--;
         failMessage(message, error);
-        if (!closed) finishIfDone();
+        run.completeIfIdle();
       };
-      const upstream = source.subscribe({
-        next(input) {
-          const message = claimMessage(input, where, subscriber);
-          if (!message) return;
-          pending++;
-          const unbound = table.table.enter(message as Message<unknown, unknown>, acceptOne);
-          if (unbound) {
-            pending--;
-            subscriber.error(unbound); // no agent to follow, or another's: the pipeline fails, naming the table
-          }
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => {
-          sourceDone = true;
-          finishIfDone();
-        },
-      });
       /** The running values of the windows holding `t`: one message each, sharing the record. */
       const emitUpdates = (
         message: Message<T, MK>,
@@ -164,7 +144,7 @@ export function aggregateWindows<T, MK, K, A>(
         message[USE] = 'spent';
         for (const [start, end, value] of windows) {
           const result: WindowResult<K, A> = { key, start, end, value, final: false };
-          subscriber.next(
+          run.emit(
             new Message(
               message.topic,
               message.partition,
@@ -178,10 +158,19 @@ export function aggregateWindows<T, MK, K, A>(
           );
         }
       };
-      return () => {
-        closed = true;
-        upstream.unsubscribe();
-        table.unbind(binding);
+      return {
+        next(message) {
+          pending++;
+          const unbound = table.table.enter(message as Message<unknown, unknown>, acceptOne);
+          if (unbound) {
+            pending--;
+            subscriber.error(unbound); // no agent to follow, or another's: the pipeline fails, naming the table
+          }
+        },
+        busy: () => pending > 0,
+        teardown: () => table.unbind(binding),
       };
-    });
+    },
+    { defers: true },
+  );
 }
