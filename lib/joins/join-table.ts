@@ -1,5 +1,6 @@
-import { Observable, type OperatorFunction } from 'rxjs';
-import { claimMessage, failMessage, moveMessage, settleClaimed } from '../core/ack.js';
+import type { OperatorFunction } from 'rxjs';
+import { failMessage, moveMessage, settleClaimed } from '../core/ack.js';
+import { operateMessages } from '../core/operate-messages.js';
 import type { Message } from '../core/message.js';
 import { GlobalTable } from '../tables/global-table.js';
 import { Table } from '../tables/table.js';
@@ -93,31 +94,24 @@ export function joinTable<T, MK, K, V, U>(
       throw new RepartitionRequiredError(table.name, message.partition, partition);
     return table.get(key);
   };
-  return (source) =>
-    new Observable<Message<U, MK>>((subscriber) =>
-      source.subscribe({
-        next(input) {
-          const message = claimMessage(input, where, subscriber);
-          if (!message) return;
-          let row: V | undefined;
-          try {
-            row = rowOf(message);
-          } catch (error) {
-            failMessage(message, error);
-            return;
-          }
-          if (row === undefined && !left) return settleClaimed(message, where); // inner: no row, on purpose
-          let value: U;
-          try {
-            value = join(message.value, row as V, message);
-          } catch (error) {
-            failMessage(message, error);
-            return;
-          }
-          subscriber.next(moveMessage(message, value));
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      }),
-    );
+  return operateMessages<T, MK, Message<U, MK>>(where, (subscriber) => ({
+    next(message) {
+      let row: V | undefined;
+      try {
+        row = rowOf(message);
+      } catch (error) {
+        failMessage(message, error);
+        return;
+      }
+      if (row === undefined && !left) return settleClaimed(message, where); // inner: no row, on purpose
+      let value: U;
+      try {
+        value = join(message.value, row as V, message);
+      } catch (error) {
+        failMessage(message, error);
+        return;
+      }
+      subscriber.next(moveMessage(message, value));
+    },
+  }));
 }

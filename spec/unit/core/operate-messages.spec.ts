@@ -11,6 +11,7 @@ import {
   count,
   createApp,
   filterValue,
+  joinTable,
   mapValue,
   mergeMapValue,
   silentLogger,
@@ -69,6 +70,7 @@ describe('operateMessages (the kernel of rivulet operators)', () => {
       ['updateTable', updateTable(counts, (n) => n + 1)],
       ['aggregateWindows', aggregateWindows(perMinute)],
       ['sink', sink<number, string>(() => of(undefined), { name: 'nowhere' })],
+      ['joinTable', joinTable(app.globalTable<number>('rates'), (n, rate) => n * rate)],
     ];
     for (const [name, operator] of operators) {
       const source = new Recording<Message<number, string>>();
