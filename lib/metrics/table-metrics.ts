@@ -70,33 +70,8 @@ export function registerTableMetrics(
 ): string[] {
   const snapshot = (): TableStats[] => [...(app.tables?.values() ?? [])].map((table) => table.stats());
   const registers = [registry];
-  for (const [name, help, value] of PARTITION_GAUGES) {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['table', 'partition'],
-      registers,
-      collect() {
-        this.reset();
-        for (const stats of snapshot())
-          for (const p of stats.partitions) this.set({ table: stats.name, partition: p.partition }, value(p));
-      },
-    });
-  }
-  for (const [name, help, value] of STANDBY_GAUGES) {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['table', 'partition'],
-      registers,
-      collect() {
-        this.reset();
-        for (const stats of snapshot())
-          for (const s of stats.standbys ?? [])
-            this.set({ table: stats.name, partition: s.partition }, value(s));
-      },
-    });
-  }
+  perPartition(registers, PARTITION_GAUGES, () => snapshot().map((t) => [t.name, t.partitions]));
+  perPartition(registers, STANDBY_GAUGES, () => snapshot().map((t) => [t.name, t.standbys ?? []]));
   new Gauge({
     name: 'rivulet_table_pending_writes',
     help: "Table changes waiting for the broker's acknowledgement of their changelog record",
@@ -122,19 +97,7 @@ export function registerTableMetrics(
     },
   });
   const globals = (): GlobalTableStats[] => [...(app.globalTables?.values() ?? [])].map((t) => t.stats());
-  for (const [name, help, value] of GLOBAL_PARTITION_GAUGES) {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['table', 'partition'],
-      registers,
-      collect() {
-        this.reset();
-        for (const stats of globals())
-          for (const p of stats.partitions) this.set({ table: stats.name, partition: p.partition }, value(p));
-      },
-    });
-  }
+  perPartition(registers, GLOBAL_PARTITION_GAUGES, () => globals().map((t) => [t.name, t.partitions]));
   return [
     ...PARTITION_GAUGES.map(([name]) => name),
     ...STANDBY_GAUGES.map(([name]) => name),
@@ -142,4 +105,28 @@ export function registerTableMetrics(
     'rivulet_table_changelog_write_failures_total',
     ...GLOBAL_PARTITION_GAUGES.map(([name]) => name),
   ];
+}
+
+/**
+ * Registers one gauge per `[name, help, value]` with the labels `table` and `partition`, read when
+ * scraped from `rows()`: each table's name and its per-partition rows.
+ */
+function perPartition<P extends { readonly partition: number }>(
+  registers: Registry[],
+  gauges: readonly (readonly [string, string, (row: P) => number])[],
+  rows: () => readonly (readonly [string, readonly P[]])[],
+): void {
+  for (const [name, help, value] of gauges) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['table', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [table, partitions] of rows())
+          for (const row of partitions) this.set({ table, partition: row.partition }, value(row));
+      },
+    });
+  }
 }
