@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { tap } from 'rxjs';
 import {
   type App,
   CHANGELOG_HEADERS,
@@ -12,6 +13,10 @@ import {
   createApp,
   json,
   type ProducerRecord,
+  type WindowResult,
+  aggregateWindows,
+  count,
+  tumbling,
   partitionForKey,
   repartition,
   silentLogger,
@@ -265,6 +270,44 @@ describe('repartition', () => {
     await waitForCommitted(second.app);
     expect(second.counts.get('ACME'), '1 and 2 counted once, 3 counted').to.equal(4);
     await second.app.stop();
+  });
+
+  it('lets a window behind the hop count a record copied twice once', async () => {
+    const broker = new MemoryBroker({ defaultPartitions: 1 });
+    const internal = 'shop-by-symbol-repartition';
+    const at = Date.now();
+    const copyOf = (offset: number, committed: number): ProducerRecord => ({
+      topic: internal,
+      key: Buffer.from('ACME'),
+      value: Buffer.from(JSON.stringify({ ...order(offset), at })),
+      headers: {
+        [REPARTITION_HEADERS.topic]: 'orders',
+        [REPARTITION_HEADERS.partition]: '0',
+        [REPARTITION_HEADERS.offset]: String(offset),
+        [REPARTITION_HEADERS.committed]: String(committed),
+        [REPARTITION_HEADERS.via]: internal,
+      },
+    });
+    const app = createApp({ id: 'shop', transport: new MemoryTransport(broker), logger: silentLogger });
+    const bySymbol = app.topic<Order & { at: number }>(internal, { value: json() });
+    const perSecond = app.windowTable<Order & { at: number }, number>('per-second', {
+      window: tumbling(1000),
+      aggregate: count(),
+      idleAfterMs: 50,
+    });
+    const results: WindowResult<string, number>[] = [];
+    app.agent('volume', bySymbol, (order$) =>
+      order$.pipe(
+        aggregateWindows(perSecond, { time: (m) => m.value.at }),
+        tap((m) => results.push(m.value)),
+      ),
+    );
+    // 0..2 copied, then 1 and 2 copied again (the copy agent crashed before committing them)
+    broker.produce([copyOf(0, 0), copyOf(1, 0), copyOf(2, 0), copyOf(1, 1), copyOf(2, 1)]);
+    await app.start();
+    await waitFor(() => results.length > 0, { timeoutMs: 5_000 });
+    expect(results.map((r) => [r.key, r.value])).to.deep.equal([['ACME', 3]]);
+    await app.stop();
   });
 
   it('refuses the same name twice', () => {
