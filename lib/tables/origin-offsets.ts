@@ -103,7 +103,7 @@ export class OriginOffsets {
   }
 
   /**
-   * `origin-id=floor;ranges` per origin partition, space-separated (what a changelog record carries in
+   * `origin-id=floor;gaps` (see `AppliedOffsets.encodeGaps`) per origin partition, space-separated (what a changelog record carries in
    * `rivulet-applied-origins`), without the origins of `later` (applied after the change it is for).
    */
   encodeWithout(later: readonly HopOrigin[]): string {
@@ -115,7 +115,7 @@ export class OriginOffsets {
         if (applied === origin.applied) applied = applied.clone();
         applied.delete(hop.offset);
       }
-      text += `${text === '' ? '' : ' '}${id}=${applied.encode()}`;
+      text += `${text === '' ? '' : ' '}${id}=${applied.encodeGaps()}`;
     }
     return text;
   }
@@ -126,7 +126,7 @@ export class OriginOffsets {
     if (text === '') return offsets;
     for (const part of text.split(' ')) {
       const at = part.lastIndexOf('=');
-      const applied = at > 0 ? AppliedOffsets.decode(part.slice(at + 1)) : undefined;
+      const applied = at > 0 ? AppliedOffsets.decodeGaps(part.slice(at + 1)) : undefined;
       if (!applied) return undefined;
       offsets.#origins.set(part.slice(0, at), { applied, floors: [] });
     }

@@ -43,20 +43,21 @@ describe('OriginOffsets', () => {
     expect(origins.has(hop(5)), 'below the floor: a copy of it settled before').to.equal(true);
     expect(origins.has(hop(11))).to.equal(false);
     expect(origins.has(hop(12))).to.equal(true);
-    expect(origins.encodeWithout([])).to.equal('orders/0=10;12-13');
+    expect(origins.encodeWithout([])).to.equal('orders/0=a;2'); // floor 10; 12 (a gap of 2 after the floor)
   });
 
   it('leaves out the origins of later changes from an encoding as of an earlier one', () => {
     const origins = new OriginOffsets();
     for (const offset of [1, 2, 3]) origins.add(hop(offset));
     origins.add(hop(4, 0, 'orders/1'));
-    expect(origins.encodeWithout([hop(3), hop(4, 0, 'orders/1')])).to.equal('orders/0=0;1-3 orders/1=0;');
+    expect(origins.encodeWithout([hop(3), hop(4, 0, 'orders/1')])).to.equal('orders/0=0;1.2 orders/1=0;');
     expect(origins.has(hop(3)), 'the set itself is unchanged').to.equal(true);
   });
 
   it('refuses text that is not an encoding', () => {
     expect(OriginOffsets.decode('orders/0')).to.equal(undefined);
     expect(OriginOffsets.decode('orders/0=x')).to.equal(undefined);
+    expect(OriginOffsets.decode('orders/0=0;1.0')).to.equal(undefined);
     expect(OriginOffsets.decode('')!.size).to.equal(0);
   });
 });
