@@ -4,25 +4,14 @@ import { string } from '../codecs/string.js';
 import type { App } from '../app/app.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { Message, MessageHeaders } from '../core/message.js';
+import { REPARTITION_HEADERS } from '../core/repartition-headers.js';
+import { CommittedOffsets } from './committed-offsets.js';
 import type { Topic } from '../topics/topic.js';
 import { mapValue } from '../operators/map-value.js';
 import { sink } from '../sinks/sink.js';
 import type { ProducerRecord } from '../transports/transport.js';
 
-/**
- * Headers {@link repartition} adds to each record it copies: where the record was read from. Across
- * the hop, a record copied twice (after a crash of the copy agent) carries the same origin both times.
- *
- * @example
- * ```ts
- * const origin = `${m.headers[REPARTITION_HEADERS.topic]}/${m.headers[REPARTITION_HEADERS.partition]}`;
- * ```
- */
-export const REPARTITION_HEADERS = {
-  topic: 'rivulet-origin-topic',
-  partition: 'rivulet-origin-partition',
-  offset: 'rivulet-origin-offset',
-} as const;
+export { REPARTITION_HEADERS } from '../core/repartition-headers.js';
 
 /**
  * Options of {@link repartition}.
@@ -55,8 +44,10 @@ export interface RepartitionOptions<K2> {
  *
  * The hop keeps rivulet's contract: a source message settles (and its offset is committed) only once the
  * broker acknowledged its copy, so nothing is lost; after a crash of the copy agent, what it had copied
- * but not committed is copied again: **at least once across the hop, duplicates possible** (they carry
- * the same origin headers). A `key` that throws, or a key the codec cannot encode, sends that message to
+ * but not committed is copied again (at least once across the hop). Each copy carries its origin and
+ * the copy agent's committed offset of the origin partition ({@link REPARTITION_HEADERS}), so a table, a
+ * windowed table or a join fed by the internal topic recognises a second copy and counts the record
+ * once: **exact across the hop** for state; a plain consumer of the internal topic may see a copy twice. A `key` that throws, or a key the codec cannot encode, sends that message to
  * the copy agent's error policy (by default retried, then the dead-letter topic `<source>.dlq`); a produce
  * that keeps failing is an outage: the agent holds, nothing is dead-lettered.
  *
@@ -109,15 +100,16 @@ export function repartition<T, K, K2>(
     ...(options.replicationFactor !== undefined ? { replicationFactor: options.replicationFactor } : {}),
     ...(options.config !== undefined ? { config: options.config } : {}),
   });
+  const committed = new CommittedOffsets();
   // Encoding happens per message, before the sink: a bad key fails its own message, not a whole batch.
   const copy = (value: T, message: Message<T, K | null>): ProducerRecord =>
     target.encode({
       key: key(message),
       value,
-      headers: originHeaders(message),
+      headers: originHeaders(message, target.name, committed.of(message.partition)),
       timestamp: message.timestamp,
     });
-  app.agent(
+  const agent = app.agent(
     agentName,
     source,
     (message$) =>
@@ -131,14 +123,17 @@ export function repartition<T, K, K2>(
       ),
     options.agent,
   );
+  agent.scope.use(committed);
   return target;
 }
 
-function originHeaders(message: Message<unknown, unknown>): MessageHeaders {
+function originHeaders(message: Message<unknown, unknown>, via: string, committed: number): MessageHeaders {
   return {
     ...message.headers,
     [REPARTITION_HEADERS.topic]: message.topic,
     [REPARTITION_HEADERS.partition]: String(message.partition),
     [REPARTITION_HEADERS.offset]: String(message.offset),
+    [REPARTITION_HEADERS.committed]: String(committed),
+    [REPARTITION_HEADERS.via]: via,
   };
 }

@@ -108,6 +108,41 @@ export class AppliedOffsets {
     return offsets;
   }
 
+  /**
+   * A shorter {@link encode} for sparse offsets (those of one origin partition that a repartition sent to
+   * one partition): `floor;gap.length,gap.length` in base 36, each gap from the previous range's end (the
+   * floor for the first), a length of 1 left out. About a third of {@link encode}'s length.
+   */
+  encodeGaps(): string {
+    const r = this.#ranges;
+    let text = `${this.#floor.toString(36)};`;
+    let previous = this.#floor;
+    for (let i = 0; i < r.length; i += 2) {
+      const length = r[i + 1]! - r[i]!;
+      text += `${i === 0 ? '' : ','}${(r[i]! - previous).toString(36)}${length === 1 ? '' : `.${length.toString(36)}`}`;
+      previous = r[i + 1]!;
+    }
+    return text;
+  }
+
+  /** Parses {@link encodeGaps}'s text; undefined when it is not such a text. */
+  static decodeGaps(text: string): AppliedOffsets | undefined {
+    const match = /^([0-9a-z]+);((?:[0-9a-z]+(?:\.[0-9a-z]+)?)(?:,[0-9a-z]+(?:\.[0-9a-z]+)?)*)?$/.exec(text);
+    if (!match) return undefined;
+    const offsets = new AppliedOffsets();
+    let previous = parseInt(match[1]!, 36);
+    offsets.#floor = previous;
+    for (const part of match[2]?.split(',') ?? []) {
+      const [gap, length = '1'] = part.split('.') as [string, string?];
+      const start = previous + parseInt(gap, 36);
+      const end = start + parseInt(length, 36);
+      if (end <= start || (offsets.#ranges.length > 0 && start <= previous)) return undefined;
+      offsets.#ranges.push(start, end);
+      previous = end;
+    }
+    return offsets;
+  }
+
   /** Index of the start of the last range starting at or before `offset`, or -1. */
   #rangeAtOrBefore(offset: number): number {
     const r = this.#ranges;

@@ -1,5 +1,6 @@
 import type { MessageHeaders } from '../core/message.js';
 import { AppliedOffsets } from './applied-offsets.js';
+import { OriginOffsets } from './origin-offsets.js';
 
 /**
  * Headers of the changelog records a table writes. The last record of each produce names the source
@@ -19,10 +20,18 @@ export const CHANGELOG_HEADERS = {
   sourcePartition: 'rivulet-source-partition',
   sourceOffset: 'rivulet-source-offset',
   applied: 'rivulet-applied',
+  /** Per origin partition of a repartition hop, the origin offsets applied above a floor. */
+  appliedOrigins: 'rivulet-applied-origins',
 } as const;
 
 /** The applied offsets a changelog record carries, or undefined (a record written by something else). @internal */
 export function appliedFromHeaders(headers: MessageHeaders): AppliedOffsets | undefined {
   const text = headers[CHANGELOG_HEADERS.applied];
   return text === undefined ? undefined : AppliedOffsets.decode(text);
+}
+
+/** The applied origin offsets a changelog record carries, or undefined (none, or not readable). @internal */
+export function originsFromHeaders(headers: MessageHeaders): OriginOffsets | undefined {
+  const text = headers[CHANGELOG_HEADERS.appliedOrigins];
+  return text === undefined ? undefined : OriginOffsets.decode(text);
 }

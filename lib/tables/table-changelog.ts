@@ -115,7 +115,10 @@ export class TableChangelog<V> implements PartitionResource {
 
   committed(offsets: readonly TopicPartitionOffset[]): void {
     for (const { topic, partition, offset } of offsets) {
-      if (topic === this.options.source) this.partitions.get(partition)?.applied.prune(offset);
+      if (topic !== this.options.source) continue;
+      const part = this.partitions.get(partition);
+      part?.applied.prune(offset);
+      part?.origins?.prune(offset);
     }
   }
 
@@ -254,6 +257,8 @@ export class TableChangelog<V> implements PartitionResource {
       headers[CHANGELOG_HEADERS.sourcePartition] = origin.text;
       headers[CHANGELOG_HEADERS.sourceOffset] = String(write.sourceOffset);
       headers[CHANGELOG_HEADERS.applied] = origin.appliedAsOf(write);
+      const origins = origin.originsAsOf(write);
+      if (origins !== undefined) headers[CHANGELOG_HEADERS.appliedOrigins] = origins;
       return { topic, partition, key: write.key, value: write.value, headers };
     });
   }

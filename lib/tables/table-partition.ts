@@ -2,6 +2,7 @@ import type { Lineage } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
 import type { MessageHeaders } from '../core/message.js';
 import { AppliedOffsets } from './applied-offsets.js';
+import { type HopOrigin, OriginOffsets } from './origin-offsets.js';
 import type { TableStore } from './stores/table-store.js';
 import type { PendingValue, TableWrite, WriteOrigin } from './table-write.js';
 
@@ -25,6 +26,8 @@ const COMPACT_AT = 1024;
 export class TablePartition<V> implements WriteOrigin<V> {
   state: PartitionState = 'recovering';
   applied = new AppliedOffsets();
+  /** The origin offsets applied, per origin partition, of records that came through a repartition hop. */
+  origins: OriginOffsets | undefined;
   /** Recovery progress while recovering. */
   read = 0;
   toRead = 0;
@@ -92,6 +95,25 @@ export class TablePartition<V> implements WriteOrigin<V> {
     then(true);
   }
 
+  /** Calls `then(true)` once the change for a copy of `hop`'s record is acknowledged (now if it is), `then(false)` if it never will be. */
+  onDurableHop(hop: HopOrigin, then: (durable: boolean) => void): void {
+    const queue = this.#queue;
+    for (let i = this.#head; i < queue.length; i++) {
+      const write = queue[i]!;
+      const made = write.hop;
+      if (!write.done && made !== undefined && made.offset === hop.offset && made.id === hop.id) {
+        (write.waiters ??= []).push(then);
+        return;
+      }
+    }
+    then(true);
+  }
+
+  /** The origin offsets of this partition, made with the first copy that reaches it. */
+  originOffsets(): OriginOffsets {
+    return (this.origins ??= new OriginOffsets());
+  }
+
   /** Whether this attempt of a record (`lineage`) changed the table already (a fan-out copy). */
   appliedBy(lineage: Lineage): boolean {
     if (lineage.done) return false;
@@ -114,6 +136,20 @@ export class TablePartition<V> implements WriteOrigin<V> {
       if (next.sourceOffset >= 0) later.push(next.sourceOffset);
     }
     return this.applied.encodeWithout(later);
+  }
+
+  /** {@link appliedAsOf} for the origin offsets of copies (undefined when no copy was applied here). */
+  originsAsOf(write: TableWrite<V>): string | undefined {
+    const origins = this.origins;
+    if (origins === undefined) return undefined;
+    const later: HopOrigin[] = [];
+    const queue = this.#queue;
+    for (let i = queue.length - 1; i >= this.#head; i--) {
+      const next = queue[i]!;
+      if (next === write) break;
+      if (next.hop !== undefined) later.push(next.hop);
+    }
+    return origins.encodeWithout(later);
   }
 
   /**

@@ -2,7 +2,7 @@ import type { Logger } from '../core/logger.js';
 import { type RetryPolicy, withRetries } from '../core/retry.js';
 import { PartitionReadAbortedError } from '../transports/partition-read-errors.js';
 import type { PartitionRange, PartitionReader, ReadStall } from '../transports/transport.js';
-import { appliedFromHeaders } from './changelog-headers.js';
+import { appliedFromHeaders, originsFromHeaders } from './changelog-headers.js';
 import { applyChangelogRecords } from './changelog-apply.js';
 import type { TablePartition } from './table-partition.js';
 import type { TableStore } from './stores/table-store.js';
@@ -99,7 +99,10 @@ export async function restorePartitions<V>(
       );
       if (!lastHeaders) return;
       const offsets = appliedFromHeaders(lastHeaders);
-      if (offsets) part.applied = offsets;
+      if (offsets) {
+        part.applied = offsets;
+        part.origins = originsFromHeaders(lastHeaders);
+      }
       part.restoredHeaders = lastHeaders;
       part.read += applied;
     },

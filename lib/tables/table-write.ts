@@ -2,6 +2,7 @@ import { isAccepted } from '../core/ack.js';
 import type { Lineage } from '../core/lineage.js';
 import type { Message } from '../core/message.js';
 import type { ChangelogWrite } from './changelog-writer.js';
+import type { HopOrigin } from './origin-offsets.js';
 
 /** What {@link Table.apply} reports for one message. @internal */
 export type ApplyOutcome<K, V> =
@@ -32,6 +33,8 @@ export interface WriteOrigin<V> {
   readonly text: string;
   /** The applied offsets as of `write` (those of later changes left out), encoded for `rivulet-applied`. */
   appliedAsOf(write: TableWrite<V>): string;
+  /** The applied origin offsets as of `write`, for `rivulet-applied-origins` (undefined: no copy applied here). */
+  originsAsOf(write: TableWrite<V>): string | undefined;
 }
 
 /**
@@ -51,6 +54,8 @@ export abstract class TableWrite<V = unknown> implements ChangelogWrite {
   done = false;
   /** The key's overlay entry (set when staged). */
   pending: PendingValue<V> | undefined = undefined;
+  /** Where the source record was copied from, when it came through a repartition hop. */
+  hop: HopOrigin | undefined = undefined;
   /** Others waiting for this change (a redelivered record), rarely any. */
   waiters: ((durable: boolean) => void)[] | undefined = undefined;
 

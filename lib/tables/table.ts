@@ -12,6 +12,7 @@ import {
 import { type EncodedKey, TableCodecs } from './table-codecs.js';
 import type { Transport } from '../transports/transport.js';
 import { AppliedOffsets } from './applied-offsets.js';
+import { hopOrigin } from './origin-offsets.js';
 import { TableChangelog } from './table-changelog.js';
 import { TablePartition } from './table-partition.js';
 import { type ApplyCallback, type ApplyOutcome, DROPPED, DirectWrite, RecordWrite } from './table-write.js';
@@ -411,6 +412,18 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       );
       return;
     }
+    // A copy made by a repartition is known by its origin: a second copy of a record has another offset.
+    const hop = hopOrigin(message);
+    if (hop !== undefined) {
+      const origins = part.originOffsets();
+      origins.note(hop, offset);
+      if (origins.has(hop)) {
+        part.onDurableHop(hop, (durable) =>
+          then(durable ? { kind: 'done', key, value: current as V, replayed: true } : DROPPED, message),
+        );
+        return;
+      }
+    }
     if (offset < applied.floor)
       return then(
         failed(
@@ -432,6 +445,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       return then(failed(error), message);
     }
     applied.add(offset);
+    if (hop !== undefined) part.originOffsets().add(hop);
     const write = new RecordWrite<K, V>(
       encodedKey.bytes,
       encoded,
@@ -443,6 +457,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       value,
       then,
     );
+    write.hop = hop;
     part.stage(write, value);
     if (this.#changelog) this.#changelog.write(part, write, extra);
     else part.ackedLocally(write);
@@ -487,12 +502,21 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     return this.#part(partition)?.restoredHeaders;
   }
 
-  /** @internal Whether the record of `message` changed the table already (it is delivered again). */
+  /**
+   * @internal Whether the record of `message` changed the table already (it is delivered again, or it
+   * is a second copy of a record that came through a repartition hop).
+   */
   wasApplied(message: Message<unknown, unknown>): boolean {
     const applied = this.#changelog
       ? this.#changelog.partitions.get(message.partition)?.applied
       : this.#localApplied.get(message.partition);
-    return applied?.has(message.offset) ?? false;
+    if (applied?.has(message.offset)) return true;
+    const origins = this.#changelog
+      ? this.#changelog.partitions.get(message.partition)?.origins
+      : this.#localPart?.origins;
+    if (origins === undefined) return false;
+    const hop = hopOrigin(message);
+    return hop !== undefined && origins.has(hop);
   }
 
   /** @internal Whether `partition` is owned here and restored (under test: partition 0, always). */

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
+import { tap } from 'rxjs';
 import {
   type App,
+  CHANGELOG_HEADERS,
   ConfigurationError,
   DEAD_LETTER_HEADERS,
   MemoryBroker,
@@ -10,6 +12,11 @@ import {
   type TransportRecord,
   createApp,
   json,
+  type ProducerRecord,
+  type WindowResult,
+  aggregateWindows,
+  count,
+  tumbling,
   partitionForKey,
   repartition,
   silentLogger,
@@ -222,6 +229,85 @@ describe('repartition', () => {
     expect(byId.get(3)![DEAD_LETTER_HEADERS.error]).to.contain('order 3 has no symbol');
     expect(byId.get(3)![DEAD_LETTER_HEADERS.agent]).to.equal('by-tag-repartition');
     expect(byId.get(5)![DEAD_LETTER_HEADERS.errorName]).to.equal('EncodeError');
+  });
+
+  it('counts a record copied twice once, also after the updating agent restarted in between (origins restored from the changelog headers)', async () => {
+    const broker = new MemoryBroker({ defaultPartitions: 1 });
+    const internal = 'shop-by-symbol-repartition';
+    const copyOf = (offset: number, committed: number): ProducerRecord => ({
+      topic: internal,
+      key: Buffer.from('ACME'),
+      value: Buffer.from(JSON.stringify(order(offset))),
+      headers: {
+        [REPARTITION_HEADERS.topic]: 'orders',
+        [REPARTITION_HEADERS.partition]: '0',
+        [REPARTITION_HEADERS.offset]: String(offset),
+        [REPARTITION_HEADERS.committed]: String(committed),
+        [REPARTITION_HEADERS.via]: internal,
+      },
+    });
+    const counter = async () => {
+      const app = createApp({ id: 'shop', transport: new MemoryTransport(broker), logger: silentLogger });
+      const bySymbol = app.topic<Order>(internal, { value: json() });
+      const counts = app.table<number>('order-count', { value: json<number>(), default: () => 0 });
+      app.agent('count', bySymbol, (order$) => order$.pipe(updateTable(counts, (n) => n + 1)), {
+        commitIntervalMs: 1,
+      });
+      await app.start();
+      return { app, counts };
+    };
+    // origin offsets 0..2 copied; the copy agent crashed before committing, so 1 and 2 are copied again
+    broker.produce([copyOf(0, 0), copyOf(1, 0), copyOf(2, 0)]);
+    const first = await counter();
+    await waitForCommitted(first.app);
+    expect(first.counts.get('ACME')).to.equal(3);
+    const last = broker.read('shop-order-count-changelog', 0, 0, 100).at(-1)!;
+    expect(last.headers[CHANGELOG_HEADERS.appliedOrigins]).to.equal('orders/0=0;0.3'); // origin offsets 0 to 2
+    await first.app.stop();
+
+    broker.produce([copyOf(1, 1), copyOf(2, 1), copyOf(3, 1)]); // a second copy of 1 and 2, then 3
+    const second = await counter();
+    await waitForCommitted(second.app);
+    expect(second.counts.get('ACME'), '1 and 2 counted once, 3 counted').to.equal(4);
+    await second.app.stop();
+  });
+
+  it('lets a window behind the hop count a record copied twice once', async () => {
+    const broker = new MemoryBroker({ defaultPartitions: 1 });
+    const internal = 'shop-by-symbol-repartition';
+    const at = Date.now();
+    const copyOf = (offset: number, committed: number): ProducerRecord => ({
+      topic: internal,
+      key: Buffer.from('ACME'),
+      value: Buffer.from(JSON.stringify({ ...order(offset), at })),
+      headers: {
+        [REPARTITION_HEADERS.topic]: 'orders',
+        [REPARTITION_HEADERS.partition]: '0',
+        [REPARTITION_HEADERS.offset]: String(offset),
+        [REPARTITION_HEADERS.committed]: String(committed),
+        [REPARTITION_HEADERS.via]: internal,
+      },
+    });
+    const app = createApp({ id: 'shop', transport: new MemoryTransport(broker), logger: silentLogger });
+    const bySymbol = app.topic<Order & { at: number }>(internal, { value: json() });
+    const perSecond = app.windowTable<Order & { at: number }, number>('per-second', {
+      window: tumbling(1000),
+      aggregate: count(),
+      idleAfterMs: 50,
+    });
+    const results: WindowResult<string, number>[] = [];
+    app.agent('volume', bySymbol, (order$) =>
+      order$.pipe(
+        aggregateWindows(perSecond, { time: (m) => m.value.at }),
+        tap((m) => results.push(m.value)),
+      ),
+    );
+    // 0..2 copied, then 1 and 2 copied again (the copy agent crashed before committing them)
+    broker.produce([copyOf(0, 0), copyOf(1, 0), copyOf(2, 0), copyOf(1, 1), copyOf(2, 1)]);
+    await app.start();
+    await waitFor(() => results.length > 0, { timeoutMs: 5_000 });
+    expect(results.map((r) => [r.key, r.value])).to.deep.equal([['ACME', 3]]);
+    await app.stop();
   });
 
   it('refuses the same name twice', () => {

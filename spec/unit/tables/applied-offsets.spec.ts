@@ -24,6 +24,24 @@ describe('AppliedOffsets', () => {
     );
   });
 
+  it('survives encodeGaps/decodeGaps, the shorter encoding of sparse offsets, with any floor', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat({ max: 300 }), { maxLength: 80 }),
+        fc.nat({ max: 200 }),
+        (offsets, committed) => {
+          const applied = new AppliedOffsets();
+          for (const offset of offsets) applied.add(offset);
+          applied.prune(committed);
+          const copy = AppliedOffsets.decodeGaps(applied.encodeGaps())!;
+          expect(copy.floor).to.equal(committed);
+          expect(copy.encode()).to.equal(applied.encode());
+        },
+      ),
+    );
+    expect(AppliedOffsets.decodeGaps('0;1,0')).to.equal(undefined); // adjacent ranges are one range
+  });
+
   it('keeps a run of consecutive offsets as one range', () => {
     const applied = new AppliedOffsets();
     for (let offset = 10; offset < 1000; offset++) applied.add(offset);
