@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PartitionTracker } from '../../../lib/agent/partition-tracker.js';
+import { Lineage } from '../../../lib/core/lineage.js';
 
 const record = (offset: number) => ({ offset, key: null, value: null, headers: {}, timestamp: 0 });
 
@@ -64,6 +65,24 @@ describe('PartitionTracker', () => {
     expect(tracker.settle(a)).to.equal(1);
     expect(tracker.settle(a)).to.equal(0);
     expect(tracker.unsettled).to.equal(1);
+  });
+});
+
+describe('Entry: its lineage, held weakly for the drop detector', () => {
+  const owner = { accepting: true, onSettled: () => undefined, onFailed: () => undefined };
+
+  it('reads the same lineage after being held weakly (once or twice) while the pipeline still holds it', () => {
+    const entry = new PartitionTracker('t', 0).add(record(0), 0, undefined);
+    entry.holdLineageWeakly(); // no lineage yet: nothing to hold, nothing thrown
+    expect(entry.lineage).to.equal(undefined);
+    expect(entry.lineageLost).to.equal(false);
+    const lineage = new Lineage(owner, 'r0');
+    entry.lineage = lineage;
+    expect(entry.lineageLost).to.equal(false); // held strongly: never lost
+    entry.holdLineageWeakly();
+    entry.holdLineageWeakly();
+    expect(entry.lineage).to.equal(lineage);
+    expect(entry.lineageLost).to.equal(false); // this spec still holds it
   });
 });
 

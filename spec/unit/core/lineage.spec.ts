@@ -325,3 +325,28 @@ describe('message use (ack helpers)', () => {
     ).to.equal(1);
   });
 });
+
+describe('reuse reports: what is and is not a reuse', () => {
+  it('failing a live fork of a record another fork already failed is no reuse: nothing is reported', () => {
+    const { own, failed, reused } = owner();
+    const original = messageOf(new Lineage(own, 'r'));
+    const fork = forkMessage(original, 1);
+    failMessage(original, new Error('first branch'));
+    failMessage(fork, new Error('second branch')); // live, its record done: no reuse, and no second failure
+    expect(failed.map((f) => f.token)).to.deep.equal(['r']);
+    expect(reused).to.deep.equal([]);
+  });
+
+  it('a hand-made message (no record) used twice names no record position in its MessageReusedError', () => {
+    const plain = createMessage({ topic: 'orders', partition: 3, offset: 9, value: 1 });
+    const errors: unknown[] = [];
+    const subscriber = { error: (error: unknown) => errors.push(error) };
+    expect(claimMessage(plain, 'first', subscriber)).to.equal(plain);
+    expect(claimMessage(plain, 'second', subscriber)).to.equal(undefined);
+    expect(errors).to.have.length(1);
+    const error = errors[0] as MessageReusedError;
+    expect(error).to.be.instanceOf(MessageReusedError);
+    expect(error.record).to.equal(undefined);
+    expect(error.message).to.match(/^second received a message that/);
+  });
+});
