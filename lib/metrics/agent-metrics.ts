@@ -1,12 +1,11 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { AgentStats } from '../agent/agent.js';
 import type { Logger } from '../core/logger.js';
 import type { LagCache } from './lag-cache.js';
 import type { MonitoredApp } from './monitored-app.js';
+import { type ScrapedMetric, registerScraped } from './scraped-metrics.js';
 
-type Value = (stats: AgentStats) => number;
-
-const COUNTERS: readonly [string, string, Value][] = [
+const COUNTERS: readonly ScrapedMetric<AgentStats>[] = [
   [
     'rivulet_agent_messages_received_total',
     'Records handed to the pipeline (retries not counted)',
@@ -31,7 +30,7 @@ const COUNTERS: readonly [string, string, Value][] = [
   ['rivulet_agent_restarts_total', 'Times the pipeline restarted after an error', (s) => s.restarts],
 ];
 
-const GAUGES: readonly [string, string, Value][] = [
+const GAUGES: readonly ScrapedMetric<AgentStats>[] = [
   ['rivulet_agent_in_flight', 'Records received and not settled', (s) => s.inFlight],
   [
     'rivulet_agent_window',
@@ -67,35 +66,12 @@ export function registerAgentMetrics(
 ): string[] {
   const snapshot = (): AgentStats[] => app.agents.map((agent) => agent.stats());
   const registers = [registry];
-  const labelNames = ['agent', 'topic'];
-  const fill = (value: Value, set: (labels: Record<string, string>, n: number) => void): void => {
-    for (const stats of snapshot()) set(labelsOf(stats), value(stats));
-  };
-  for (const [name, help, value] of COUNTERS) {
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers,
-      collect() {
-        this.reset();
-        fill(value, (l, n) => this.inc(l, n));
-      },
-    });
-  }
-  for (const [name, help, value] of GAUGES) {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers,
-      collect() {
-        this.reset();
-        fill(value, (l, n) => this.set(l, n));
-      },
-    });
-  }
-  const names = [...COUNTERS, ...GAUGES].map(([name]) => name);
+  const names = registerScraped(
+    registry,
+    ['agent', 'topic'],
+    () => snapshot().map((stats) => [labelsOf(stats), stats] as const),
+    { counters: COUNTERS, gauges: GAUGES },
+  );
   names.push('rivulet_agent_committed_offset', 'rivulet_agent_commit_lag');
   new Gauge({
     name: 'rivulet_agent_committed_offset',

@@ -1,11 +1,10 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { AgentStats } from '../agent/agent.js';
 import type { GroupStats } from '../transports/group-membership.js';
 import type { MonitoredApp } from './monitored-app.js';
+import { type ScrapedMetric, registerScraped } from './scraped-metrics.js';
 
-type Value = (group: GroupStats) => number;
-
-const COUNTERS: readonly [string, string, Value][] = [
+const COUNTERS: readonly ScrapedMetric<GroupStats>[] = [
   [
     'rivulet_consumer_group_rebalances_total',
     "Times this worker joined the agent's consumer group",
@@ -28,7 +27,7 @@ const COUNTERS: readonly [string, string, Value][] = [
   ],
 ];
 
-const GAUGES: readonly [string, string, Value][] = [
+const GAUGES: readonly ScrapedMetric<GroupStats>[] = [
   [
     'rivulet_consumer_group_generation',
     'Generation of the consumer group as this worker last heard it (-1 until known)',
@@ -62,35 +61,9 @@ const GAUGES: readonly [string, string, Value][] = [
  * ```
  */
 export function registerGroupMetrics(app: Pick<MonitoredApp, 'agents'>, registry: Registry): string[] {
-  const each = (fill: (labels: { agent: string; topic: string }, group: GroupStats) => void): void => {
+  const rows = function* (): Iterable<readonly [Record<string, string>, GroupStats]> {
     for (const stats of app.agents.map((agent): AgentStats => agent.stats()))
-      if (stats.membership) fill({ agent: stats.name, topic: stats.topic }, stats.membership);
+      if (stats.membership) yield [{ agent: stats.name, topic: stats.topic }, stats.membership];
   };
-  const registers = [registry];
-  const labelNames = ['agent', 'topic'];
-  for (const [name, help, value] of COUNTERS) {
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers,
-      collect() {
-        this.reset();
-        each((labels, group) => this.inc(labels, value(group)));
-      },
-    });
-  }
-  for (const [name, help, value] of GAUGES) {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers,
-      collect() {
-        this.reset();
-        each((labels, group) => this.set(labels, value(group)));
-      },
-    });
-  }
-  return [...COUNTERS, ...GAUGES].map(([name]) => name);
+  return registerScraped(registry, ['agent', 'topic'], rows, { counters: COUNTERS, gauges: GAUGES });
 }

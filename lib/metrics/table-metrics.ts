@@ -2,10 +2,9 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { TableStats } from '../tables/table.js';
 import type { GlobalTablePartitionStats, GlobalTableStats } from '../tables/global-table.js';
 import type { MonitoredApp } from './monitored-app.js';
+import { type ScrapedMetric, registerScraped } from './scraped-metrics.js';
 
-type PartitionValue = (p: TableStats['partitions'][number]) => number;
-
-const PARTITION_GAUGES: readonly [string, string, PartitionValue][] = [
+const PARTITION_GAUGES: readonly ScrapedMetric<TableStats['partitions'][number]>[] = [
   ['rivulet_table_keys', 'Keys of the table in a partition this worker owns', (p) => p.keys],
   [
     'rivulet_table_recovering',
@@ -24,9 +23,7 @@ const PARTITION_GAUGES: readonly [string, string, PartitionValue][] = [
   ],
 ];
 
-type StandbyValue = (s: NonNullable<TableStats['standbys']>[number]) => number;
-
-const STANDBY_GAUGES: readonly [string, string, StandbyValue][] = [
+const STANDBY_GAUGES: readonly ScrapedMetric<NonNullable<TableStats['standbys']>[number]>[] = [
   [
     'rivulet_table_standby_keys',
     'Keys of the standby copy of a partition another worker owns',
@@ -40,7 +37,7 @@ const STANDBY_GAUGES: readonly [string, string, StandbyValue][] = [
 ];
 
 /** Per partition of a global table's topic, this worker's copy. */
-const GLOBAL_PARTITION_GAUGES: readonly [string, string, (p: GlobalTablePartitionStats) => number][] = [
+const GLOBAL_PARTITION_GAUGES: readonly ScrapedMetric<GlobalTablePartitionStats>[] = [
   [
     'rivulet_global_table_lag_records',
     "Records of the global table's topic partition not yet applied to this worker's copy (end offset last fetched minus position)",
@@ -70,8 +67,8 @@ export function registerTableMetrics(
 ): string[] {
   const snapshot = (): TableStats[] => [...(app.tables?.values() ?? [])].map((table) => table.stats());
   const registers = [registry];
-  perPartition(registers, PARTITION_GAUGES, () => snapshot().map((t) => [t.name, t.partitions]));
-  perPartition(registers, STANDBY_GAUGES, () => snapshot().map((t) => [t.name, t.standbys ?? []]));
+  perPartition(registry, PARTITION_GAUGES, () => snapshot().map((t) => [t.name, t.partitions]));
+  perPartition(registry, STANDBY_GAUGES, () => snapshot().map((t) => [t.name, t.standbys ?? []]));
   new Gauge({
     name: 'rivulet_table_pending_writes',
     help: "Table changes waiting for the broker's acknowledgement of their changelog record",
@@ -97,7 +94,7 @@ export function registerTableMetrics(
     },
   });
   const globals = (): GlobalTableStats[] => [...(app.globalTables?.values() ?? [])].map((t) => t.stats());
-  perPartition(registers, GLOBAL_PARTITION_GAUGES, () => globals().map((t) => [t.name, t.partitions]));
+  perPartition(registry, GLOBAL_PARTITION_GAUGES, () => globals().map((t) => [t.name, t.partitions]));
   return [
     ...PARTITION_GAUGES.map(([name]) => name),
     ...STANDBY_GAUGES.map(([name]) => name),
@@ -107,26 +104,15 @@ export function registerTableMetrics(
   ];
 }
 
-/**
- * Registers one gauge per `[name, help, value]` with the labels `table` and `partition`, read when
- * scraped from `rows()`: each table's name and its per-partition rows.
- */
+/** The gauges of per-partition rows (labels `table`, `partition`), read from `tables()` when scraped. */
 function perPartition<P extends { readonly partition: number }>(
-  registers: Registry[],
-  gauges: readonly (readonly [string, string, (row: P) => number])[],
-  rows: () => readonly (readonly [string, readonly P[]])[],
+  registry: Registry,
+  gauges: readonly ScrapedMetric<P>[],
+  tables: () => readonly (readonly [string, readonly P[]])[],
 ): void {
-  for (const [name, help, value] of gauges) {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['table', 'partition'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [table, partitions] of rows())
-          for (const row of partitions) this.set({ table, partition: row.partition }, value(row));
-      },
-    });
-  }
+  const rows = function* (): Iterable<readonly [Record<string, string | number>, P]> {
+    for (const [table, partitions] of tables())
+      for (const row of partitions) yield [{ table, partition: row.partition }, row];
+  };
+  registerScraped(registry, ['table', 'partition'], rows, { gauges });
 }
