@@ -1,5 +1,5 @@
 /**
- * Builds the five sample apps for `npm start` and the end-to-end specs: on `memory://samples` unless
+ * Builds the six sample apps for `npm start` and the end-to-end specs: on `memory://samples` unless
  * KAFKA_URL is set, with real Redis / e-mail / InfluxDB when their URLs are set and local stand-ins
  * otherwise (and it says which).
  */
@@ -14,6 +14,13 @@ import { MemoryRedis, waitFor } from 'rivulet/testing';
 import { createOrderConfirmationsApp } from './order-confirmations/order-confirmations.js';
 import { ORDERS_PER_MINUTE, type SymbolMinute, createOrderVolumeApp } from './order-volume/order-volume.js';
 import { type Order, SYMBOLS, generateOrders } from './orders/orders.js';
+import {
+  type Customer,
+  REGION_VOLUME,
+  type RegionMinute,
+  createRegionVolumeApp,
+  generateCustomers,
+} from './region-volume/region-volume.js';
 import {
   type Book,
   type Fill,
@@ -37,6 +44,8 @@ export interface Generated {
   readonly activities: readonly Activity[];
   readonly orders: readonly Order[];
   readonly fills: readonly Fill[];
+  /** The customers sent to the region-volume sample's global table, by user. */
+  readonly customers: ReadonlyMap<string, Customer>;
 }
 
 export interface Samples {
@@ -44,17 +53,21 @@ export interface Samples {
   /** One line per sample: the broker and which real service or stand-in it uses. */
   describe(): string[];
   /**
-   * Sends the generated activities, orders and fills (as many as orders unless told), in chunks, until
-   * done or `stopped()` says so.
+   * Sends the customers first (and waits until the region-volume sample's global table holds them), then
+   * the generated activities, orders and fills (as many as orders unless told), in chunks, until done or
+   * `stopped()` says so.
    */
   generate(activities: number, orders: number, stopped?: () => boolean, fills?: number): Promise<Generated>;
   /** The positions sample's last table snapshot (taken every second and as its app stops) and its alerts. */
   positions(): { readonly books: ReadonlyMap<string, Book>; readonly alerts: readonly PositionAlert[] };
   /** The order-volume sample's points written (by `symbol|minute start`) and the late orders it left out. */
   orderVolume(): { readonly minutes: ReadonlyMap<string, SymbolMinute>; readonly late: number };
+  /** The region-volume sample's points written (by `region|minute start`) and the late orders it left out. */
+  regionVolume(): { readonly minutes: ReadonlyMap<string, RegionMinute>; readonly late: number };
   /**
-   * Waits until the order-volume sample has written (or counted late) at least `orders` orders: its
-   * windows close a little after the last order (once the partitions are idle), after the commits.
+   * Waits until the order-volume and region-volume samples have each written (or counted late) at least
+   * `orders` orders: their windows close a little after the last order (once the partitions are idle),
+   * after the commits.
    */
   windowsClosed(orders: number, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<void>;
   /** What the samples produced, in a few lines. */
@@ -130,24 +143,50 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
     `order volume: orders repartitioned by symbol, counted per minute (window table orders-per-minute), points ${ORDERS_PER_MINUTE} ${pointsStandIn ? '→ in-process InfluxDB stand-in (set INFLUX_URL for a real one)' : `to InfluxDB at INFLUX_URL, database ${influxDb}`}`,
   );
 
+  // region volume: orders repartitioned by their customer's region (a global table), summed per minute
+  const regionMinutes = new Map<string, RegionMinute>();
+  const region = createRegionVolumeApp({
+    broker,
+    writeApi: volumeWrites ?? pointsStandIn!,
+    onWritten: (minute) => regionMinutes.set(`${minute.region}|${minute.start}`, minute),
+  });
+  const regionLate = (): number => {
+    const { lateDeadLettered, lateDropped } = region.perMinute.stats();
+    return lateDeadLettered + lateDropped;
+  };
+  lines.push(
+    `region volume: orders repartitioned by their customer's region (global table customers), summed per minute, points ${REGION_VOLUME} ${pointsStandIn ? '→ the InfluxDB stand-in' : 'to InfluxDB at INFLUX_URL'}`,
+  );
+  // orders whose window closed (written or late), in each sample
+  const volumeClosed = (): number =>
+    [...minutes.values()].reduce((sum, m) => sum + m.count, 0) + volumeLate();
+  const regionClosed = (): number =>
+    [...regionMinutes.values()].reduce((sum, m) => sum + m.orders, 0) + regionLate();
+
   return {
-    apps: [feed.app, confirmations.app, quality.app, positions.app, volume.app],
+    apps: [feed.app, confirmations.app, quality.app, positions.app, volume.app, region.app],
     describe: () => lines,
     positions: () => ({ books, alerts }),
     orderVolume: () => ({ minutes, late: volumeLate() }),
+    regionVolume: () => ({ minutes: regionMinutes, late: regionLate() }),
     async windowsClosed(orderCount, options = {}) {
-      await waitFor(
-        () => [...minutes.values()].reduce((sum, m) => sum + m.count, 0) + volumeLate() >= orderCount,
-        {
-          timeoutMs: options.timeoutMs ?? 30_000,
-          intervalMs: 50,
-          description: `the order-volume windows to close over ${orderCount} orders`,
-          ...(options.signal ? { signal: options.signal } : {}),
-        },
-      );
+      await waitFor(() => volumeClosed() >= orderCount && regionClosed() >= orderCount, {
+        timeoutMs: options.timeoutMs ?? 30_000,
+        intervalMs: 50,
+        description: `the order-volume and region-volume windows to close over ${orderCount} orders`,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     },
     async generate(activityCount, orderCount, stopped = () => false, fillCount = orderCount) {
       const chunk = 250; // 2.5 s of orders: across the repartition hop they drift less than the grace
+      // the customers first: an order is counted under its customer's region once the table holds it
+      const customers = generateCustomers();
+      await region.customers.topic.sendMany(customers);
+      await waitFor(() => customers.every((c) => region.customers.get(c.key)?.region === c.value.region), {
+        timeoutMs: 30_000,
+        intervalMs: 20,
+        description: 'the customers in the global table',
+      });
       const activities = generateActivities(activityCount);
       for (const { user } of activities) feedKeys.add(`feed:${user}`);
       // ending on the last minute boundary: the order-volume windows close a grace period after the last order
@@ -174,7 +213,7 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
           await positions.fills.sendMany(someFills.map((f) => ({ key: f.orderId, value: f })));
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      return { activities, orders, fills };
+      return { activities, orders, fills, customers: new Map(customers.map((c) => [c.key, c.value])) };
     },
     async results() {
       const out: string[] = [];
@@ -195,6 +234,7 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
       out.push(`execution quality: ${checked} orders checked, ${outliers.length} outliers flagged${example}`);
       out.push(`positions: ${books.size} accounts, ${alerts.length} alerts${largestPosition(books)}`);
       out.push(orderVolumeLine(minutes, volumeLate()));
+      out.push(regionVolumeLine(regionMinutes, regionLate()));
       return out;
     },
     async close() {
@@ -226,6 +266,20 @@ function orderVolumeLine(minutes: ReadonlyMap<string, SymbolMinute>, late: numbe
     ? `; busiest: ${busiest.symbol} at ${new Date(busiest.start).toISOString().slice(11, 16)} UTC (${busiest.count})`
     : '';
   return `order volume: ${total} orders in ${minutes.size} symbol-minutes written${at}${late > 0 ? `; ${late} late orders left out` : ''}`;
+}
+
+/** `region volume: 5000 orders (250000 shares) in 9 region-minutes written; busiest: emea at 12:03 UTC (600 orders)`. */
+function regionVolumeLine(minutes: ReadonlyMap<string, RegionMinute>, late: number): string {
+  let [orders, shares] = [0, 0];
+  let busiest: RegionMinute | undefined;
+  for (const minute of minutes.values()) {
+    [orders, shares] = [orders + minute.orders, shares + minute.quantity];
+    if (!busiest || minute.orders > busiest.orders) busiest = minute;
+  }
+  const at = busiest
+    ? `; busiest: ${busiest.region} at ${new Date(busiest.start).toISOString().slice(11, 16)} UTC (${busiest.orders} orders)`
+    : '';
+  return `region volume: ${orders} orders (${shares} shares) in ${minutes.size} region-minutes written${at}${late > 0 ? `; ${late} late orders left out` : ''}`;
 }
 
 /** Writes line protocol to InfluxDB 1.x, creating the database first. */

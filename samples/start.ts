@@ -1,7 +1,7 @@
 /**
- * `npm start`: the five sample apps on the embedded broker (or on Kafka when KAFKA_URL is set), each
+ * `npm start`: the six sample apps on the embedded broker (or on Kafka when KAFKA_URL is set), each
  * fed by a data generator, with a live status line per agent and a summary at the end. Exits by itself
- * once everything generated is processed and committed (and the order-volume windows closed); Ctrl-C stops earlier, gracefully.
+ * once everything generated is processed and committed (and the windows of order volume and region volume closed); Ctrl-C stops earlier, gracefully.
  *
  *   KAFKA_URL=kafka://127.0.0.1:19092  REDIS_URL=redis://127.0.0.1:16379  EMAIL_URL=http://…  INFLUX_URL=http://…
  *   SAMPLE_ACTIVITIES=20000 SAMPLE_ORDERS=5000 SAMPLE_FILLS=5000

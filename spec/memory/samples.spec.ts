@@ -3,6 +3,7 @@ import { waitForCommitted } from '../../lib/testing/index.js';
 import { memoryBroker } from '../../lib/index.js';
 import { countPerMinute } from '../../samples/order-volume/order-volume.js';
 import { type Fill, POSITION_LIMIT } from '../../samples/positions/positions.js';
+import { volumePerMinute } from '../../samples/region-volume/region-volume.js';
 import { setupSamples } from '../../samples/setup.js';
 
 /** Crossings of ±limit in the order the table saw the fills: each partition of the by-account topic in offset order. */
@@ -82,14 +83,14 @@ describe('samples end to end on memory://', () => {
     }
   });
 
-  it('order volume as npm start runs it: one point per symbol and minute, equal to the orders generated', async function () {
+  it('order volume and region volume as npm start runs them: one point per symbol (region) and minute, equal to the orders generated', async function () {
     this.timeout(60_000); // the last window closes a grace period (10 s) after the last order
     const previous = process.env.RIVULET_LOG_LEVEL;
     process.env.RIVULET_LOG_LEVEL = 'silent';
     const samples = await setupSamples({}, { brokerName: `order-volume-spec-${Date.now()}` });
     try {
       await Promise.all(samples.apps.map((app) => app.start()));
-      const { orders } = await samples.generate(0, 600, undefined, 0);
+      const { orders, customers } = await samples.generate(0, 600, undefined, 0);
       await Promise.all(samples.apps.map((app) => waitForCommitted(app)));
       await samples.windowsClosed(orders.length, { timeoutMs: 45_000 });
       await Promise.all(samples.apps.map((app) => app.stop()));
@@ -104,6 +105,26 @@ describe('samples end to end on memory://', () => {
       expect(results.find((line) => line.startsWith('order volume'))).to.match(
         new RegExp(
           `^order volume: 600 orders in ${expected.size} symbol-minutes written; busiest: \\w+ at \\d\\d:\\d\\d UTC \\(${busiest}\\)$`,
+        ),
+      );
+
+      // region volume: each order under its customer's region (the global table), orders and shares exact
+      const region = samples.regionVolume();
+      expect(region.late).to.equal(0);
+      const regionWritten = new Map(
+        [...region.minutes].map(([id, m]) => [id, { orders: m.orders, quantity: m.quantity }]),
+      );
+      const regionExpected = volumePerMinute(orders, customers);
+      expect([...regionExpected.keys()].map((id) => id.split('|')[0])).to.include.members([
+        'emea',
+        'americas',
+        'apac',
+      ]);
+      expect(regionWritten).to.deep.equal(regionExpected);
+      const shares = orders.reduce((sum, o) => sum + o.quantity, 0);
+      expect(results.find((line) => line.startsWith('region volume'))).to.match(
+        new RegExp(
+          `^region volume: 600 orders \\(${shares} shares\\) in ${regionExpected.size} region-minutes written; busiest: \\w+ at \\d\\d:\\d\\d UTC \\(\\d+ orders\\)$`,
         ),
       );
     } finally {
