@@ -6,12 +6,18 @@ import {
   type ProducerRecord,
   type RecordMetadata,
   type Table,
+  type WindowTable,
+  aggregateWindows,
+  collect,
   createApp,
   defaultLogger,
   json,
+  partitionForKey,
   repartition,
   silentLogger,
+  sink,
   string,
+  tumbling,
   updateTable,
 } from '../../lib/index.js';
 import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
@@ -28,6 +34,12 @@ interface Total {
 }
 
 const INTERNAL = 'shop-by-symbol-repartition';
+/** An order's event time: its id in ms after this (the windows are drawn a few ms to 100 ms long). */
+const BASE_TIME = 1_000_000;
+/** More than the event times of all orders span: no copy, however late it is made again, is late. */
+const GRACE_MS = 100_000;
+/** Far ahead of every order: a flush record per partition closes every window of the orders. */
+const FLUSH_TIME = 2_000_000_000;
 const debug = Boolean(process.env.DEBUG_REHOP);
 
 /**
@@ -60,6 +72,7 @@ interface Worker {
   readonly app: App;
   readonly transport: HopTransport;
   readonly totals: Table<string, Total, Total> | undefined;
+  readonly windows: WindowTable<string, Order, number[]> | undefined;
   readonly shutdownTimeoutMs: { value: number };
 }
 
@@ -87,6 +100,7 @@ const SYMBOLS = ['ACME', 'BOLT', 'CRUX', 'DYNE', 'EPIC', 'FLUX'];
 const scenario = fc.record({
   sourcePartitions: fc.integer({ min: 1, max: 3 }),
   internalPartitions: fc.integer({ min: 1, max: 3 }),
+  windowMs: fc.integer({ min: 5, max: 100 }),
   symbols: fc.integer({ min: 1, max: SYMBOLS.length }),
   batchSize: fc.integer({ min: 1, max: 20 }),
   hopDelayMs: fc.integer({ min: 1, max: 5 }),
@@ -104,9 +118,17 @@ const agentOptions = {
   errors: { retries: 5, backoff: { initialDelayMs: 1, maxDelayMs: 2 } },
 };
 
+/** A key of each partition of the internal topic, for the flush records. */
+function flushKeys(partitions: number): string[] {
+  const keys: string[] = [];
+  for (let i = 0; keys.filter(Boolean).length < partitions; i++)
+    keys[partitionForKey(Buffer.from(`flush-${i}`), partitions)] ??= `flush-${i}`;
+  return keys;
+}
+
 describe('repartition, exact across the hop, property-based (memory broker)', () => {
   // RUNS, SEED, FC_PATH and DEBUG_REHOP help reproduce a failure.
-  it('after random crashes, stops and rebalances of the copy agent and of the updating agent, a table behind the hop equals the fold of the input exactly', async () => {
+  it('after random crashes, stops and rebalances of the copy agent and of the agents behind the hop, a table and a windowed table behind the hop equal the fold of the input exactly', async () => {
     let runsWithSecondCopies = 0;
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
@@ -114,6 +136,9 @@ describe('repartition, exact across the hop, property-based (memory broker)', ()
         const failedUpdates = new Set<number>();
         const failedCopies = new Set<number>();
         const expected = new Map<string, Total>();
+        /** Ids per `symbol|window start`, sorted. */
+        const expectedWindows = new Map<string, number[]>();
+        const finals: { key: string; start: number; value: number[] }[] = [];
         const slots: Record<Role, (Worker | undefined)[]> = { copy: [], count: [] };
         const all: Worker[] = [];
         let produced = 0;
@@ -130,6 +155,7 @@ describe('repartition, exact across the hop, property-based (memory broker)', ()
             },
           });
           let totals: Table<string, Total, Total> | undefined;
+          let windows: WindowTable<string, Order, number[]> | undefined;
           if (kind === 'copy') {
             const orders = app.topic<Order>('orders', { value: json(), partitions: s.sourcePartitions });
             repartition(
@@ -166,9 +192,34 @@ describe('repartition, exact across the hop, property-based (memory broker)', ()
                 ),
               agentOptions,
             );
+            // the same records, by symbol and event time (the ids: a copy counted twice shows)
+            windows = app.windowTable<Order, number[]>('minutes', {
+              window: tumbling(s.windowMs),
+              aggregate: collect((order: Order) => order.id),
+              graceMs: GRACE_MS,
+              idleAfterMs: 3_600_000, // closed by the flush records only
+            });
+            const minutes = windows;
+            app.agent(
+              'window',
+              bySymbol,
+              (order$) =>
+                order$.pipe(
+                  aggregateWindows(minutes, { time: (m) => BASE_TIME + m.value.id }),
+                  sink(
+                    (batch) => {
+                      if (transport.dead) throw new Error('the process is dead');
+                      for (const { value } of batch) finals.push(value);
+                      return Promise.resolve();
+                    },
+                    { name: 'finals' },
+                  ),
+                ),
+              agentOptions,
+            );
           }
           await app.start();
-          const worker = { role: kind, app, transport, totals, shutdownTimeoutMs };
+          const worker = { role: kind, app, transport, totals, windows, shutdownTimeoutMs };
           all.push(worker);
           return worker;
         };
@@ -180,6 +231,8 @@ describe('repartition, exact across the hop, property-based (memory broker)', ()
             const amount = s.amounts[produced]!;
             const total = expected.get(symbol) ?? { count: 0, sum: 0 };
             expected.set(symbol, { count: total.count + 1, sum: total.sum + amount });
+            const window = `${symbol}|${BASE_TIME + produced - ((BASE_TIME + produced) % s.windowMs)}`;
+            expectedWindows.set(window, [...(expectedWindows.get(window) ?? []), produced]);
             records.push({
               topic: 'orders',
               key: Buffer.from(`u${produced % 5}`),
@@ -234,6 +287,31 @@ describe('repartition, exact across the hop, property-based (memory broker)', ()
           if (copies > produced) runsWithSecondCopies++;
           expect(Object.fromEntries([...actual].sort())).to.deep.equal(
             Object.fromEntries([...expected].sort()),
+          );
+
+          // a record far ahead on each partition of the internal topic closes every window of the orders
+          const flushes = flushKeys(broker.partitions(INTERNAL)).map((key) => ({
+            topic: INTERNAL,
+            key: Buffer.from(key),
+            value: Buffer.from(JSON.stringify({ id: FLUSH_TIME - BASE_TIME, symbol: key, amount: 0 })),
+          }));
+          broker.produce(flushes);
+          const windowOf = ({ key, start }: { key: string; start: number }) => `${key}|${start}`;
+          await waitFor(() => expectedWindows.size <= new Set(finals.map(windowOf)).size, {
+            timeoutMs: 10_000,
+            description: 'every window of the orders closed',
+          });
+          // each window's result (written again after a crash, always the same) holds its orders once
+          const windowed = new Map(
+            finals.map((final) => [windowOf(final), [...final.value].sort((a, b) => a - b)]),
+          );
+          for (const final of finals)
+            expect(
+              [...final.value].sort((a, b) => a - b),
+              windowOf(final),
+            ).to.deep.equal(windowed.get(windowOf(final)));
+          expect(Object.fromEntries([...windowed].sort())).to.deep.equal(
+            Object.fromEntries([...expectedWindows].sort()),
           );
         } finally {
           await Promise.all(all.map((worker) => worker.app.stop()));
