@@ -1,9 +1,13 @@
 /**
  * A worker process of the order-volume sample for the Kafka test: app id RIVULET_APP, orders from
  * RIVULET_ORDERS_TOPIC, points to the InfluxDB 1.x at RIVULET_INFLUX_URL, database RIVULET_INFLUX_DB,
- * grace RIVULET_GRACE_MS. A short session timeout, so a killed worker's partitions move on quickly.
- * Prints `started` once running, `received <n>` as its window agent gets orders, `written <symbol>
- * <start> <count>` per point InfluxDB accepted. SIGTERM stops it gracefully.
+ * grace RIVULET_GRACE_MS, agents committing every RIVULET_COMMIT_MS (default 20). A short session
+ * timeout, so a killed worker's partitions move on quickly. Prints `started` once running, `received
+ * <n>` as its window agent gets orders, `written <symbol> <start> <count>` per point InfluxDB accepted,
+ * and, when RIVULET_REPORT_UNCOMMITTED=<n> is set, `uncommitted <m>` once per commit of its copy agent
+ * followed by m ≥ n copies the broker acknowledged and no commit yet, early in the commit interval (a
+ * SIGKILL then makes the hop copy them again: the next commit is most of RIVULET_COMMIT_MS away).
+ * SIGTERM stops it gracefully.
  *
  * Run: `node --import tsx spec/integration/windows/order-volume-worker.ts` with the RIVULET_* variables.
  */
@@ -14,6 +18,7 @@ import { KafkaTransport } from '../../../lib/kafka.js';
 import { createOrderVolumeApp } from '../../../samples/order-volume/order-volume.js';
 
 const id = process.env.RIVULET_APP!;
+const commitIntervalMs = Number(process.env.RIVULET_COMMIT_MS ?? 20);
 const writeApi = influxWriteApi(new InfluxDB({ url: process.env.RIVULET_INFLUX_URL!, timeout: 5000 }), {
   db: process.env.RIVULET_INFLUX_DB!,
 });
@@ -30,7 +35,7 @@ const { app } = createOrderVolumeApp({
   logger: silentLogger,
   writeApi,
   graceMs: Number(process.env.RIVULET_GRACE_MS),
-  agentDefaults: { commitIntervalMs: 20 },
+  agentDefaults: { commitIntervalMs },
   onWritten: ({ symbol, start, count }) => console.log(`written ${symbol} ${start} ${count}`),
 });
 app.onStop(() => writeApi.close());
@@ -42,5 +47,32 @@ const progress = setInterval(() => {
   const now = app.agents.find((agent) => agent.name === 'count-orders-per-minute')!.stats().received;
   if (now !== received) console.log(`received ${(received = now)}`);
 }, 100);
+
+// the copy agent's records acknowledged by the broker but not committed, right after one of its commits
+const copier = app.agents.find((agent) => agent.name === 'by-symbol-repartition')!;
+let lastCommitted = -1;
+let committedAt = 0;
+let reported = -1;
+const reportFrom = Number(process.env.RIVULET_REPORT_UNCOMMITTED ?? 0);
+const uncommitted = reportFrom
+  ? setInterval(() => {
+      const partitions = copier.stats().partitions;
+      const committed = partitions.reduce((sum, p) => sum + Math.max(p.committed, 0), 0);
+      if (committed !== lastCommitted) [lastCommitted, committedAt] = [committed, Date.now()];
+      const pending = partitions.reduce(
+        (sum, p) => sum + (p.committed >= 0 ? Math.max((p.committable ?? 0) - p.committed, 0) : 0),
+        0,
+      );
+      if (
+        pending >= reportFrom &&
+        committedAt !== reported &&
+        Date.now() - committedAt < commitIntervalMs / 2
+      ) {
+        reported = committedAt;
+        console.log(`uncommitted ${pending}`);
+      }
+    }, 5)
+  : undefined;
 await run;
 clearInterval(progress);
+clearInterval(uncommitted);
