@@ -182,7 +182,8 @@ export async function setupSamples(env: SampleEnv, options: { brokerName?: strin
       // the customers first: an order is counted under its customer's region once the table holds it
       const customers = generateCustomers();
       await region.customers.topic.sendMany(customers);
-      await waitFor(() => customers.every((c) => region.customers.get(c.key)?.region === c.value.region), {
+      const known = (c: (typeof customers)[number]) => region.customers.get(c.key)?.region === c.value.region;
+      await waitFor(() => stopped() || customers.every(known), {
         timeoutMs: 30_000,
         intervalMs: 20,
         description: 'the customers in the global table',
