@@ -7,8 +7,10 @@
  * window is written once: `region_volume,region=emea orders=412i,quantity=20600i <window start>`.
  *
  * Exact across a crash: a copy the repartition makes again after a crash carries its origin, and the
- * windows count each order once. An order whose customer is not known (yet) is counted under the
- * region `unknown` (a left join: no order is left out of the volume).
+ * windows count each order once, as long as the copy made again has the same key: a customer who
+ * moves to another region between the two copies (a rare row change, between a copy and the commit)
+ * has that order counted in both regions. An order whose customer is not known (yet) is counted under
+ * the region `unknown` (a left join: no order is left out of the volume).
  */
 import { Point } from '@influxdata/influxdb-client';
 import { z } from 'zod';
@@ -29,9 +31,11 @@ import {
 import { type InfluxWriteApiLike, toInflux } from 'rivulet/influx';
 import { Order } from '../orders/orders.js';
 
+/** A row of the global table `customers`, keyed by user. */
 export const Customer = z.object({ name: z.string(), region: z.string() });
 export type Customer = z.infer<typeof Customer>;
 
+/** The regions the made-up customers live in. */
 export const REGIONS = ['emea', 'americas', 'apac'] as const;
 /** The region of an order whose customer is not in the table. */
 export const UNKNOWN_REGION = 'unknown';
