@@ -1,15 +1,16 @@
 import { type OperatorFunction, asyncScheduler } from 'rxjs';
-import { AgentFailedError, ShutdownTimeoutError } from '../core/errors.js';
+import { AgentFailedError } from '../core/errors.js';
 import type { Lineage, LineageOwner } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
 import type { Message } from '../core/message.js';
 import type { AgentSinkHealth, SinkHealthRegistry } from '../core/sink-health.js';
 import type { Topic } from '../topics/topic.js';
 import type { Transport } from '../transports/transport.js';
-import { withDeadline } from '../core/deadline.js';
 import { AgentConsumer } from './agent-consumer.js';
+import { AgentDrain } from './agent-drain.js';
 import { AgentResources } from './agent-resources.js';
 import { agentStats, stoppedCounters } from './agent-stats.js';
+import { type StoppingAgent, drainAndLeave } from './agent-stop.js';
 import { FailureHandler } from './failure-handler.js';
 import { Intake } from './intake.js';
 import { Ledger } from './ledger.js';
@@ -77,10 +78,10 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
   readonly #consumer: AgentConsumer;
   #failure: AgentFailedError | undefined;
   #stopping: Promise<void> | undefined;
-  #pipelineDone = false;
   /** The per-partition state its pipeline registered (tables). */
   readonly #resources: AgentResources;
-  #drained: (() => void) | undefined;
+  /** When a stop may go on: everything settled, or the pipeline done. */
+  readonly #drain: AgentDrain;
 
   /** @internal Use `app.agent()`. */
   constructor(
@@ -119,6 +120,10 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       onCommitted: (offsets) => this.#resources.committed(offsets),
     });
     this.#consumer = new AgentConsumer(this.#ledger);
+    this.#drain = new AgentDrain({
+      unsettled: () => this.#ledger.unsettled,
+      pendingDeadLetters: () => this.#failures.pendingDeadLetters,
+    });
     this.#failures = new FailureHandler(
       {
         name,
@@ -131,7 +136,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
           this.#supervisor.push(entry);
         },
         fail: (error) => this.#fail(error),
-        drained: () => this.#checkDrained(),
+        drained: () => this.#drain.check(),
         sinkHealth: this.sinkHealth,
       },
       options.errors ?? {},
@@ -223,10 +228,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
         this.host.logger.info({ agent: this.name }, 'agent reads through another subscription');
         return;
       }
-      void this.#supervisor.done.then(() => {
-        this.#pipelineDone = true;
-        this.#checkDrained();
-      });
+      void this.#supervisor.done.then(() => this.#drain.pipelineDone());
       // The consumer may deliver records before `consume` resolves: a stop meanwhile waits for it (#stop).
       await this.#consumer.join(
         transport,
@@ -238,7 +240,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
             await this.#ledger.revoke(partitions);
             await this.#resources.revoked(partitions);
             this.#failures.revoked();
-            this.#checkDrained();
+            this.#drain.check();
           },
           onRebalancing: () => this.#ledger.commitNow(),
           onCrash: (error) => this.#fail(error),
@@ -281,38 +283,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       return;
     }
     this.#state = 'stopping';
-    this.#drops.stop();
-    const outage = this.#failures.outage;
-    this.#failures.stop();
-    this.#ledger.close();
-    const drained = new Promise<void>((resolve) => (this.#drained = resolve));
-    // While a sink is down, a write under way is a try that will not go through: don't wait for it.
-    if (outage) this.#supervisor.dispose();
-    else void this.#supervisor.complete();
-    this.#checkDrained();
-    const stopBy = Date.now() + timeoutMs;
-    const timedOut = await withDeadline(
-      drained.then(() => false),
-      timeoutMs,
-      true,
-    );
-    const unsettled = this.#ledger.unsettled;
-    if (timedOut && unsettled > 0) {
-      const error = new ShutdownTimeoutError(this.name, unsettled);
-      this.host.logger.warn({ agent: this.name, unsettled }, error.message);
-    }
-    await this.#consumer.joined(stopBy);
-    await this.#ledger.flush();
-    this.#stall.stop();
-    // Tables let go of their partitions (their writes in flight end) before the group hands them on.
-    const assigned = [...this.#ledger.trackers()].map(({ topic, partition }) => ({ topic, partition }));
-    // Within what is left of the deadline: a table waiting for writes that cannot land any more lets
-    // go when the app closes it.
-    const released = this.#resources.revoked(assigned);
-    released.catch(() => undefined); // a failure after the deadline is the app's close to handle
-    await withDeadline(released, Math.max(0, stopBy - Date.now()), undefined);
-    await this.#consumer.leave();
-    this.#supervisor.dispose();
+    const unsettled = await drainAndLeave(this.#rooms(), timeoutMs);
     this.#state = this.#failure ? 'failed' : 'stopped';
     // A pipeline cut short (deadline, outage) never completed: its subscriber completes now (once: a
     // subscriber ignores a second complete).
@@ -334,7 +305,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     const entry = lineage.token as Entry;
     if (!this.#ledger.settle(entry)) return;
     this.#failures.settled(entry);
-    if (this.#drained) this.#checkDrained();
+    if (this.#drain.waiting) this.#drain.check();
   }
 
   /** @internal Failures of an attempt that is no longer the record's current one are ignored. */
@@ -384,13 +355,19 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     void this.stop();
   }
 
-  #checkDrained(): void {
-    const done =
-      (this.#pipelineDone && this.#failures.pendingDeadLetters === 0) || this.#ledger.unsettled === 0;
-    if (this.#drained && done) {
-      const drained = this.#drained;
-      this.#drained = undefined;
-      drained();
-    }
+  /** What a graceful stop goes through. */
+  #rooms(): StoppingAgent {
+    return {
+      name: this.name,
+      logger: this.host.logger,
+      drops: this.#drops,
+      failures: this.#failures,
+      ledger: this.#ledger,
+      supervisor: this.#supervisor,
+      drain: this.#drain,
+      consumer: this.#consumer,
+      stall: this.#stall,
+      resources: this.#resources,
+    };
   }
 }
