@@ -57,7 +57,15 @@ export function agentStats(sources: AgentStatsSources): AgentStats {
   };
 }
 
-/** The counters an agent logs when it stops. @internal */
+/**
+ * The counters an agent logs when it stops.
+ *
+ * @example
+ * ```ts
+ * logger.info({ agent: agent.name, ...stoppedCounters(agent.stats()) }, 'agent stopped');
+ * ```
+ * @internal
+ */
 export function stoppedCounters(stats: AgentStats): Record<string, number> {
   return {
     received: stats.received,
