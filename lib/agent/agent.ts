@@ -1,15 +1,20 @@
 import { type OperatorFunction, asyncScheduler } from 'rxjs';
-import { AgentFailedError, ShutdownTimeoutError } from '../core/errors.js';
+import { AgentFailedError } from '../core/errors.js';
 import type { Lineage, LineageOwner } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
 import type { Message } from '../core/message.js';
 import type { AgentSinkHealth, SinkHealthRegistry } from '../core/sink-health.js';
 import type { Topic } from '../topics/topic.js';
-import type { TopicPartition, Transport, TransportConsumer } from '../transports/transport.js';
+import type { Transport } from '../transports/transport.js';
+import { AgentConsumer } from './agent-consumer.js';
+import { AgentDrain } from './agent-drain.js';
+import { AgentResources } from './agent-resources.js';
+import { agentStats, stoppedCounters } from './agent-stats.js';
+import { type StoppingAgent, drainAndLeave } from './agent-stop.js';
 import { FailureHandler } from './failure-handler.js';
 import { Intake } from './intake.js';
 import { Ledger } from './ledger.js';
-import type { AgentScope, PartitionResource } from './partition-resources.js';
+import type { AgentScope } from './partition-resources.js';
 import type { Entry } from './partition-tracker.js';
 import { RestartBudget } from './restart-budget.js';
 import { StallDetector } from './stall-detector.js';
@@ -70,14 +75,13 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
   readonly #drops: DropDetector;
   #state: AgentState = 'idle';
   #transport: Transport | undefined;
-  #consumer: TransportConsumer | undefined;
-  /** Joining the group; resolves once the consumer is attached to the ledger. */
-  #joining: Promise<TransportConsumer> | undefined;
+  readonly #consumer: AgentConsumer;
   #failure: AgentFailedError | undefined;
   #stopping: Promise<void> | undefined;
-  #pipelineDone = false;
-  readonly #resources = new Set<PartitionResource>();
-  #drained: (() => void) | undefined;
+  /** The per-partition state its pipeline registered (tables). */
+  readonly #resources: AgentResources;
+  /** When a stop may go on: everything settled, or the pipeline done. */
+  readonly #drain: AgentDrain;
 
   /** @internal Use `app.agent()`. */
   constructor(
@@ -97,21 +101,29 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       group: this.group,
       topic: topic.name,
       errors: options.errors ?? {},
-      use: (resource) => this.#use(resource),
+      use: (resource) => this.#resources.use(resource),
       fail: (error) => this.#fail(error),
       sinkHealth: this.sinkHealth,
     };
     const logger = host.logger;
+    const running = (): boolean => this.#state === 'running';
+    this.#resources = new AgentResources({
+      running,
+      assigned: () => this.#ledger.assigned(),
+      fail: (error) => this.#fail(error),
+    });
     this.#ledger = new Ledger({
       agent: name,
       logger,
       maxInFlight: Math.max(1, options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
       commitIntervalMs: options.commitIntervalMs ?? 100,
-      onCommitted: (offsets) => {
-        for (const resource of this.#resources) resource.committed?.(offsets);
-      },
+      onCommitted: (offsets) => this.#resources.committed(offsets),
     });
-    const running = (): boolean => this.#state === 'running';
+    this.#consumer = new AgentConsumer(this.#ledger);
+    this.#drain = new AgentDrain({
+      unsettled: () => this.#ledger.unsettled,
+      pendingDeadLetters: () => this.#failures.pendingDeadLetters,
+    });
     this.#failures = new FailureHandler(
       {
         name,
@@ -124,7 +136,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
           this.#supervisor.push(entry);
         },
         fail: (error) => this.#fail(error),
-        drained: () => this.#checkDrained(),
+        drained: () => this.#drain.check(),
         sinkHealth: this.sinkHealth,
       },
       options.errors ?? {},
@@ -187,33 +199,16 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
    * ```
    */
   stats(): AgentStats {
-    const now = asyncScheduler.now();
-    const ledger = this.#ledger;
-    const partitions = [...ledger.trackers()].map((tracker) => ({
-      partition: tracker.partition,
-      committed: tracker.committed,
-      committable: tracker.committable,
-      inFlight: tracker.unsettled,
-      oldestUnsettledMs: tracker.oldest ? now - tracker.oldest.receivedAt : 0,
-    }));
-    const membership = this.#consumer?.group?.();
-    return {
+    return agentStats({
       name: this.name,
       topic: this.topic.name,
       group: this.group,
       state: this.#state,
-      received: ledger.received,
-      settled: ledger.settled,
-      retried: this.#failures.retried,
-      deadLettered: this.#failures.deadLettered,
-      inFlight: ledger.unsettled,
-      window: ledger.window,
-      pauses: ledger.pauses,
-      held: this.#failures.held,
+      ledger: this.#ledger,
+      failures: this.#failures,
       restarts: this.#supervisor.restarts,
-      partitions,
-      ...(membership ? { membership } : {}),
-    };
+      membership: this.#consumer.membership,
+    });
   }
 
   /** @internal Joins the group and starts processing. Never rejects: a failure fails the agent. */
@@ -233,37 +228,24 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
         this.host.logger.info({ agent: this.name }, 'agent reads through another subscription');
         return;
       }
-      void this.#supervisor.done.then(() => {
-        this.#pipelineDone = true;
-        this.#checkDrained();
-      });
+      void this.#supervisor.done.then(() => this.#drain.pipelineDone());
       // The consumer may deliver records before `consume` resolves: a stop meanwhile waits for it (#stop).
-      this.#joining = transport
-        .consume(
-          {
-            groupId: this.group,
-            topics: [this.topic.name],
-            fromBeginning: this.options.fromBeginning ?? true,
+      await this.#consumer.join(
+        transport,
+        { groupId: this.group, topics: [this.topic.name], fromBeginning: this.options.fromBeginning ?? true },
+        {
+          onBatch: (batch) => this.#intake.onBatch(batch),
+          onAssigned: (partitions) => this.#ledger.assign(partitions, this.#resources.assigned(partitions)),
+          onRevoked: async (partitions) => {
+            await this.#ledger.revoke(partitions);
+            await this.#resources.revoked(partitions);
+            this.#failures.revoked();
+            this.#drain.check();
           },
-          {
-            onBatch: (batch) => this.#intake.onBatch(batch),
-            onAssigned: (partitions) => this.#ledger.assign(partitions, this.#prepare(partitions)),
-            onRevoked: async (partitions) => {
-              await this.#ledger.revoke(partitions);
-              for (const resource of this.#resources) await resource.revoked(partitions);
-              this.#failures.revoked();
-              this.#checkDrained();
-            },
-            onRebalancing: () => this.#ledger.commitNow(),
-            onCrash: (error) => this.#fail(error),
-          },
-        )
-        .then((consumer) => {
-          this.#consumer = consumer;
-          this.#ledger.attach(consumer);
-          return consumer;
-        });
-      await this.#joining;
+          onRebalancing: () => this.#ledger.commitNow(),
+          onCrash: (error) => this.#fail(error),
+        },
+      );
       if (this.#state !== 'running') return; // stopped while joining: #stop commits and leaves
       this.#stall.start();
       this.#drops.start();
@@ -301,49 +283,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       return;
     }
     this.#state = 'stopping';
-    this.#drops.stop();
-    const outage = this.#failures.outage;
-    this.#failures.stop();
-    this.#ledger.close();
-    const drained = new Promise<void>((resolve) => (this.#drained = resolve));
-    // While a sink is down, a write under way is a try that will not go through: don't wait for it.
-    if (outage) this.#supervisor.dispose();
-    else void this.#supervisor.complete();
-    this.#checkDrained();
-    const stopBy = Date.now() + timeoutMs;
-    const timedOut = await withDeadline(
-      drained.then(() => false),
-      timeoutMs,
-      true,
-    );
-    const unsettled = this.#ledger.unsettled;
-    if (timedOut && unsettled > 0) {
-      const error = new ShutdownTimeoutError(this.name, unsettled);
-      this.host.logger.warn({ agent: this.name, unsettled }, error.message);
-    }
-    if (this.#joining && !this.#consumer) {
-      // stopped while joining: what was delivered meanwhile is committed once the consumer is there
-      const joined = this.#joining.then(
-        () => true,
-        () => true,
-      );
-      if (!(await withDeadline(joined, Math.max(0, stopBy - Date.now()), false))) {
-        void this.#joining.then((consumer) => consumer.stop()).catch(() => undefined);
-      }
-    }
-    await this.#ledger.flush();
-    this.#stall.stop();
-    // Tables let go of their partitions (their writes in flight end) before the group hands them on.
-    const assigned = [...this.#ledger.trackers()].map(({ topic, partition }) => ({ topic, partition }));
-    // Within what is left of the deadline: a table waiting for writes that cannot land any more lets
-    // go when the app closes it.
-    const released = (async () => {
-      for (const resource of this.#resources) await resource.revoked(assigned);
-    })();
-    released.catch(() => undefined); // a failure after the deadline is the app's close to handle
-    await withDeadline(released, Math.max(0, stopBy - Date.now()), undefined);
-    await this.#consumer?.stop();
-    this.#supervisor.dispose();
+    const unsettled = await drainAndLeave(this.#rooms(), timeoutMs);
     this.#state = this.#failure ? 'failed' : 'stopped';
     // A pipeline cut short (deadline, outage) never completed: its subscriber completes now (once: a
     // subscriber ignores a second complete).
@@ -355,7 +295,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       }
     }
     this.host.logger.info(
-      { agent: this.name, ...this.#counters(), leftForRedelivery: unsettled },
+      { agent: this.name, ...stoppedCounters(this.stats()), leftForRedelivery: unsettled },
       'agent stopped',
     );
   }
@@ -365,7 +305,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     const entry = lineage.token as Entry;
     if (!this.#ledger.settle(entry)) return;
     this.#failures.settled(entry);
-    if (this.#drained) this.#checkDrained();
+    if (this.#drain.waiting) this.#drain.check();
   }
 
   /** @internal Failures of an attempt that is no longer the record's current one are ignored. */
@@ -394,37 +334,6 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     return this.#failures.attemptsLeft(lineage.token as Entry);
   }
 
-  /** Readies the pipeline's per-partition state (tables) for newly assigned partitions. */
-  #prepare(partitions: readonly TopicPartition[]): Promise<void> | undefined {
-    if (this.#resources.size === 0) return undefined;
-    return this.#watch(
-      Promise.all([...this.#resources].map((resource) => resource.assigned(partitions))).then(
-        () => undefined,
-      ),
-    );
-  }
-
-  /**
-   * Registers a resource; one registered while the agent holds partitions (a table bound by its first
-   * message) readies them at once: its records wait for the promise returned.
-   */
-  #use(resource: PartitionResource): Promise<void> | undefined {
-    if (this.#resources.has(resource)) return undefined;
-    this.#resources.add(resource);
-    const assigned = this.#ledger.assigned();
-    if (assigned.length === 0 || this.#state !== 'running') return undefined;
-    return this.#watch(resource.assigned(assigned));
-  }
-
-  /** A restore that fails while the agent runs fails the agent. */
-  #watch(ready: Promise<void>): Promise<void> {
-    ready.catch((error: unknown) => {
-      // a restore cut short by a stop (the transport closing) is no failure of the agent
-      if (this.#state === 'running') this.#fail(error);
-    });
-    return ready;
-  }
-
   *#pending(): IterableIterator<Entry> {
     for (const entry of this.#ledger.unsettledEntries()) if (entry.stage === 'processing') yield entry;
   }
@@ -446,37 +355,19 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
     void this.stop();
   }
 
-  #checkDrained(): void {
-    const done =
-      (this.#pipelineDone && this.#failures.pendingDeadLetters === 0) || this.#ledger.unsettled === 0;
-    if (this.#drained && done) {
-      const drained = this.#drained;
-      this.#drained = undefined;
-      drained();
-    }
-  }
-
-  #counters(): Record<string, number> {
-    const stats = this.stats();
+  /** What a graceful stop goes through. */
+  #rooms(): StoppingAgent {
     return {
-      received: stats.received,
-      settled: stats.settled,
-      retried: stats.retried,
-      deadLettered: stats.deadLettered,
-      restarts: stats.restarts,
+      name: this.name,
+      logger: this.host.logger,
+      drops: this.#drops,
+      failures: this.#failures,
+      ledger: this.#ledger,
+      supervisor: this.#supervisor,
+      drain: this.#drain,
+      consumer: this.#consumer,
+      stall: this.#stall,
+      resources: this.#resources,
     };
-  }
-}
-
-/** `promise`, or `fallback` once `ms` have passed (the timer is cleared either way). */
-async function withDeadline<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
-  let deadline: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<F>((resolve) => (deadline = setTimeout(() => resolve(fallback), ms))),
-    ]);
-  } finally {
-    clearTimeout(deadline);
   }
 }

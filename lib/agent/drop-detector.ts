@@ -1,4 +1,4 @@
-import { type SchedulerAction, type SchedulerLike, type Subscription, asyncScheduler } from 'rxjs';
+import { type SchedulerLike, type Subscription, asyncScheduler, interval } from 'rxjs';
 import type { Lineage } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
 import type { Entry } from './partition-tracker.js';
@@ -53,12 +53,7 @@ export class DropDetector {
 
   start(): void {
     if (this.#timer) return;
-    const check = (): number => this.check();
-    const interval = this.intervalMs;
-    this.#timer = this.scheduler.schedule(function (this: SchedulerAction<unknown>) {
-      check();
-      this.schedule(undefined, interval);
-    }, interval);
+    this.#timer = interval(this.intervalMs, this.scheduler).subscribe(() => this.check());
   }
 
   stop(): void {

@@ -1,4 +1,4 @@
-import { type SchedulerAction, type SchedulerLike, type Subscription, asyncScheduler } from 'rxjs';
+import { type SchedulerLike, type Subscription, asyncScheduler, interval } from 'rxjs';
 import type { Logger } from '../core/logger.js';
 import type { PartitionTracker } from './partition-tracker.js';
 
@@ -27,11 +27,7 @@ export class StallDetector {
     if (this.thresholdMs <= 0 || !Number.isFinite(this.thresholdMs)) return;
     const everyMs = Math.max(10, Math.min(this.thresholdMs / 2, 5000));
     this.#timer?.unsubscribe();
-    const check = (): void => void this.check();
-    this.#timer = this.scheduler.schedule(function (this: SchedulerAction<undefined>) {
-      check();
-      this.schedule(undefined, everyMs);
-    }, everyMs);
+    this.#timer = interval(everyMs, this.scheduler).subscribe(() => this.check());
   }
 
   stop(): void {

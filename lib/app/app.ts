@@ -1,15 +1,8 @@
-import {
-  type Observable,
-  type Observer,
-  type OperatorFunction,
-  ReplaySubject,
-  type TeardownLogic,
-  merge,
-} from 'rxjs';
-import type { Codec } from '../codecs/codec.js';
-import { json } from '../codecs/json.js';
-import { string } from '../codecs/string.js';
+import type { Observable, Observer, OperatorFunction, TeardownLogic } from 'rxjs';
 import { AppTables } from './app-tables.js';
+import { AppAgents } from './app-agents.js';
+import { AppLifecycle } from './app-lifecycle.js';
+import { AppTopics } from './app-topics.js';
 import type { Transport } from '../transports/transport.js';
 import {
   type CrontabOptions,
@@ -18,20 +11,11 @@ import {
   crontab,
   periodicTimer,
 } from '../timers/timers.js';
-import {
-  Agent,
-  type AgentHost,
-  type AgentOptions,
-  type AgentPipeline,
-  type Pipeline,
-} from '../agent/agent.js';
-import { Connection, ConnectionError } from './connection.js';
-import { AgentFailedError, ConfigurationError } from '../core/errors.js';
+import type { Agent, AgentOptions, AgentPipeline, Pipeline } from '../agent/agent.js';
+import { ConfigurationError } from '../core/errors.js';
 import type { AppOptions, RunOptions } from './app-options.js';
 import { type Logger, defaultLogger } from '../core/logger.js';
-import { shutdown } from './shutdown.js';
 import { type SinkEvent, type SinkHealth, SinkHealthRegistry } from '../core/sink-health.js';
-import { DirectSubscriptions } from './direct-subscription.js';
 import type { Message } from '../core/message.js';
 import type { DirectTopic } from '../topics/topic-stream.js';
 import { Topic, type TopicHost, type TopicOptions } from '../topics/topic.js';
@@ -56,48 +40,40 @@ export type { AppOptions, RunOptions } from './app-options.js';
 export class App implements TopicHost {
   readonly id: string;
   readonly logger: Logger;
-  readonly #options: AppOptions;
-  readonly #topics = new Map<string, Topic<unknown, unknown>>();
-  readonly #agents: Agent<unknown, unknown>[] = [];
+  /** Its topics and the broker connection they are created on. */
+  readonly #topics: AppTopics;
+  /** Its agents, declared and of direct subscriptions. */
+  readonly #agents: AppAgents;
   /** Its tables, windowed tables and global tables. */
   readonly #tables: AppTables;
-  readonly #agentHost: AgentHost;
+  /** Started, stopping, stopped; the failure that stopped it. */
+  readonly #lifecycle: AppLifecycle;
   /** The health and writes of this app's sinks (its agents' own, shared with no other app). */
   readonly #sinkHealth = new SinkHealthRegistry();
-  /** The broker connection: retried until connected, a failed attempt never kept. */
-  #connection: Connection | undefined;
-  #started = false;
-  #stopping: Promise<void> | undefined;
-  /** Emits once, when `stop()` begins; replays to late subscribers. */
-  readonly #stopSignal = new ReplaySubject<void>(1);
-  #failure: Error | undefined;
-  readonly #onStop: (() => unknown)[] = [];
-  /** The agents of direct subscriptions (`topic.subscribe`), while they last. */
-  readonly #direct: DirectSubscriptions;
-  #stopped: Promise<void>;
-  #markStopped!: () => void;
 
   /** @internal Use {@link createApp}. */
   constructor(options: AppOptions) {
     if (!options.id) throw new ConfigurationError('createApp needs an id');
     this.id = options.id;
-    this.#options = options;
     this.logger = options.logger ?? defaultLogger(options.id);
-    this.#agentHost = {
-      appId: this.id,
+    this.#topics = new AppTopics({ options, logger: this.logger, topicHost: this });
+    this.#lifecycle = new AppLifecycle({
+      logger: this.logger,
+      connect: () => this.transport(),
+      startGlobal: () => this.#tables.startGlobal(),
+      startAgents: () => this.#agents.start(),
+      stoppable: () => ({ agents: this.#agents.stoppable(), connection: this.#topics.connection }),
+      options,
+    });
+    this.#agents = new AppAgents({
+      options,
       logger: this.logger,
       transport: () => this.transport(),
-      onAgentFailed: (agent, error) => this.#onAgentFailed(agent, error),
-      shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
       sinkHealth: this.#sinkHealth,
-    };
-    this.#stopped = new Promise((resolve) => (this.#markStopped = resolve));
-    this.#direct = new DirectSubscriptions({
-      agentHost: this.#agentHost,
-      agents: this.#agents,
-      agentDefaults: () => this.#options.agentDefaults,
       topic: (name) => this.#topics.get(name),
-      stopping: () => this.#stopping !== undefined,
+      started: () => this.#lifecycle.started,
+      stopping: () => this.#lifecycle.stopping,
+      onAgentFailed: (agent, error) => this.#lifecycle.agentFailed(agent.name, error),
     });
     this.#tables = new AppTables({
       id: this.id,
@@ -106,14 +82,14 @@ export class App implements TopicHost {
       transportFor: (topic) => this.transportFor(topic),
       topic: (name, topicOptions) => this.topic(name, topicOptions),
       onStop: (hook) => this.onStop(hook),
-      stopping$: this.#stopSignal,
-      started: () => this.#started,
+      stopping$: this.#lifecycle.stopping$,
+      started: () => this.#lifecycle.started,
     });
   }
 
   /** The agents declared so far. */
   get agents(): readonly Agent<unknown, unknown>[] {
-    return this.#agents;
+    return this.#agents.list;
   }
 
   /** The windowed tables declared so far, by name (each is in {@link App.tables} too). */
@@ -172,7 +148,7 @@ export class App implements TopicHost {
 
   /** The error that made the app stop, if an agent failed. */
   get failure(): Error | undefined {
-    return this.#failure;
+    return this.#lifecycle.failure;
   }
 
   /**
@@ -186,14 +162,7 @@ export class App implements TopicHost {
    * ```
    */
   topic<T = unknown, K = string>(name: string, options: TopicOptions<T, K> = {}): Topic<T, K> {
-    const valueCodec = options.value ?? (json() as Codec<T>);
-    const keyCodec = options.key ?? (string() as Codec<K>);
-    const declaredAt = Topic.declarationSite();
-    const existing = this.#topics.get(name) as Topic<T, K> | undefined;
-    if (existing) return existing.redeclared(valueCodec, keyCodec, options, declaredAt);
-    const topic = new Topic<T, K>(this, name, valueCodec, keyCodec, options, declaredAt);
-    this.#topics.set(name, topic as Topic<unknown, unknown>);
-    return topic;
+    return this.#topics.declare(name, options, Topic.declarationSite());
   }
 
   /**
@@ -282,16 +251,7 @@ export class App implements TopicHost {
     pipeline: AgentPipeline<T, K, R>,
     options: AgentOptions = {},
   ): Agent<T, K> {
-    if (this.#agents.some((agent) => agent.name === name)) {
-      throw new ConfigurationError(`Agent ${name} is declared twice`);
-    }
-    const agent = new Agent<T, K>(this.#agentHost, name, topic, pipeline as Pipeline<T, K>, {
-      ...this.#options.agentDefaults,
-      ...options,
-    });
-    this.#agents.push(agent as unknown as Agent<unknown, unknown>);
-    if (this.#started) void agent.start(); // a failure to start fails the agent, as any other
-    return agent;
+    return this.#agents.declare(name, topic, pipeline as Pipeline<T, K>, options);
   }
 
   /**
@@ -303,25 +263,8 @@ export class App implements TopicHost {
    * await app.start();
    * ```
    */
-  async start(): Promise<void> {
-    if (this.#started) return;
-    this.#started = true;
-    try {
-      await this.transport(); // retried while the broker is unreachable; rejects for a bad URL or credentials
-    } catch (error) {
-      if (error instanceof ConnectionError && error.stopped) return; // stopped while connecting
-      this.#failure ??= error instanceof Error ? error : new Error(String(error));
-      throw error;
-    }
-    // Global tables first: an agent reads them from its first record on (Kafka Streams' bootstrap).
-    try {
-      await this.#tables.startGlobal();
-    } catch (error) {
-      this.#failure ??= error instanceof Error ? error : new Error(String(error));
-      throw error;
-    }
-    if (this.#stopping) return;
-    await Promise.all(this.#agents.map((agent) => agent.start()));
+  start(): Promise<void> {
+    return this.#lifecycle.start();
   }
 
   /**
@@ -334,12 +277,7 @@ export class App implements TopicHost {
    * ```
    */
   stop(): Promise<void> {
-    if (this.#stopping) return this.#stopping;
-    this.#stopping = this.#stop();
-    // After #stopping is set: a stopping$ subscriber that calls stop() gets the same promise.
-    this.#stopSignal.next();
-    this.#stopSignal.complete();
-    return this.#stopping;
+    return this.#lifecycle.stop();
   }
 
   /**
@@ -352,7 +290,7 @@ export class App implements TopicHost {
    * ```
    */
   get stopping$(): Observable<void> {
-    return this.#stopSignal.asObservable();
+    return this.#lifecycle.stopping$;
   }
 
   /**
@@ -367,7 +305,7 @@ export class App implements TopicHost {
    * ```
    */
   timer(periodMs: number, options: TimerOptions = {}): Observable<TimerTick> {
-    return periodicTimer(periodMs, { ...options, stop$: this.#stopWith(options.stop$) });
+    return periodicTimer(periodMs, { ...options, stop$: this.#lifecycle.stopWith(options.stop$) });
   }
 
   /**
@@ -381,27 +319,7 @@ export class App implements TopicHost {
    * ```
    */
   crontab(expression: string, options: CrontabOptions = {}): Observable<TimerTick> {
-    return crontab(expression, { ...options, stop$: this.#stopWith(options.stop$) });
-  }
-
-  /** The app's stop signal, or whichever of it and `stop$` comes first. */
-  #stopWith(stop$: Observable<unknown> | undefined): Observable<unknown> {
-    return stop$ ? merge(this.#stopSignal, stop$) : this.#stopSignal;
-  }
-
-  async #stop(): Promise<void> {
-    try {
-      await shutdown({
-        // a copy: a direct subscription that completes leaves `#agents`; those still leaving are waited for
-        agents: [...this.#agents, ...this.#direct.leaving().map((left) => ({ stop: () => left }))],
-        connection: this.#connection,
-        hooks: [...this.#onStop].reverse(),
-        timeoutMs: this.#shutdownTimeoutMs,
-        logger: this.logger,
-      });
-    } finally {
-      this.#markStopped();
-    }
+    return crontab(expression, { ...options, stop$: this.#lifecycle.stopWith(options.stop$) });
   }
 
   /**
@@ -416,7 +334,7 @@ export class App implements TopicHost {
    * ```
    */
   onStop(hook: () => unknown): void {
-    this.#onStop.push(hook);
+    this.#lifecycle.onStop(hook);
   }
 
   /**
@@ -428,23 +346,8 @@ export class App implements TopicHost {
    * await app.run(); // Ctrl-C stops it cleanly
    * ```
    */
-  async run(options: RunOptions = {}): Promise<void> {
-    const signals: NodeJS.Signals[] = options.handleSignals === false ? [] : ['SIGINT', 'SIGTERM'];
-    let received = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (++received > 1) process.exit(130);
-      this.logger.info({ signal }, 'stopping (again to exit at once)');
-      void this.stop();
-    };
-    for (const signal of signals) process.on(signal, onSignal);
-    try {
-      await this.start();
-      await this.#stopped;
-      await this.#stopping;
-    } finally {
-      for (const signal of signals) process.off(signal, onSignal);
-    }
-    if (this.#failure) throw this.#failure;
+  run(options: RunOptions = {}): Promise<void> {
+    return this.#lifecycle.run(options);
   }
 
   /**
@@ -459,7 +362,7 @@ export class App implements TopicHost {
    * ```
    */
   async transport(): Promise<Transport> {
-    const transport = await this.#link().connected();
+    const transport = await this.#topics.connected();
     return transport;
   }
 
@@ -469,53 +372,18 @@ export class App implements TopicHost {
    * tries again).
    */
   async transportFor(topic: Topic<unknown, unknown>): Promise<Transport> {
-    const transport = await this.#link().withTopic(topicSpec(topic));
+    const transport = await this.#topics.withTopic(topic);
     return transport;
   }
 
-  /** The broker connection, created on first use. */
-  #link(): Connection {
-    this.#connection ??= new Connection({
-      clientId: this.id,
-      logger: this.logger,
-      topics: () => [...this.#topics.values()].map(topicSpec),
-      ...(this.#options.transport ? { transport: this.#options.transport } : {}),
-      ...(this.#options.broker !== undefined ? { broker: this.#options.broker } : {}),
-    });
-    return this.#connection;
-  }
-
-  /**
-   * @internal A subscription to a topic outside `app.agent()` is an agent too, named `<topic>.subscriber`
-   * (`.subscriber-2`… while several run at once), in its own group, listed in `agents` while the
-   * subscription lasts; each record settles when the subscriber's `next` returned, and fails if it threw.
-   * The returned teardown ends it: the agent leaves `agents` and stops (what was handed is committed, the
-   * rest is left for the group's next subscription, which starts once this one has left the group).
-   * After `stop()` began, a new subscription completes at once.
-   */
+  /** @internal A subscription to a topic outside `app.agent()`: see `AppAgents.subscribeDirect`. */
   subscribeDirect(
     root: DirectTopic,
     pipeline: OperatorFunction<Message<unknown, unknown>, unknown>,
     observer: Partial<Observer<unknown>>,
   ): TeardownLogic {
-    return this.#direct.subscribe(root, pipeline, observer);
+    return this.#agents.subscribeDirect(root, pipeline, observer);
   }
-
-  get #shutdownTimeoutMs(): number {
-    return this.#options.shutdownTimeoutMs ?? 30_000;
-  }
-
-  #onAgentFailed(agent: Agent<unknown, unknown>, error: AgentFailedError): void {
-    if ((this.#options.onAgentFailure ?? 'stop') === 'continue') return;
-    this.#failure ??= error;
-    this.logger.error({ agent: agent.name }, 'stopping the app: an agent failed (onAgentFailure: stop)');
-    void this.stop();
-  }
-}
-
-function topicSpec(topic: Topic<unknown, unknown>) {
-  const { partitions, replicationFactor, config } = topic.options;
-  return { name: topic.name, partitions, replicationFactor, config };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { withDeadline } from '../core/deadline.js';
 import type { Logger } from '../core/logger.js';
 
 /** What {@link shutdown} stops. @internal */
@@ -21,9 +22,9 @@ export async function shutdown(plan: ShutdownPlan): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   plan.connection?.abort();
   await Promise.all(plan.agents.map((agent) => agent.stop(timeoutMs)));
-  await withDeadline(Promise.resolve(plan.connection?.close()), deadline);
+  await by(Promise.resolve(plan.connection?.close()), deadline);
   for (const hook of plan.hooks) {
-    const finished = await withDeadline(
+    const finished = await by(
       Promise.resolve()
         .then(hook)
         .catch((error: unknown) => logger.warn({ err: error }, 'an onStop hook failed')),
@@ -34,15 +35,11 @@ export async function shutdown(plan: ShutdownPlan): Promise<void> {
 }
 
 /** Waits for `work` until `deadline` (ms since the epoch); false when the deadline came first. */
-async function withDeadline(work: Promise<unknown>, deadline: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
-    timer.unref();
-  });
-  try {
-    return await Promise.race([work.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+function by(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  return withDeadline(
+    work.then(() => true),
+    Math.max(0, deadline - Date.now()),
+    false,
+    { unref: true },
+  );
 }

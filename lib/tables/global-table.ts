@@ -1,33 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import {
-  EMPTY,
-  type Subscription,
-  asyncScheduler,
-  catchError,
-  exhaustMap,
-  from,
-  interval,
-  timer,
-} from 'rxjs';
+import { type Subscription, asyncScheduler } from 'rxjs';
 import type { Codec } from '../codecs/codec.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { withRetries } from '../core/retry.js';
 import type { Topic } from '../topics/topic.js';
-import {
-  type RecordBatch,
-  type Transport,
-  type TransportConsumer,
-  isPartitionReader,
-} from '../transports/transport.js';
-import { partitionForKey } from '../transports/partitioner.js';
+import type { Transport } from '../transports/transport.js';
 import { GlobalTableNotReadyError } from './global-table-errors.js';
+import { CopyPositions } from './global-table-positions.js';
+import { restoreGlobalTable } from './global-table-restore.js';
+import { GlobalTableTail } from './global-table-tail.js';
 import type { GlobalTableOptions, GlobalTableState, GlobalTableStats } from './global-table-types.js';
 import { MemoryTableStore } from './stores/memory-table-store.js';
-import type { StoreChange, TableStore } from './stores/table-store.js';
+import type { TableStore } from './stores/table-store.js';
 import { type EncodedKey, TableCodecs } from './table-codecs.js';
-import { TablePartition } from './table-partition.js';
-import { METADATA_RETRY, restorePartitions } from './table-recovery.js';
 import type { TableKeyPage } from './table-types.js';
 
 export type {
@@ -44,17 +28,6 @@ export interface GlobalTableHost {
   /** The connected transport, with the table's topic created. */
   transport(): Promise<Transport>;
 }
-
-/** This worker's copy of one partition of the topic. */
-interface Copy {
-  /** The offset of the next record to apply (every record below it is applied). */
-  position: number;
-  /** The end offset last fetched. */
-  end: number;
-}
-
-/** Delay before a crashed tail consumer is started again, in ms. */
-const TAIL_RESTART_MS = 1_000;
 
 /**
  * Reference data held whole by every worker: a table whose every partition lives on every worker of
@@ -93,16 +66,15 @@ export class GlobalTable<K = string, V = unknown> {
   readonly #decoder = (bytes: Buffer): V => this.#codecs.decodeValue(bytes);
   #state: GlobalTableState = 'idle';
   #partitionCount: number | undefined;
-  readonly #copies = new Map<number, Copy>();
+  /** Where this worker's copy of each partition is, and its lag. */
+  readonly #positions = new CopyPositions();
   #starting: Promise<void> | undefined;
   #stopped = false;
   readonly #abort = new AbortController();
-  #consumer: TransportConsumer | undefined;
-  #tailStarting: Promise<void> | undefined;
-  #tailRestarts = 0;
-  readonly #timers: Subscription[] = [];
-  /** Partitions already warned about for a record whose key hashes to another partition. */
-  readonly #misplacedWarned = new Set<number>();
+  /** Follows the topic once restored. */
+  readonly #tail: GlobalTableTail;
+  /** The refresh of the end offsets (the lag). */
+  #lag: Subscription | undefined;
 
   /** @internal Use `app.globalTable()`. */
   constructor(
@@ -121,6 +93,16 @@ export class GlobalTable<K = string, V = unknown> {
         `Global table ${name}: lagRefreshMs must be a positive number, not ${refresh}`,
       );
     this.#store = options.store?.() ?? new MemoryTableStore();
+    this.#tail = new GlobalTableTail({
+      appId: host.appId,
+      table: name,
+      topic: topic.name,
+      logger: host.logger,
+      store: this.#store,
+      positions: this.#positions,
+      partitionCount: () => this.#partitionCount,
+      ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+    });
   }
 
   /**
@@ -164,7 +146,7 @@ export class GlobalTable<K = string, V = unknown> {
   get size(): number {
     this.#ready();
     let size = 0;
-    for (const partition of this.#copies.keys()) size += this.#store.size(partition);
+    for (const partition of this.#positions.partitions()) size += this.#store.size(partition);
     return size;
   }
 
@@ -180,7 +162,7 @@ export class GlobalTable<K = string, V = unknown> {
    */
   keys(partition: number, page: { readonly after?: K; readonly limit?: number } = {}): TableKeyPage<K> {
     this.#ready();
-    if (!this.#copies.has(partition))
+    if (!this.#positions.has(partition))
       throw new RangeError(`Global table ${this.name}: its topic has no partition ${partition}`);
     const result = this.#store.keys(partition, {
       ...(page.after !== undefined ? { after: this.keyCodec.encode(page.after) } : {}),
@@ -199,7 +181,7 @@ export class GlobalTable<K = string, V = unknown> {
    * ```
    */
   partitions(): number[] {
-    return [...this.#copies.keys()].sort((a, b) => a - b);
+    return this.#positions.partitions();
   }
 
   /**
@@ -233,17 +215,12 @@ export class GlobalTable<K = string, V = unknown> {
       store: this.#store.description,
       state: this.#state,
       partitionCount: this.#partitionCount,
-      partitions: this.partitions().map((partition) => {
-        const copy = this.#copies.get(partition)!;
-        return {
-          partition,
-          keys: readable ? this.#store.size(partition) : 0,
-          position: copy.position,
-          end: copy.end,
-          lag: Math.max(0, copy.end - copy.position),
-        };
-      }),
-      tailRestarts: this.#tailRestarts,
+      partitions: this.partitions().map((partition) => ({
+        partition,
+        keys: readable ? this.#store.size(partition) : 0,
+        ...this.#positions.of(partition),
+      })),
+      tailRestarts: this.#tail.restarts,
     };
   }
 
@@ -261,10 +238,8 @@ export class GlobalTable<K = string, V = unknown> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#abort.abort();
-    for (const subscription of this.#timers) subscription.unsubscribe();
-    await this.#tailStarting?.catch(() => undefined);
-    await this.#consumer?.stop();
-    this.#consumer = undefined;
+    this.#lag?.unsubscribe();
+    await this.#tail.stop();
     await this.#starting?.catch(() => undefined);
   }
 
@@ -287,116 +262,32 @@ export class GlobalTable<K = string, V = unknown> {
   async #restoreAndFollow(): Promise<void> {
     this.#state = 'restoring';
     const transport = await this.host.transport();
-    if (!isPartitionReader(transport))
-      throw new ConfigurationError(
-        `Global table ${this.name}: the transport ${transport.description} cannot read partitions (readPartitions)`,
-      );
-    const ends = await withRetries(() => transport.endOffsets(this.topic.name), METADATA_RETRY);
-    this.#partitionCount = ends.length;
-    const parts = ends.map(
-      ({ partition }) => new TablePartition<V>(partition, this.#store, this.host.logger),
-    );
-    await restorePartitions(
-      {
-        table: this.name,
-        changelog: this.topic.name,
-        reader: transport,
-        store: this.#store,
-        logger: this.host.logger,
-        signal: this.#abort.signal,
-        ...(this.options.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.options.stallTimeoutMs } : {}),
-      },
-      parts,
-    );
-    // Every offset below the end seen at start was read (records or gaps), and nothing past the
-    // store's checkpoint was skipped.
-    for (const { partition, offset } of ends) {
-      const position = Math.max(offset, this.#store.checkpoint(partition) ?? 0);
-      this.#copies.set(partition, { position, end: position });
-    }
+    const positions = await restoreGlobalTable({
+      table: this.name,
+      topic: this.topic.name,
+      transport,
+      store: this.#store,
+      logger: this.host.logger,
+      signal: this.#abort.signal,
+      ...(this.options.stallTimeoutMs !== undefined ? { stallTimeoutMs: this.options.stallTimeoutMs } : {}),
+      counted: (partitionCount) => (this.#partitionCount = partitionCount),
+    });
+    for (const { partition, position } of positions) this.#positions.restored(partition, position);
     if (this.#stopped) return;
     this.#state = 'ready';
     this.host.logger.info(
-      { table: this.name, topic: this.topic.name, partitions: ends.length, keys: this.size },
+      { table: this.name, topic: this.topic.name, partitions: positions.length, keys: this.size },
       'global table restored',
     );
-    this.#tailStarting = this.#tail(transport);
-    await this.#tailStarting;
+    await this.#tail.start(transport);
     if (this.#stopped) return;
-    const scheduler = this.options.scheduler ?? asyncScheduler;
-    this.#timers.push(
-      interval(this.options.lagRefreshMs ?? 5_000, scheduler)
-        .pipe(exhaustMap(() => from(this.#refreshEnds(transport)).pipe(catchError(() => EMPTY))))
-        .subscribe(),
+    const refreshMs = this.options.lagRefreshMs ?? 5_000;
+    this.#lag = this.#positions.followEnds(
+      transport,
+      this.topic.name,
+      refreshMs,
+      this.options.scheduler ?? asyncScheduler,
     );
-  }
-
-  /** Follows the topic from where the restore ended, with a consumer of a group of its own. */
-  async #tail(transport: Transport): Promise<void> {
-    if (this.#stopped) return;
-    const groupId = `${this.host.appId}.global.${this.name}.${randomUUID()}`;
-    // A fresh group starts at the earliest offsets: records below the position are skipped.
-    this.#consumer = await transport.consume(
-      { groupId, topics: [this.topic.name], fromBeginning: true },
-      {
-        onBatch: (batch) => this.#apply(batch),
-        onCrash: (error) => this.#onTailCrash(transport, error),
-      },
-    );
-    if (this.#stopped) await this.#consumer.stop();
-  }
-
-  #onTailCrash(transport: Transport, error: Error): void {
-    this.#consumer = undefined;
-    if (this.#stopped) return;
-    this.#tailRestarts++;
-    this.host.logger.error(
-      { err: error, table: this.name, topic: this.topic.name },
-      'the consumer following the global table topic crashed; starting another',
-    );
-    this.#timers.push(
-      timer(TAIL_RESTART_MS, this.options.scheduler ?? asyncScheduler).subscribe(() => {
-        this.#tailStarting = this.#tail(transport).catch((failure: unknown) =>
-          this.#onTailCrash(transport, failure instanceof Error ? failure : new Error(String(failure))),
-        );
-      }),
-    );
-  }
-
-  async #apply({ partition, records }: RecordBatch): Promise<void> {
-    const copy = this.#copies.get(partition);
-    if (!copy || this.#stopped) return;
-    const changes: StoreChange[] = [];
-    let next: number | undefined;
-    for (const record of records) {
-      if (record.offset < copy.position) continue; // applied already (by the restore)
-      next = record.offset + 1;
-      if (record.key === null) continue; // a table needs a key
-      changes.push({ key: record.key, value: record.value });
-      this.#checkPlacement(partition, record.key);
-    }
-    if (next === undefined) return;
-    await this.#store.apply(partition, changes, next);
-    copy.position = next;
-    copy.end = Math.max(copy.end, next);
-  }
-
-  /** Warns once per partition about a key sent to another partition than its own (reads miss it). */
-  #checkPlacement(partition: number, key: Buffer): void {
-    if (this.#misplacedWarned.has(partition) || this.#partitionCount === undefined) return;
-    if (partitionForKey(key, this.#partitionCount) === partition) return;
-    this.#misplacedWarned.add(partition);
-    this.host.logger.warn(
-      { table: this.name, topic: this.topic.name, partition },
-      'a record of the global table topic is in another partition than its key hashes to (sent with an explicit partition?): get() looks in the key partition only',
-    );
-  }
-
-  async #refreshEnds(transport: Transport): Promise<void> {
-    for (const { partition, offset } of await transport.endOffsets(this.topic.name)) {
-      const copy = this.#copies.get(partition);
-      if (copy) copy.end = Math.max(copy.position, offset);
-    }
   }
 
   #locate(key: K): { partition: number; encoded: EncodedKey } {

@@ -11,6 +11,7 @@ import {
 } from '../transports/transport.js';
 import { ConfigurationError } from '../core/errors.js';
 import { CHANGELOG_HEADERS } from './changelog-headers.js';
+import { withDeadline } from '../core/deadline.js';
 import { withRetries } from '../core/retry.js';
 import { type ChangelogWrite, ChangelogWriter } from './changelog-writer.js';
 import { ChangelogPartitionsMismatchError } from './table-errors.js';
@@ -150,10 +151,11 @@ export class TableChangelog<V> implements PartitionResource {
     const writer = this.#writer;
     if (!writer) return; // revoked before the changelog was ready: nothing was written
     const timeoutMs = this.options.revokeTimeoutMs ?? 30_000;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
-    const timedOut = await Promise.race([writer.drained(part.partition).then(() => false), late]);
-    clearTimeout(timer);
+    const timedOut = await withDeadline(
+      writer.drained(part.partition).then(() => false),
+      timeoutMs,
+      true,
+    );
     if (timedOut)
       this.options.host.logger.error(
         { table: this.options.table, partition: part.partition, pending: writer.pending(part.partition) },

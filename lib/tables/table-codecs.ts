@@ -55,20 +55,18 @@ export class TableCodecs<K, V> {
   }
 
   decodeValue(bytes: Buffer): V {
-    const value = this.valueCodec.decode(bytes);
-    if (value instanceof Promise)
-      throw new TypeError(
-        `Table ${this.table}: its value codec ${this.valueCodec.name} must decode synchronously`,
-      );
-    return value;
+    return this.#decodeNow(this.valueCodec, bytes, 'value');
   }
 
   decodeKey(bytes: Buffer): K {
-    const key = this.keyCodec.decode(bytes);
-    if (key instanceof Promise)
-      throw new TypeError(
-        `Table ${this.table}: its key codec ${this.keyCodec.name} must decode synchronously`,
-      );
-    return key;
+    return this.#decodeNow(this.keyCodec, bytes, 'key');
+  }
+
+  /** Decodes with `codec`; a table reads synchronously, so a codec that answers a Promise is a TypeError. */
+  #decodeNow<T>(codec: Codec<T>, bytes: Buffer, what: 'key' | 'value'): T {
+    const decoded = codec.decode(bytes);
+    if (decoded instanceof Promise)
+      throw new TypeError(`Table ${this.table}: its ${what} codec ${codec.name} must decode synchronously`);
+    return decoded;
   }
 }
