@@ -50,7 +50,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
   /** The subscription results go to: the first of those running (several under `groupBy` → `mergeMap`). */
   #binding: WindowBinding<K, A> | undefined;
   readonly #bindings: WindowBinding<K, A>[] = [];
-  readonly #idle: IdleCloser<K, A>;
+  readonly #idle: IdleCloser<WindowPartition<K, A>>;
   #lateDeadLettered = 0;
   #lateDropped = 0;
 
@@ -95,7 +95,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
       remove: (result) => this.#remove(result),
       keyBytes: (key) => this.table.keyCodec.encode(key),
     });
-    this.#idle = new IdleCloser<K, A>({
+    this.#idle = new IdleCloser<WindowPartition<K, A>>({
       name,
       logger: host.logger,
       idleAfterMs: this.idleAfterMs,
