@@ -31,6 +31,8 @@ interface Payment {
 interface Joined {
   readonly l: string | null;
   readonly r: string | null;
+  /** Who emitted it: the worker and its join agent's group generation (a hand-over changes one). */
+  readonly by: string;
 }
 
 const JOIN_TOPIC = 'shop-paid-join';
@@ -128,6 +130,7 @@ describe('stream–stream join, exact across crashes, property-based (memory bro
         const orders: Order[] = [];
         const payments: Payment[] = [];
         let produced = 0;
+        let workers = 0;
 
         const startWorker = async (kind: Role): Promise<Worker> => {
           const transport = new HopTransport(broker, s.batchSize, s.hopDelayMs);
@@ -156,12 +159,19 @@ describe('stream–stream join, exact across crashes, property-based (memory bro
           });
           if (kind === 'join') {
             const joined = app.topic<Joined>('joined', { value: json(), partitions: 1 });
+            const worker = ++workers;
+            const generation = (): number =>
+              app.agents.find((a) => a.name === 'match')?.stats().membership?.generation ?? 0;
             app.agent(
               'match',
               paid.topic,
               (side$) =>
                 side$.pipe(
-                  windowJoin(paid, (order, payment) => ({ l: order?.id ?? null, r: payment?.id ?? null })),
+                  windowJoin(paid, (order, payment) => ({
+                    l: order?.id ?? null,
+                    r: payment?.id ?? null,
+                    by: `${worker}/${generation()}`,
+                  })),
                   toTopic(joined),
                 ),
               agentOptions,
@@ -256,6 +266,15 @@ describe('stream–stream join, exact across crashes, property-based (memory bro
           await waitFor(() => joiners.every((w) => w.join!.stats().pending === 0), { timeoutMs: 10_000 });
           if (debug) console.error('checking');
           expect(distinct()).to.deep.equal(expected);
+          // A result emitted twice went through a hand-over: another worker, or a new generation of the
+          // group (the partition was restored again); never twice by one owner of its partition.
+          const emitters = new Map<string, string[]>();
+          for (const j of read()) {
+            const id = `${j.l ?? ''}|${j.r ?? ''}`;
+            emitters.set(id, [...(emitters.get(id) ?? []), j.by]);
+          }
+          for (const [id, by] of emitters)
+            expect(new Set(by).size, `${id} emitted by ${by.join(', ')}`).to.equal(by.length);
           if (read().length > expected.length) runsWithDuplicates++;
         } finally {
           await Promise.all(all.map((worker) => worker.app.stop()));

@@ -5,6 +5,7 @@ import {
   MemoryBroker,
   MemoryTransport,
   type JoinType,
+  type Transport,
   createApp,
   joinStreams,
   json,
@@ -12,6 +13,7 @@ import {
   windowJoin,
 } from '../../lib/index.js';
 import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
+import { delegateTransport } from '../support/delegate.js';
 
 interface Order {
   readonly id: string;
@@ -32,8 +34,9 @@ function shop<T extends JoinType>(
   type: T,
   results: [string, Paid, number][],
   graceMs = 0,
+  transport: Transport = new MemoryTransport(broker),
 ) {
-  const app = createApp({ id: 'shop', transport: new MemoryTransport(broker), logger: silentLogger });
+  const app = createApp({ id: 'shop', transport, logger: silentLogger });
   const orders = app.topic<Order>('orders', { value: json(), partitions: 3 }); // keyed by user
   const payments = app.topic<Payment>('payments', { value: json(), partitions: 2 }); // keyed by payment id
   const paid = joinStreams(app, 'order-payments', orders, payments, {
@@ -128,6 +131,35 @@ describe('stream–stream join on memory:// (copy agents, one join topic, change
     expect(dead.map((r) => r.headers?.[DEAD_LETTER_HEADERS.errorName])).to.deep.equal([
       'LateJoinRecordError',
     ]);
+    await app.stop();
+  });
+
+  it('a match leaves, and its records settle, only once their change is in the changelog', async () => {
+    const broker = new MemoryBroker();
+    const inner = new MemoryTransport(broker);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const transport = delegateTransport(inner, {
+      produce: async (records) => {
+        if (records.some((r) => r.topic.endsWith('-changelog'))) await held;
+        return inner.produce(records);
+      },
+    });
+    const results: [string, Paid, number][] = [];
+    const { app, orders, payments } = shop(broker, 'inner', results, 0, transport);
+    await app.start();
+    const at = Date.now();
+    await orders.send({ id: 'a', at }, { key: 'u' });
+    await payments.send({ orderId: 'a', amount: 5, at }, { key: 'p' });
+    const match = app.agents.find((agent) => agent.name === 'match')!;
+    await waitFor(() => match.stats().received === 2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(results).to.deep.equal([]);
+    expect(match.stats().settled).to.equal(0);
+    release();
+    await waitFor(() => results.length === 1);
+    await waitForCommitted(app);
+    expect(match.stats().settled).to.equal(2);
     await app.stop();
   });
 });

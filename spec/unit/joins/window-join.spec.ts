@@ -98,6 +98,16 @@ describe('windowJoin (marbles, testPipeline)', () => {
     });
   });
 
+  it('left: a record stays until nothing on time can meet it: a record behind stream time still meets it, and no unmatched result goes out first', () => {
+    const j = join('left');
+    scheduler.run(({ cold, expectObservable }) => {
+      // b (8) moves the watermark past a's window end (0 + 5), but c (4) is on time (4 + 5 ≥ 8) and
+      // meets a; Kafka Streams would have emitted a unmatched already.
+      const input = cold('abc|', { a: L(0, 0, 'a'), b: R(8, 1, 'b'), c: R(4, 2, 'c') });
+      expectObservable(run(j, input, scheduler).shown).toBe('--x|', { x: 'k:a+c@4' });
+    });
+  });
+
   it('outer: unmatched records of both sides come out at expiry; matched ones do not', () => {
     const j = join('outer');
     scheduler.run(({ cold, expectObservable }) => {
