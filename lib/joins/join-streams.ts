@@ -75,7 +75,9 @@ export interface JoinStreamsOptions<L, R, LK, RK, K, T extends JoinType> {
  * and stamped with their event time. So the inputs need not be co-partitioned (Kafka Streams requires
  * it): one topic lands each key's records of both sides on the same worker by construction. Each copy
  * carries its origin, so the join's state counts a record copied twice (after a crash of a copy agent)
- * once: exact across the hop.
+ * once: exact across the hop. The two copy agents run apart, so one side may reach the join topic
+ * ahead of the other: `graceMs` must cover that lag (as for Kafka Streams inputs consumed at different
+ * paces), or records of the side behind are late.
  *
  * Semantics, per partition of the join topic: stream time is the highest event time seen (both sides);
  * the watermark is stream time − `graceMs`. A record with `t + within` behind the watermark is late

@@ -56,9 +56,9 @@ export interface WindowJoinOptions {
  * Late records go to the agent's dead-letter topic with a {@link LateJoinRecordError} (or are dropped
  * with `late: 'drop'`).
  *
- * Marble (`within` 5, grace 0, inner; event time = the record's timestamp): `L1@0 R1@3 R2@20`: the match
- * `(L1, R1)` once R1's change is durable; R2 (20) matches nothing and moves the watermark to 20,
- * expiring L1 and R1; a left join would also emit `(undefined)`-less `L1` only if it had not matched.
+ * Marble (`within` 5, grace 0, left join; event time = the record's timestamp): `a` = L@0, `b` = R@8,
+ * `c` = R@4 in: `--x` out, `x` = `join(a, c)` at timestamp 4: b moved the watermark past a's window,
+ * but c is on time (4 + 5 ≥ 8) and meets a, which is kept until the watermark passes 0 + 2 × 5.
  *
  * @example
  * ```ts
