@@ -287,5 +287,5 @@ describe('stream–stream join, exact across crashes, property-based (memory bro
       },
     );
     if (debug) console.error({ runsWithDuplicates });
-  });
+  }).timeout(90_000);
 });
