@@ -102,7 +102,31 @@ export interface JoinStreamsOptions<L, R, LK, RK, K, T extends JoinType> {
  * );
  * ```
  */
-export function joinStreams<L, R, LK, RK, K = string, T extends JoinType = 'inner'>(
+export function joinStreams<L, R, LK, RK, T extends JoinType = 'inner'>(
+  app: App,
+  name: string,
+  left: Topic<L, LK>,
+  right: Topic<R, RK>,
+  options: JoinStreamsOptions<L, R, LK, RK, string, T> & { readonly keyCodec?: undefined },
+): StreamJoin<string, L, R, T>;
+/**
+ * Joins on keys of another type than strings, encoded by `options.keyCodec`.
+ *
+ * @example
+ * ```ts
+ * const filled = joinStreams(app, 'fills', orders, fills, {
+ *   within: 60_000, keyCodec: json(z.number()), leftKey: (m) => m.value.id, rightKey: (m) => m.value.orderId,
+ * });
+ * ```
+ */
+export function joinStreams<L, R, LK, RK, K, T extends JoinType = 'inner'>(
+  app: App,
+  name: string,
+  left: Topic<L, LK>,
+  right: Topic<R, RK>,
+  options: JoinStreamsOptions<L, R, LK, RK, K, T> & { readonly keyCodec: Codec<K> },
+): StreamJoin<K, L, R, T>;
+export function joinStreams<L, R, LK, RK, K, T extends JoinType = 'inner'>(
   app: App,
   name: string,
   left: Topic<L, LK>,

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { tap } from 'rxjs';
 import {
   DEAD_LETTER_HEADERS,
+  JOIN_DEAD_LETTER_HEADERS,
   MemoryBroker,
   MemoryTransport,
   type JoinType,
@@ -160,6 +161,54 @@ describe('stream–stream join on memory:// (copy agents, one join topic, change
     await waitFor(() => results.length === 1);
     await waitForCommitted(app);
     expect(match.stats().settled).to.equal(2);
+    await app.stop();
+  });
+
+  it('a result that fails for good is dead-lettered (its values as the codecs’ bytes, the join and result in headers) and leaves the state', async () => {
+    const broker = new MemoryBroker();
+    const app = createApp({ id: 'shop', transport: new MemoryTransport(broker), logger: silentLogger });
+    const orders = app.topic<Order>('orders', { value: json(), partitions: 1 });
+    const payments = app.topic<Payment>('payments', { value: json(), partitions: 1 });
+    const paid = joinStreams(app, 'order-payments', orders, payments, {
+      within: 1000,
+      leftKey: (m) => m.value.id,
+      rightKey: (m) => m.value.orderId,
+    });
+    const written: string[] = [];
+    app.agent(
+      'match',
+      paid.topic,
+      (side$) =>
+        side$.pipe(
+          windowJoin(paid, (order, payment) => {
+            if (order.id === 'bad') throw new Error('cannot join bad');
+            return `${order.id}:${payment.amount}`;
+          }),
+          tap((m) => written.push(m.value)),
+        ),
+      { errors: { retries: 0 } },
+    );
+    await app.start();
+    const at = Date.now();
+    await orders.send({ id: 'bad', at }, { key: 'u' });
+    await orders.send({ id: 'good', at }, { key: 'u' });
+    await payments.send({ orderId: 'bad', amount: 1, at }, { key: 'p1' });
+    await payments.send({ orderId: 'good', amount: 2, at }, { key: 'p2' });
+    await waitFor(() => paid.stats().resultsDeadLettered === 1 && written.length === 1, { timeoutMs: 5000 });
+    expect(written).to.deep.equal(['good:2']);
+    const dlq = `${paid.topic.name}.dlq`;
+    const [dead] = Array.from({ length: broker.partitions(dlq) }, (_, p) =>
+      broker.read(dlq, p, 0, 10),
+    ).flat();
+    const value = JSON.parse(dead!.value!.toString()) as { key: string; left: string; right: string };
+    expect(value.key).to.equal('bad');
+    expect(JSON.parse(Buffer.from(value.left, 'base64').toString())).to.deep.equal({ id: 'bad', at });
+    expect(dead!.headers).to.include({
+      [DEAD_LETTER_HEADERS.errorName]: 'Error',
+      [JOIN_DEAD_LETTER_HEADERS.join]: 'order-payments',
+    });
+    expect(dead!.headers?.[JOIN_DEAD_LETTER_HEADERS.id]).to.match(/^orders\/0\/0\+payments\/0\/0$/);
+    await waitFor(() => paid.stats().pending === 0);
     await app.stop();
   });
 });

@@ -19,11 +19,16 @@ type In = Message<JoinSide<string, string>, string>;
 const NEVER_IDLE = 1e9;
 
 /** A join of two string topics, `within` 5, under test (no agent). */
-function join<T extends JoinType>(type: T, graceMs = 0, late: 'dead-letter' | 'drop' = 'dead-letter') {
+function join<T extends JoinType>(
+  type: T,
+  graceMs = 0,
+  late: 'dead-letter' | 'drop' = 'dead-letter',
+  idleAfterMs = NEVER_IDLE,
+) {
   const app = createApp({ id: 'unit', logger: silentLogger });
   const left = app.topic<string>('l', { value: string() });
   const right = app.topic<string>('r', { value: string() });
-  return joinStreams(app, 'j', left, right, { within: 5, graceMs, type, late, idleAfterMs: NEVER_IDLE });
+  return joinStreams(app, 'j', left, right, { within: 5, graceMs, type, late, idleAfterMs });
 }
 
 const L = (t: number, offset: number, value: string, key = 'k'): In =>
@@ -106,6 +111,19 @@ describe('windowJoin (marbles, testPipeline)', () => {
       const input = cold('abc|', { a: L(0, 0, 'a'), b: R(8, 1, 'b'), c: R(4, 2, 'c') });
       expectObservable(run(j, input, scheduler).shown).toBe('--x|', { x: 'k:a+c@4' });
     });
+  });
+
+  it('left, idle: with no new record, stream time follows the scheduler’s clock and an unmatched record comes out on time; the subscription then ends', () => {
+    const j = join('left', 2, 'dead-letter', 4);
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      // a at event time 0, frame 0: it expires once the watermark (stream time − 2) reaches 11, i.e.
+      // by the clock at frame 13 (idle from frame 4 on).
+      const input = cold('a 19ms |', { a: L(0, 0, 'a') });
+      const r = run(j, input, scheduler);
+      expectObservable(r.shown).toBe('13ms x 6ms |', { x: 'k:a+-@0' });
+      expectSubscriptions(input.subscriptions).toBe('^ 19ms !');
+    });
+    expect(j.stats()).to.deep.include({ emitted: 1, settled: 1, pending: 0 });
   });
 
   it('outer: unmatched records of both sides come out at expiry; matched ones do not', () => {
