@@ -10,7 +10,8 @@ import type { TableStore } from '../tables/stores/table-store.js';
 import { IdleCloser } from '../windows/idle-closer.js';
 import { type OwnedResult, OwnedResults, type ResultBinding } from '../windows/owned-results.js';
 import { EventTimePartition } from '../windows/window-partition.js';
-import { WATERMARK_HEADER } from '../windows/window-table.js';
+import { WATERMARK_HEADER, rewriteWatermark } from '../windows/window-table.js';
+import { ResultBindings } from '../windows/result-bindings.js';
 import { JoinResultFailedError } from './join-errors.js';
 import type { JoinSide } from './join-side.js';
 import {
@@ -114,8 +115,13 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
   readonly #codecs: { readonly left: Codec<L>; readonly right: Codec<R> };
   readonly #parts = new Map<number, JoinPartition<K>>();
   readonly #results: OwnedResults<JoinPending<K>, Message<JoinPending<K>, K>>;
-  #binding: JoinBinding<K> | undefined;
-  readonly #bindings: JoinBinding<K>[] = [];
+  readonly #bindings = new ResultBindings<JoinBinding<K>>({
+    serve: () => this.#serve(),
+    unserved: () => {
+      this.#idle.stop();
+      this.#results.unbound();
+    },
+  });
   readonly #idle: IdleCloser<JoinPartition<K>>;
   #lateDeadLettered = 0;
   #lateDropped = 0;
@@ -156,7 +162,7 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
       noun: 'join result',
       logger: host.logger,
       transport: () => host.transport(),
-      binding: () => this.#binding,
+      binding: () => this.#bindings.current,
       owns: (result) => this.#parts.get(result.partition)?.results.get(result.keyId + result.id) === result,
       remove: (result) => this.#remove(result),
       message: (topic, result, lineage: Lineage) =>
@@ -173,10 +179,10 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
       name,
       logger: host.logger,
       idleAfterMs: this.idleAfterMs,
-      binding: () => this.#binding,
+      binding: () => this.#bindings.current,
       owns: (part) => this.#parts.get(part.partition) === part,
       transport: () => host.transport(),
-      writeWatermark: (part, watermark, then) => this.#writeWatermark(part, watermark, then),
+      writeWatermark: (part, watermark, then) => rewriteWatermark(this.table, part, watermark, then),
       closeDue: (part) => this.#closeDue(part),
     });
   }
@@ -221,20 +227,12 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
 
   /** @internal A `windowJoin` subscription starts: results go to it, unless another one still runs. */
   bind(binding: JoinBinding<K>): void {
-    this.#bindings.push(binding);
-    if (!this.#binding) this.#serve(binding);
+    this.#bindings.bind(binding);
   }
 
   /** @internal The subscription ended: results go to another one still running, or wait for the next. */
   unbind(binding: JoinBinding<K>): void {
-    const index = this.#bindings.indexOf(binding);
-    if (index >= 0) this.#bindings.splice(index, 1);
-    if (this.#binding !== binding) return;
-    this.#binding = undefined;
-    this.#idle.stop();
-    this.#results.unbound();
-    const next = this.#bindings[0];
-    if (next) this.#serve(next);
+    this.#bindings.unbind(binding);
   }
 
   /** @internal Counts a late record (dead-lettered or dropped). */
@@ -298,9 +296,8 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
     return bytes.toString('base64');
   }
 
-  /** Results go to `binding`: those not settled yet again, and records due expire. */
-  #serve(binding: JoinBinding<K>): void {
-    this.#binding = binding;
+  /** Results go to the binding now current: those not settled yet again, and records due expire. */
+  #serve(): void {
     for (const part of this.#parts.values()) {
       for (const result of part.results.values()) if (!result.handled) this.#results.emit(result);
       part.probing = false; // the last subscription's timers are gone
@@ -366,7 +363,7 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
 
   /** Expires the records the durable watermark has passed; unmatched ones pend as results (left, outer). */
   #closeDue(part: JoinPartition<K>): void {
-    if (!this.#binding) return; // expired when a subscription is back
+    if (!this.#bindings.current) return; // expired when a subscription is back
     const upTo = part.durable;
     for (const [keyId, key] of part.takeDue(upTo)) {
       let state: JoinState | undefined;
@@ -411,20 +408,8 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
     return { [WATERMARK_HEADER]: String(part.watermark) };
   }
 
-  /** Re-writes the state of a key due first, with `watermark` in the headers (an idle partition's). */
-  #writeWatermark(part: JoinPartition<K>, watermark: number, then: (durable: boolean) => void): void {
-    const key = part.firstDue()!;
-    let state: JoinState | undefined;
-    try {
-      state = this.table.get(key);
-    } catch {
-      return then(false); // the partition is moving away
-    }
-    this.table.put(part.partition, key, state, { [WATERMARK_HEADER]: String(watermark) }, then);
-  }
-
   #now(): number {
-    return this.#binding?.scheduler.now() ?? Date.now();
+    return this.#bindings.current?.scheduler.now() ?? Date.now();
   }
 }
 
