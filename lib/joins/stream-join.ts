@@ -163,7 +163,8 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
       logger: host.logger,
       transport: () => host.transport(),
       binding: () => this.#bindings.current,
-      owns: (result) => this.#parts.get(result.partition)?.results.get(result.keyId + result.id) === result,
+      owns: (result) =>
+        this.#parts.get(result.partition)?.results.get(resultKey(result.keyId, result.id)) === result,
       remove: (result) => this.#remove(result),
       message: (topic, result, lineage: Lineage) =>
         new Message(topic, result.partition, -1, result.key, result, {}, result.t, lineage),
@@ -342,7 +343,7 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
   /** The pending results of a durable state not handed downstream yet: emitted now (or at the next binding). */
   #pend(part: JoinPartition<K>, key: K, keyId: string, state: JoinState | undefined): void {
     for (const [id, t, left, right] of state?.p ?? ([] as PendingJoin[])) {
-      if (part.results.has(keyId + id)) continue;
+      if (part.results.has(resultKey(keyId, id))) continue;
       const result: JoinPending<K> = {
         partition: part.partition,
         key,
@@ -356,7 +357,7 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
         handled: false,
         lineage: undefined,
       };
-      part.results.set(keyId + id, result);
+      part.results.set(resultKey(keyId, id), result);
       this.#results.emit(result);
     }
   }
@@ -389,7 +390,7 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
   /** Removes a result that settled (or was dead-lettered) from its key's state. */
   #remove(result: JoinPending<K>): void {
     const part = this.#parts.get(result.partition);
-    const id = result.keyId + result.id;
+    const id = resultKey(result.keyId, result.id);
     if (!part || part.results.get(id) !== result) return; // the partition moved away meanwhile
     result.handled = true;
     let state: JoinState | undefined;
@@ -411,6 +412,11 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
   #now(): number {
     return this.#bindings.current?.scheduler.now() ?? Date.now();
   }
+}
+
+/** A result's id in its partition: the key's bytes (their length first: any byte may occur) and the result's id. */
+function resultKey(keyId: string, id: string): string {
+  return `${keyId.length}:${keyId}${id}`;
 }
 
 /** A record's id in the join's state: its origin (topic/partition/offset) across the copy agent's hop. */
