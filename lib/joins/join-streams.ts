@@ -78,6 +78,8 @@ export interface JoinStreamsOptions<L, R, LK, RK, K, T extends JoinType> {
  * once: exact across the hop. The two copy agents run apart, so one side may reach the join topic
  * ahead of the other: `graceMs` must cover that lag (as for Kafka Streams inputs consumed at different
  * paces), or records of the side behind are late.
+ * The state (each key's records that may still match, and results not yet settled) is a changelogged
+ * table, `<app id>-<name>-join-changelog`, restored on assignment as any table's.
  *
  * Semantics, per partition of the join topic: stream time is the highest event time seen (both sides);
  * the watermark is stream time − `graceMs`. A record with `t + within` behind the watermark is late
@@ -137,7 +139,8 @@ export function joinStreams<L, R, LK, RK, K, T extends JoinType = 'inner'>(
   const graceMs = options.graceMs ?? 0;
   if (!Number.isFinite(within) || within < 0 || !Number.isFinite(graceMs) || graceMs < 0)
     throw new ConfigurationError(`Stream join ${name}: within and graceMs must be finite and ≥ 0`);
-  if (app.tables.has(name)) throw new ConfigurationError(`Stream join ${name}: a table of that name exists`);
+  if (app.tables.has(`${name}-join`))
+    throw new ConfigurationError(`Stream join ${name}: a table named ${name}-join exists`);
   const keyCodec = options.keyCodec ?? (string() as unknown as Codec<K>);
   const partitions =
     options.partitions ??

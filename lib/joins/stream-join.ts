@@ -92,7 +92,7 @@ export interface StreamJoinParts<K, L, R> {
 
 /**
  * A windowed stream–stream join, declared by {@link joinStreams}: its internal topic (`topic`, both
- * sides' copies keyed by the join key), and the changelogged state behind it (`<app id>-<name>-changelog`:
+ * sides' copies keyed by the join key), and the changelogged state behind it (`<app id>-<name>-join-changelog`:
  * per key, each side's records that may still match and the results not yet settled). Run it with
  * {@link windowJoin} in the agent that reads `topic`.
  *
@@ -141,7 +141,7 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
     this.#codecs = { left: parts.left, right: parts.right };
     this.table = new Table<K, JoinState>(
       host,
-      name,
+      `${name}-join`,
       parts.key,
       json<JoinState>(),
       {

@@ -36,12 +36,13 @@ function shop<T extends JoinType>(
   results: [string, Paid, number][],
   graceMs = 0,
   transport: Transport = new MemoryTransport(broker),
+  within = 1000,
 ) {
   const app = createApp({ id: 'shop', transport, logger: silentLogger });
   const orders = app.topic<Order>('orders', { value: json(), partitions: 3 }); // keyed by user
   const payments = app.topic<Payment>('payments', { value: json(), partitions: 2 }); // keyed by payment id
   const paid = joinStreams(app, 'order-payments', orders, payments, {
-    within: 1000,
+    within,
     graceMs,
     type,
     leftKey: (m) => m.value.id,
@@ -97,12 +98,13 @@ describe('stream–stream join on memory:// (copy agents, one join topic, change
     for (const type of ['left', 'outer'] as const) {
       const broker = new MemoryBroker();
       const results: [string, Paid, number][] = [];
-      const { app, orders, payments } = shop(broker, type, results);
+      // within 100 ms: records expire 201 ms of idle wall clock after the last event time
+      const { app, orders, payments } = shop(broker, type, results, 0, new MemoryTransport(broker), 100);
       await app.start();
       const at = Date.now() - 60_000;
       await orders.send({ id: 'a', at }, { key: 'u' });
       await orders.send({ id: 'b', at }, { key: 'u' });
-      await payments.send({ orderId: 'a', amount: 5, at: at + 1000 }, { key: 'p1' });
+      await payments.send({ orderId: 'a', amount: 5, at: at + 100 }, { key: 'p1' });
       await payments.send({ orderId: 'c', amount: 7, at }, { key: 'p2' });
       const expected =
         type === 'left'
