@@ -71,6 +71,12 @@ export {
 } from './tables/global-table.js';
 export { GlobalTableNotReadyError } from './tables/global-table-errors.js';
 export { joinTable, type JoinTableOptions } from './joins/join-table.js';
+export { joinStreams, type JoinStreamsOptions } from './joins/join-streams.js';
+export { windowJoin, type WindowJoinOptions, type JoinLeft, type JoinRight } from './joins/window-join.js';
+export { StreamJoin, type StreamJoinStats, JOIN_DEAD_LETTER_HEADERS } from './joins/stream-join.js';
+export type { JoinSide } from './joins/join-side.js';
+export type { JoinType } from './joins/join-state.js';
+export { LateJoinRecordError, JoinResultFailedError } from './joins/join-errors.js';
 export {
   type TableStore,
   type StoreChange,

@@ -88,9 +88,8 @@ export function repartition<T, K, K2>(
   key: (message: Message<T, K | null>) => K2 | null,
   options: RepartitionOptions<K2> = {},
 ): Topic<T, K2> {
-  const agentName = `${name}-repartition`;
-  if (app.agents.some((agent) => agent.name === agentName)) {
-    throw new ConfigurationError(`Repartition ${name} is declared twice (agent ${agentName} exists)`);
+  if (app.agents.some((agent) => agent.name === `${name}-repartition`)) {
+    throw new ConfigurationError(`Repartition ${name} is declared twice (agent ${name}-repartition exists)`);
   }
   const partitions = options.partitions ?? source.options.partitions;
   const target = app.topic<T, K2>(`${app.id}-${name}-repartition`, {
@@ -100,31 +99,57 @@ export function repartition<T, K, K2>(
     ...(options.replicationFactor !== undefined ? { replicationFactor: options.replicationFactor } : {}),
     ...(options.config !== undefined ? { config: options.config } : {}),
   });
+  copyTopic(app, `${name}-repartition`, source, target, { key, value: (value) => value }, options.agent);
+  return target;
+}
+
+/**
+ * @internal Declares the agent `agentName` that copies every message of `source` to `target`, keyed
+ * by `copy.key(message)`, its value made by `copy.value`, its timestamp `copy.timestamp` (default the
+ * source's), with its headers (plus {@link REPARTITION_HEADERS}: the
+ * origin and the copy agent's committed offset, so state behind the hop counts a record once). A source message settles once the broker acknowledged its copy. What `repartition` and
+ * a stream join's copy agents run.
+ * @throws ConfigurationError when an agent of that name exists.
+ */
+export function copyTopic<T, K, V2, K2>(
+  app: App,
+  agentName: string,
+  source: Topic<T, K>,
+  target: Topic<V2, K2>,
+  copy: {
+    readonly key: (message: Message<T, K | null>) => K2 | null;
+    readonly value: (value: T, message: Message<T, K | null>) => V2;
+    readonly timestamp?: (message: Message<T, K | null>) => number;
+  },
+  options?: AgentOptions,
+): void {
+  if (app.agents.some((agent) => agent.name === agentName)) {
+    throw new ConfigurationError(`Agent ${agentName} is declared twice`);
+  }
   const committed = new CommittedOffsets();
   // Encoding happens per message, before the sink: a bad key fails its own message, not a whole batch.
-  const copy = (value: T, message: Message<T, K | null>): ProducerRecord =>
+  const encode = (original: T, message: Message<T, K | null>): ProducerRecord =>
     target.encode({
-      key: key(message),
-      value,
+      key: copy.key(message),
+      value: copy.value(original, message),
       headers: originHeaders(message, target.name, committed.of(message.partition)),
-      timestamp: message.timestamp,
+      timestamp: copy.timestamp ? copy.timestamp(message) : message.timestamp,
     });
   const agent = app.agent(
     agentName,
     source,
     (message$) =>
       message$.pipe(
-        mapValue(copy),
+        mapValue(encode),
         sink<ProducerRecord, K | null>(
           async (batch) =>
             (await app.transportFor(target as Topic<unknown, unknown>)).produce(batch.map((m) => m.value)),
           { name: `topic:${target.name}` },
         ),
       ),
-    options.agent,
+    options,
   );
   agent.scope.use(committed);
-  return target;
 }
 
 function originHeaders(message: Message<unknown, unknown>, via: string, committed: number): MessageHeaders {

@@ -2,22 +2,22 @@ import { Subscription } from 'rxjs';
 import type { Logger } from '../core/logger.js';
 import type { AgentScope } from '../agent/partition-resources.js';
 import type { Transport } from '../transports/transport.js';
-import type { WindowBinding } from './window-results.js';
-import type { WindowPartition } from './window-partition.js';
+import type { ResultBinding } from './owned-results.js';
+import type { EventTimePartition } from './window-partition.js';
 
-/** What an {@link IdleCloser} needs from its windowed table. @internal */
-export interface IdleCloserHost<K, A> {
+/** What an {@link IdleCloser} needs from its windowed table (or stream join). @internal */
+export interface IdleCloserHost<P extends EventTimePartition<unknown, unknown>> {
   readonly name: string;
   readonly logger: Logger;
   readonly idleAfterMs: number;
-  binding(): WindowBinding<K, A> | undefined;
+  binding(): ResultBinding<never> | undefined;
   /** Whether the partition is still this worker's, as this object. */
-  owns(part: WindowPartition<K, A>): boolean;
+  owns(part: P): boolean;
   transport(): Promise<Transport>;
   /** Writes `watermark` to the partition's changelog; `then(true)` once durable. */
-  writeWatermark(part: WindowPartition<K, A>, watermark: number, then: (durable: boolean) => void): void;
+  writeWatermark(part: P, watermark: number, then: (durable: boolean) => void): void;
   /** Closes what the partition's durable watermark has passed. */
-  closeDue(part: WindowPartition<K, A>): void;
+  closeDue(part: P): void;
 }
 
 /**
@@ -29,18 +29,18 @@ export interface IdleCloserHost<K, A> {
  * armed only while something is due (none in a marble test once every window closed).
  * @internal
  */
-export class IdleCloser<K, A> {
+export class IdleCloser<P extends EventTimePartition<unknown, unknown>> {
   #timers = new Subscription();
   /** The timer armed per partition, and when it fires. */
-  #armed = new WeakMap<WindowPartition<K, A>, { at: number; timer: Subscription }>();
+  #armed = new WeakMap<P, { at: number; timer: Subscription }>();
 
-  constructor(private readonly host: IdleCloserHost<K, A>) {}
+  constructor(private readonly host: IdleCloserHost<P>) {}
 
   /**
    * Looks at the partition when its first due window could close by the wall clock; a timer already
    * armed for later is brought forward (event time moved on, or an earlier window became due).
    */
-  arm(part: WindowPartition<K, A>): void {
+  arm(part: P): void {
     const binding = this.host.binding();
     const due = part.nextDue;
     if (!binding || due === undefined || part.probing) return;
@@ -71,7 +71,7 @@ export class IdleCloser<K, A> {
     this.#armed = new WeakMap();
   }
 
-  #probe(part: WindowPartition<K, A>, binding: WindowBinding<K, A>): void {
+  #probe(part: P, binding: ResultBinding<never>): void {
     const live = (): boolean => this.host.binding() === binding && this.host.owns(part);
     const again = (): void => {
       part.probing = false;
@@ -105,7 +105,7 @@ export class IdleCloser<K, A> {
   }
 
   /** Whether every record of the partition's topic has reached the operator (or was committed). */
-  async #caughtUp(part: WindowPartition<K, A>, scope: AgentScope): Promise<boolean> {
+  async #caughtUp(part: P, scope: AgentScope): Promise<boolean> {
     try {
       const transport = await this.host.transport();
       const [ends, committed] = await Promise.all([

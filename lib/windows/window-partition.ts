@@ -18,14 +18,14 @@ export interface PendingResult<K, A> {
 }
 
 /**
- * One partition of a windowed table on this worker: its watermark and which keys have a window (or
- * expiring events) due at which time. The watermark is the highest event time applied minus the grace,
+ * One partition of event-time state on this worker (a windowed table's, a stream join's): its watermark
+ * and which keys have something (a window, expiring events or records) due at which time. The watermark is the highest event time applied minus the grace,
  * or the floor the changelog carries (restored, or advanced by the wall clock while the partition was
  * idle), whichever is higher. Windows close only up to the highest watermark a durable changelog record
  * carries, so a final result is never emitted from state a crash could undo.
  * @internal
  */
-export class WindowPartition<K, A> {
+export class EventTimePartition<K, R> {
   /** Highest event time applied (or restored: the restored watermark plus the grace). */
   maxTime = Number.NEGATIVE_INFINITY;
   /** Wall-clock time `maxTime` was reached. */
@@ -40,8 +40,8 @@ export class WindowPartition<K, A> {
   nextOffset = 0;
   /** An idle check or a watermark write is under way. */
   probing = false;
-  /** Final results emitted and not yet removed, by `keyId|start|end`. */
-  readonly results = new Map<string, PendingResult<K, A>>();
+  /** Results emitted and not yet removed, by id (a window's: `keyId|start|end`). */
+  readonly results = new Map<string, R>();
   readonly #due = new MinHeap();
   readonly #keysAt = new Map<number, Map<string, K>>();
 
@@ -128,6 +128,9 @@ export class WindowPartition<K, A> {
     return keys;
   }
 }
+
+/** One partition of a windowed table on this worker, its final results pending by `keyId|start|end`. @internal */
+export class WindowPartition<K, A> extends EventTimePartition<K, PendingResult<K, A>> {}
 
 /** The id of a key's window in {@link WindowPartition.results}. @internal */
 export function resultId(keyId: string, start: number, end: number): string {

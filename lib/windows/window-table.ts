@@ -5,8 +5,14 @@ import type { Message } from '../core/message.js';
 import { type ApplyOutcome, Table, type TableHost } from '../tables/table.js';
 import { type KeyWindows, addEvent, expiresAt, prune, removeWindow } from './key-windows.js';
 import { earliestEnd } from './window-spec.js';
-import { type PendingResult, WindowPartition, resultId } from './window-partition.js';
+import {
+  type EventTimePartition,
+  type PendingResult,
+  WindowPartition,
+  resultId,
+} from './window-partition.js';
 import { IdleCloser } from './idle-closer.js';
+import { ResultBindings } from './result-bindings.js';
 import { type WindowBinding, WindowResults } from './window-results.js';
 import type { OpenWindow, WindowTableOptions, WindowTableStats } from './window-types.js';
 
@@ -47,10 +53,15 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
   readonly late: 'dead-letter' | 'drop';
   readonly #parts = new Map<number, WindowPartition<K, A>>();
   readonly #results: WindowResults<K, A>;
-  /** The subscription results go to: the first of those running (several under `groupBy` → `mergeMap`). */
-  #binding: WindowBinding<K, A> | undefined;
-  readonly #bindings: WindowBinding<K, A>[] = [];
-  readonly #idle: IdleCloser<K, A>;
+  /** The subscriptions results go to: the first of those running (several under `groupBy` → `mergeMap`). */
+  readonly #bindings = new ResultBindings<WindowBinding<K, A>>({
+    serve: () => this.#serve(),
+    unserved: () => {
+      this.#idle.stop();
+      this.#results.unbound();
+    },
+  });
+  readonly #idle: IdleCloser<WindowPartition<K, A>>;
   #lateDeadLettered = 0;
   #lateDropped = 0;
 
@@ -90,19 +101,19 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
       table: name,
       logger: host.logger,
       transport: () => host.transport(),
-      binding: () => this.#binding,
+      binding: () => this.#bindings.current,
       part: (partition) => this.#parts.get(partition),
       remove: (result) => this.#remove(result),
       keyBytes: (key) => this.table.keyCodec.encode(key),
     });
-    this.#idle = new IdleCloser<K, A>({
+    this.#idle = new IdleCloser<WindowPartition<K, A>>({
       name,
       logger: host.logger,
       idleAfterMs: this.idleAfterMs,
-      binding: () => this.#binding,
+      binding: () => this.#bindings.current,
       owns: (part) => this.#parts.get(part.partition) === part,
       transport: () => host.transport(),
-      writeWatermark: (part, watermark, then) => this.#writeWatermark(part, watermark, then),
+      writeWatermark: (part, watermark, then) => rewriteWatermark(this.table, part, watermark, then),
       closeDue: (part) => this.#closeDue(part),
     });
   }
@@ -155,13 +166,11 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
    * another one still runs (one per group under `groupBy`): results keep going there.
    */
   bind(binding: WindowBinding<K, A>): void {
-    this.#bindings.push(binding);
-    if (!this.#binding) this.#serve(binding);
+    this.#bindings.bind(binding);
   }
 
-  /** Results go to `binding`: those not settled yet again, and windows due close. */
-  #serve(binding: WindowBinding<K, A>): void {
-    this.#binding = binding;
+  /** Results go to the binding now current: those not settled yet again, and windows due close. */
+  #serve(): void {
     for (const part of this.#parts.values()) {
       for (const result of part.results.values()) if (!result.handled) this.#results.emit(result);
       part.probing = false; // the last subscription's timers are gone
@@ -172,14 +181,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
 
   /** @internal The subscription ended: results go to another one still running, or wait for the next. */
   unbind(binding: WindowBinding<K, A>): void {
-    const index = this.#bindings.indexOf(binding);
-    if (index >= 0) this.#bindings.splice(index, 1);
-    if (this.#binding !== binding) return;
-    this.#binding = undefined;
-    this.#idle.stop();
-    this.#results.unbound();
-    const next = this.#bindings[0];
-    if (next) this.#serve(next);
+    this.#bindings.unbind(binding);
   }
 
   /** @internal The partitions moved away: their results and watermarks are the new owner's. */
@@ -281,7 +283,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
 
   /** Emits the final result of every window the durable watermark has passed; expires old events. */
   #closeDue(part: WindowPartition<K, A>): void {
-    if (!this.#binding) return; // closed when a subscription is back
+    if (!this.#bindings.current) return; // closed when a subscription is back
     const upTo = part.durable;
     for (const [keyId, key] of part.takeDue(upTo)) {
       const state = this.table.get(key);
@@ -345,19 +347,29 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     return { [WATERMARK_HEADER]: String(part.watermark) };
   }
 
-  /** Re-writes the state of a key due first, with `watermark` in the headers (an idle partition's). */
-  #writeWatermark(part: WindowPartition<K, A>, watermark: number, then: (durable: boolean) => void): void {
-    const key = part.firstDue()!;
-    let state: KeyWindows<A, unknown> | undefined;
-    try {
-      state = this.table.get(key);
-    } catch {
-      return then(false); // the partition is moving away
-    }
-    this.table.put(part.partition, key, state, { [WATERMARK_HEADER]: String(watermark) }, then);
-  }
-
   #now(): number {
-    return this.#binding?.scheduler.now() ?? Date.now();
+    return this.#bindings.current?.scheduler.now() ?? Date.now();
   }
+}
+
+/**
+ * Re-writes the state of the key due first in `part`, with `watermark` in the changelog headers (an
+ * idle partition's watermark, durable before anything closes by it); `then(false)` when the partition
+ * is moving away.
+ * @internal
+ */
+export function rewriteWatermark<K, V>(
+  table: Table<K, V>,
+  part: EventTimePartition<K, unknown>,
+  watermark: number,
+  then: (durable: boolean) => void,
+): void {
+  const key = part.firstDue()!;
+  let state: V | undefined;
+  try {
+    state = table.get(key);
+  } catch {
+    return then(false);
+  }
+  table.put(part.partition, key, state, { [WATERMARK_HEADER]: String(watermark) }, then);
 }

@@ -43,7 +43,7 @@ class Harness {
   /** Called as the caught-up check starts. */
   onCheck: () => void = () => {};
   binding: WindowBinding<string, number> | undefined;
-  readonly closer: IdleCloser<string, number>;
+  readonly closer: IdleCloser<Part>;
 
   constructor(
     readonly idleAfterMs: number,
@@ -67,7 +67,7 @@ class Harness {
         return this.committed.map((done) => ({ topic, ...done }));
       },
     } as unknown as Transport;
-    this.closer = new IdleCloser<string, number>({
+    this.closer = new IdleCloser<Part>({
       name: 'per-second',
       logger,
       idleAfterMs,

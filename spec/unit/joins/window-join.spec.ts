@@ -1,0 +1,189 @@
+import { expect } from 'chai';
+import { type Observable, map } from 'rxjs';
+import type { TestScheduler } from 'rxjs/testing';
+import {
+  type JoinSide,
+  type JoinType,
+  type Message,
+  type StreamJoin,
+  createApp,
+  joinStreams,
+  silentLogger,
+  string,
+  windowJoin,
+} from '../../../lib/index.js';
+import { type TestFailure, testMessage, testPipeline } from '../../../lib/testing/index.js';
+import { marbles } from '../../support/marbles.js';
+
+type In = Message<JoinSide<string, string>, string>;
+const NEVER_IDLE = 1e9;
+
+/** A join of two string topics, `within` 5, under test (no agent). */
+function join<T extends JoinType>(
+  type: T,
+  graceMs = 0,
+  late: 'dead-letter' | 'drop' = 'dead-letter',
+  idleAfterMs = NEVER_IDLE,
+) {
+  const app = createApp({ id: 'unit', logger: silentLogger });
+  const left = app.topic<string>('l', { value: string() });
+  const right = app.topic<string>('r', { value: string() });
+  return joinStreams(app, 'j', left, right, { within: 5, graceMs, type, late, idleAfterMs });
+}
+
+const L = (t: number, offset: number, value: string, key = 'k'): In =>
+  testMessage<JoinSide<string, string>, string>(
+    { side: 'left', value },
+    { key, offset, partition: 0, timestamp: t },
+  );
+const R = (t: number, offset: number, value: string, key = 'k'): In =>
+  testMessage<JoinSide<string, string>, string>(
+    { side: 'right', value },
+    { key, offset, partition: 0, timestamp: t },
+  );
+
+function run<T extends JoinType>(
+  j: StreamJoin<string, string, string, T>,
+  input: Observable<In>,
+  scheduler: TestScheduler,
+) {
+  const r = testPipeline(
+    (m$: Observable<In>) =>
+      m$.pipe(windowJoin(j, (l, r, key) => `${key}:${l ?? '-'}+${r ?? '-'}`, { scheduler })),
+    input,
+  );
+  return { ...r, shown: r.output.pipe(map((m) => `${m.value}@${m.timestamp}`)) };
+}
+const failure = (f: TestFailure): string => `${f.offset}:${(f.error as Error).name}`;
+
+describe('windowJoin (marbles, testPipeline)', () => {
+  let scheduler: TestScheduler;
+  beforeEach(() => (scheduler = marbles()));
+
+  it('inner: a record meets the other side’s records within 5 ms of it, once each; the timestamp is the later one', () => {
+    const j = join('inner');
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const input = cold('abcd---|', {
+        a: L(10, 0, 'a'),
+        b: R(15, 1, 'b'),
+        c: R(16, 2, 'c'),
+        d: L(12, 3, 'd'),
+      });
+      const r = run(j, input, scheduler);
+      expectObservable(r.shown).toBe('-x-(yz)|', { x: 'k:a+b@15', y: 'k:d+b@15', z: 'k:d+c@16' });
+      expectObservable(r.settled).toBe('abcd---|', { a: 0, b: 1, c: 2, d: 3 });
+      expectSubscriptions(input.subscriptions).toBe('^------!');
+    });
+    expect(j.stats()).to.deep.include({ emitted: 3, settled: 3, pending: 0 });
+  });
+
+  it('other keys never meet', () => {
+    const j = join('inner');
+    scheduler.run(({ cold, expectObservable }) => {
+      const r = run(j, cold('ab|', { a: L(10, 0, 'a', 'x'), b: R(10, 1, 'b', 'y') }), scheduler);
+      expectObservable(r.shown).toBe('--|');
+    });
+  });
+
+  it('left: a left record that met nothing comes out when it expires (watermark past t + 2 × within), not before', () => {
+    const j = join('left');
+    scheduler.run(({ cold, expectObservable }) => {
+      const input = cold('abcde|', {
+        a: L(0, 0, 'a'),
+        b: R(20, 1, 'b'),
+        c: L(16, 2, 'c'),
+        d: R(26, 3, 'd'),
+        e: R(27, 4, 'e'),
+      });
+      // b (20) moves the watermark to 20 ≥ 0 + 11: a expires unmatched. c (16) is on time (16 + 5 ≥ 20)
+      // and meets nothing (b is 4 ms away: it does meet b). So: c meets b at once; d (26) leaves c
+      // buffered (expiry 16 + 11 = 27); e (27) expires it, matched: nothing more comes out.
+      const r = run(j, input, scheduler);
+      expectObservable(r.shown).toBe('-xy--|', { x: 'k:a+-@0', y: 'k:c+b@20' });
+    });
+  });
+
+  it('left: a record stays until nothing on time can meet it: a record behind stream time still meets it, and no unmatched result goes out first', () => {
+    const j = join('left');
+    scheduler.run(({ cold, expectObservable }) => {
+      // b (8) moves the watermark past a's window end (0 + 5), but c (4) is on time (4 + 5 ≥ 8) and
+      // meets a; Kafka Streams would have emitted a unmatched already.
+      const input = cold('abc|', { a: L(0, 0, 'a'), b: R(8, 1, 'b'), c: R(4, 2, 'c') });
+      expectObservable(run(j, input, scheduler).shown).toBe('--x|', { x: 'k:a+c@4' });
+    });
+  });
+
+  it('left, idle: with no new record, stream time follows the scheduler’s clock and an unmatched record comes out on time; the subscription then ends', () => {
+    const j = join('left', 2, 'dead-letter', 4);
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      // a at event time 0, frame 0: it expires once the watermark (stream time − 2) reaches 11, i.e.
+      // by the clock at frame 13 (idle from frame 4 on).
+      const input = cold('a 19ms |', { a: L(0, 0, 'a') });
+      const r = run(j, input, scheduler);
+      expectObservable(r.shown).toBe('13ms x 6ms |', { x: 'k:a+-@0' });
+      expectSubscriptions(input.subscriptions).toBe('^ 19ms !');
+    });
+    expect(j.stats()).to.deep.include({ emitted: 1, settled: 1, pending: 0 });
+  });
+
+  it('outer: unmatched records of both sides come out at expiry; matched ones do not', () => {
+    const j = join('outer');
+    scheduler.run(({ cold, expectObservable }) => {
+      const input = cold('abc|', { a: L(0, 0, 'a'), b: R(3, 1, 'b'), c: R(30, 2, 'c') });
+      const r = run(j, input, scheduler);
+      expectObservable(r.shown).toBe('-x-|', { x: 'k:a+b@3' });
+    });
+    const k = join('outer');
+    scheduler = marbles(); // a fresh clock
+    scheduler.run(({ cold, expectObservable }) => {
+      const input = cold('abc---|', { a: L(0, 0, 'a'), b: R(0, 1, 'b', 'y'), c: R(30, 2, 'c') });
+      const r = run(k, input, scheduler);
+      expectObservable(r.shown).toBe('--(xy)|', { x: 'k:a+-@0', y: 'y:-+b@0' });
+    });
+  });
+
+  it('late: t + within behind the watermark is dead-lettered (LateJoinRecordError); grace makes it on time', () => {
+    const j = join('inner');
+    scheduler.run(({ cold, expectObservable }) => {
+      const input = cold('abc|', { a: R(20, 0, 'a'), b: L(14, 1, 'b'), c: L(16, 2, 'c') });
+      const r = run(j, input, scheduler);
+      expectObservable(r.shown).toBe('--x|', { x: 'k:c+a@20' });
+      expectObservable(r.failed.pipe(map(failure))).toBe('-x-|', { x: '1:LateJoinRecordError' });
+    });
+    const g = join('inner', 10);
+    scheduler = marbles(); // a fresh clock
+    scheduler.run(({ cold, expectObservable }) => {
+      // b (30) moves stream time to 30: c (16) is 14 behind, within within + grace, and meets a.
+      const input = cold('abc|', { a: R(20, 0, 'a'), b: R(30, 1, 'b'), c: L(16, 2, 'c') });
+      expectObservable(run(g, input, scheduler).shown).toBe('--x|', { x: 'k:c+a@20' });
+    });
+    const d = join('inner', 0, 'drop');
+    scheduler = marbles(); // a fresh clock
+    scheduler.run(({ cold, expectObservable }) => {
+      const r = run(d, cold('ab|', { a: R(20, 0, 'a'), b: L(14, 1, 'b') }), scheduler);
+      expectObservable(r.settled).toBe('ab|', { a: 0, b: 1 });
+    });
+    expect(d.stats().lateDropped).to.equal(1);
+  });
+
+  it('a joiner that throws fails the result, not the record; the record settles', () => {
+    const j = join('inner');
+    scheduler.run(({ cold, expectObservable }) => {
+      const r = testPipeline(
+        (m$: Observable<In>) =>
+          m$.pipe(
+            windowJoin(
+              j,
+              () => {
+                throw new Error('no');
+              },
+              { scheduler },
+            ),
+          ),
+        cold('ab|', { a: L(0, 0, 'a'), b: R(1, 1, 'b') }),
+      );
+      expectObservable(r.settled).toBe('ab|', { a: 0, b: 1 });
+    });
+    expect(j.stats().settled).to.equal(0);
+  });
+});
