@@ -74,6 +74,7 @@ export { joinTable, type JoinTableOptions } from './joins/join-table.js';
 export { joinStreams, type JoinStreamsOptions } from './joins/join-streams.js';
 export { windowJoin, type WindowJoinOptions, type JoinLeft, type JoinRight } from './joins/window-join.js';
 export { StreamJoin, type StreamJoinStats, JOIN_DEAD_LETTER_HEADERS } from './joins/stream-join.js';
+export { JOIN_TIMES_HEADER } from './joins/join-clock.js';
 export type { JoinSide } from './joins/join-side.js';
 export type { JoinType } from './joins/join-state.js';
 export { LateJoinRecordError, JoinResultFailedError } from './joins/join-errors.js';

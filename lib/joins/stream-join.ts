@@ -9,10 +9,10 @@ import { type ApplyOutcome, Table, type TableHost } from '../tables/table.js';
 import type { TableStore } from '../tables/stores/table-store.js';
 import { IdleCloser } from '../windows/idle-closer.js';
 import { type OwnedResult, OwnedResults, type ResultBinding } from '../windows/owned-results.js';
-import { EventTimePartition } from '../windows/window-partition.js';
 import { WATERMARK_HEADER, rewriteWatermark } from '../windows/window-table.js';
 import { ResultBindings } from '../windows/result-bindings.js';
 import { JoinResultFailedError } from './join-errors.js';
+import { JoinPartition as SidePartition, SideIdler, type SideIdlerHost } from './join-clock.js';
 import type { JoinSide } from './join-side.js';
 import {
   type JoinState,
@@ -40,7 +40,7 @@ export interface JoinPending<K> extends OwnedResult {
 /** What a `windowJoin` subscription gives its join while it runs. @internal */
 export type JoinBinding<K> = ResultBinding<Message<JoinPending<K>, K>>;
 
-type JoinPartition<K> = EventTimePartition<K, JoinPending<K>>;
+type JoinPartition<K> = SidePartition<K, JoinPending<K>>;
 
 /** What {@link StreamJoin.accept} reports for a record. @internal */
 export type JoinAcceptOutcome<K> =
@@ -119,10 +119,12 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
     serve: () => this.#serve(),
     unserved: () => {
       this.#idle.stop();
+      this.#sides.stop();
       this.#results.unbound();
     },
   });
   readonly #idle: IdleCloser<JoinPartition<K>>;
+  readonly #sides: SideIdler<JoinPartition<K>>;
   #lateDeadLettered = 0;
   #lateDropped = 0;
 
@@ -176,16 +178,21 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
       }),
       failure: (result, cause) => new JoinResultFailedError(name, result.partition, result.id, cause),
     });
-    this.#idle = new IdleCloser<JoinPartition<K>>({
+    const clock: SideIdlerHost<JoinPartition<K>> = {
       name,
       logger: host.logger,
       idleAfterMs: this.idleAfterMs,
       binding: () => this.#bindings.current,
       owns: (part) => this.#parts.get(part.partition) === part,
       transport: () => host.transport(),
-      writeWatermark: (part, watermark, then) => rewriteWatermark(this.table, part, watermark, then),
+    };
+    this.#idle = new IdleCloser<JoinPartition<K>>({
+      ...clock,
+      writeWatermark: (part, watermark, then) =>
+        rewriteWatermark(this.table, part, watermark, then, part.timesHeader()),
       closeDue: (part) => this.#closeDue(part),
     });
+    this.#sides = new SideIdler<JoinPartition<K>>(clock);
   }
 
   /** The changelog topic of the join's state. */
@@ -282,11 +289,12 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
       },
       () => {
         // The change is made: stream time moves, and the record's expiry is noted.
-        part!.observe(t, this.#now());
+        part!.observeSide(side, t, this.#now());
         carried = part!.watermark;
         part!.schedule(expiryOf(t, this.within), keyId, key);
         this.#idle.arm(part!);
-        return { [WATERMARK_HEADER]: String(carried) };
+        this.#sides.arm(part!);
+        return this.#headers(part!);
       },
     );
   }
@@ -304,6 +312,7 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
       part.probing = false; // the last subscription's timers are gone
       this.#closeDue(part);
       this.#idle.arm(part);
+      this.#sides.arm(part);
     }
   }
 
@@ -312,9 +321,11 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
     if (!this.table.isReady(partition)) return undefined;
     let part = this.#parts.get(partition);
     if (part) return part;
-    part = new EventTimePartition<K, JoinPending<K>>(partition, this.graceMs, this.#now());
-    const restored = Number(this.table.restoredHeaders(partition)?.[WATERMARK_HEADER]);
+    part = new SidePartition<K, JoinPending<K>>(partition, this.graceMs, this.#now());
+    const headers = this.table.restoredHeaders(partition);
+    const restored = Number(headers?.[WATERMARK_HEADER]);
     if (Number.isFinite(restored)) part.restore(restored, this.#now());
+    part.restoreSides(headers, this.#now());
     this.#parts.set(partition, part);
     let page = this.table.keys(partition, { limit: 1000 });
     for (;;) {
@@ -406,7 +417,7 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
   }
 
   #headers(part: JoinPartition<K>): Record<string, string> {
-    return { [WATERMARK_HEADER]: String(part.watermark) };
+    return { ...part.timesHeader(), [WATERMARK_HEADER]: String(part.watermark) };
   }
 
   #now(): number {

@@ -57,8 +57,9 @@ export interface WindowJoinOptions {
  * with `late: 'drop'`).
  *
  * Marble (`within` 5, grace 0, left join; event time = the record's timestamp): `a` = L@0, `b` = R@8,
- * `c` = R@4 in: `--x` out, `x` = `join(a, c)` at timestamp 4: b moved the watermark past a's window,
- * but c is on time (4 + 5 ≥ 8) and meets a, which is kept until the watermark passes 0 + 2 × 5.
+ * `c` = R@4 in: `--x` out, `x` = `join(a, c)` at timestamp 4: stream time stays at 0 (the left side's
+ * highest; b is the right side's), c is on time and meets a, which is kept until the watermark passes
+ * 0 + 2 × 5 (no `join(a, undefined)` first).
  *
  * @example
  * ```ts

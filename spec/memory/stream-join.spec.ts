@@ -6,14 +6,18 @@ import {
   MemoryBroker,
   MemoryTransport,
   type JoinType,
+  type ProducerRecord,
+  type RecordMetadata,
   type Transport,
   createApp,
   joinStreams,
   json,
   silentLogger,
+  toTopic,
   windowJoin,
 } from '../../lib/index.js';
 import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
+import { ChaosTransport } from '../support/chaos-transport.js';
 import { delegateTransport } from '../support/delegate.js';
 
 interface Order {
@@ -212,5 +216,73 @@ describe('stream–stream join on memory:// (copy agents, one join topic, change
     expect(dead!.headers?.[JOIN_DEAD_LETTER_HEADERS.id]).to.match(/^orders\/0\/0\+payments\/0\/0$/);
     await waitFor(() => paid.stats().pending === 0);
     await app.stop();
+  });
+
+  it('a result emitted but not settled before a crash is emitted again by the new owner, with the same value', async () => {
+    const broker = new MemoryBroker();
+    /** A worker whose writes to `paid` never complete (a stuck sink) until it dies. */
+    class StuckSink extends ChaosTransport {
+      #died!: () => void;
+      readonly #death = new Promise<void>((resolve) => (this.#died = resolve));
+      override async produce(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
+        if (records[0]?.topic !== 'paid') return super.produce(records);
+        await this.#death;
+        throw new Error('the process is dead');
+      }
+      override async kill(): Promise<void> {
+        this.#died();
+        await super.kill();
+      }
+    }
+    const worker = (transport: Transport, emitted: string[]) => {
+      const app = createApp({ id: 'shop', transport, logger: silentLogger });
+      const orders = app.topic<Order>('orders', { value: json(), partitions: 2 });
+      const payments = app.topic<Payment>('payments', { value: json(), partitions: 2 });
+      // (records kept 2 min: their expiry, which re-pends a key's results, does not come in this test)
+      const paid = joinStreams(app, 'order-payments', orders, payments, {
+        within: 60_000,
+        leftKey: (m) => m.value.id,
+        rightKey: (m) => m.value.orderId,
+        leftTime: (m) => m.value.at,
+        rightTime: (m) => m.value.at,
+      });
+      const out = app.topic<string>('paid', { value: json(), partitions: 1 });
+      app.agent('match', paid.topic, (side$) =>
+        side$.pipe(
+          windowJoin(paid, (order, payment) => `${order.id}:${payment.amount}`),
+          tap((m) => emitted.push(m.value)),
+          toTopic(out),
+        ),
+      );
+      return { app, orders, payments, paid };
+    };
+    const byA: string[] = [];
+    const transportA = new StuckSink(broker, { batchSize: 10, delayMs: 0, refusals: 0 });
+    const a = worker(transportA, byA);
+    await a.app.start();
+    const at = Date.now();
+    await a.orders.send({ id: 'o1', at }, { key: 'u' });
+    await a.payments.send({ orderId: 'o1', amount: 5, at: at + 10 }, { key: 'p' });
+    await waitFor(() => byA.length === 1, { timeoutMs: 5000 });
+    // Both records settled and committed (their change is durable): the new owner reads no record again,
+    // only the changelog, which holds the result until it settles.
+    await waitForCommitted(a.app, { timeoutMs: 5000 });
+    expect(a.paid.stats()).to.deep.include({ emitted: 1, settled: 0, pending: 1 });
+    await transportA.kill();
+    const byB: string[] = [];
+    const b = worker(new MemoryTransport(broker), byB);
+    try {
+      await b.app.start();
+      const written = (): string[] =>
+        broker.read('paid', 0, 0, 10).map((r) => JSON.parse(r.value!.toString()) as string);
+      await waitFor(() => written().length === 1, { timeoutMs: 5000 });
+      expect(byA).to.deep.equal(['o1:5']);
+      expect(byB).to.deep.equal(['o1:5']);
+      expect(written()).to.deep.equal(['o1:5']);
+      await waitFor(() => b.paid.stats().pending === 0, { timeoutMs: 5000 });
+    } finally {
+      await b.app.stop();
+      await a.app.stop();
+    }
   });
 });
