@@ -72,6 +72,30 @@ function shop<T extends JoinType>(
   return { app, orders, payments, paid };
 }
 
+/** A worker joining orders and payments (keyed by user and by payment) into `paid` (`order:amount`). */
+function paidWorker(transport: Transport, emitted: string[], within: number, idleAfterMs = 1000) {
+  const app = createApp({ id: 'shop', transport, logger: silentLogger });
+  const orders = app.topic<Order>('orders', { value: json(), partitions: 2 });
+  const payments = app.topic<Payment>('payments', { value: json(), partitions: 2 });
+  const paid = joinStreams(app, 'order-payments', orders, payments, {
+    within,
+    idleAfterMs,
+    leftKey: (m) => m.value.id,
+    rightKey: (m) => m.value.orderId,
+    leftTime: (m) => m.value.at,
+    rightTime: (m) => m.value.at,
+  });
+  const out = app.topic<string>('paid', { value: json(), partitions: 1 });
+  app.agent('match', paid.topic, (side$) =>
+    side$.pipe(
+      windowJoin(paid, (order, payment) => `${order.id}:${payment.amount}`),
+      tap((m) => emitted.push(m.value)),
+      toTopic(out),
+    ),
+  );
+  return { app, orders, payments, paid };
+}
+
 describe('stream–stream join on memory:// (copy agents, one join topic, changelogged state)', () => {
   it('inner: each order meets the payments within 1 s of it, once; records of other partitions meet through the join topic', async () => {
     const broker = new MemoryBroker();
@@ -234,28 +258,8 @@ describe('stream–stream join on memory:// (copy agents, one join topic, change
         await super.kill();
       }
     }
-    const worker = (transport: Transport, emitted: string[]) => {
-      const app = createApp({ id: 'shop', transport, logger: silentLogger });
-      const orders = app.topic<Order>('orders', { value: json(), partitions: 2 });
-      const payments = app.topic<Payment>('payments', { value: json(), partitions: 2 });
-      // (records kept 2 min: their expiry, which re-pends a key's results, does not come in this test)
-      const paid = joinStreams(app, 'order-payments', orders, payments, {
-        within: 60_000,
-        leftKey: (m) => m.value.id,
-        rightKey: (m) => m.value.orderId,
-        leftTime: (m) => m.value.at,
-        rightTime: (m) => m.value.at,
-      });
-      const out = app.topic<string>('paid', { value: json(), partitions: 1 });
-      app.agent('match', paid.topic, (side$) =>
-        side$.pipe(
-          windowJoin(paid, (order, payment) => `${order.id}:${payment.amount}`),
-          tap((m) => emitted.push(m.value)),
-          toTopic(out),
-        ),
-      );
-      return { app, orders, payments, paid };
-    };
+    // (records kept 2 min: their expiry, which re-pends a key's results, does not come in this test)
+    const worker = (transport: Transport, emitted: string[]) => paidWorker(transport, emitted, 60_000);
     const byA: string[] = [];
     const transportA = new StuckSink(broker, { batchSize: 10, delayMs: 0, refusals: 0 });
     const a = worker(transportA, byA);
@@ -283,6 +287,33 @@ describe('stream–stream join on memory:// (copy agents, one join topic, change
     } finally {
       await b.app.stop();
       await a.app.stop();
+    }
+  });
+
+  it('stream time per side survives a hand-over: the new owner resumes with each side’s highest event time, so the side behind is still on time', async () => {
+    const broker = new MemoryBroker();
+    broker.createTopic('shop-order-payments-join', 1); // one partition: every key shares its stream time
+    const base = Date.now() - 600_000;
+    const byA: string[] = [];
+    const a = paidWorker(new MemoryTransport(broker), byA, 100, 1e9);
+    await a.app.start();
+    await a.orders.send({ id: 'o1', at: base }, { key: 'u' });
+    await a.payments.send({ orderId: 'o0', amount: 0, at: base }, { key: 'p0' });
+    await a.orders.send({ id: 'o2', at: base + 10_000 }, { key: 'u' }); // the left side runs ahead
+    await waitForCommitted(a.app);
+    expect(a.paid.stats().watermarks).to.deep.equal({ 0: base });
+    await a.app.stop();
+    const byB: string[] = [];
+    const b = paidWorker(new MemoryTransport(broker), byB, 100, 1e9);
+    try {
+      await b.app.start();
+      await b.orders.send({ id: 'o3', at: base + 20_000 }, { key: 'u' });
+      await b.payments.send({ orderId: 'o1', amount: 5, at: base + 50 }, { key: 'p1' });
+      await waitForCommitted(b.app);
+      expect(byB).to.deep.equal(['o1:5']);
+      expect(b.paid.stats()).to.deep.include({ lateDeadLettered: 0, watermarks: { 0: base + 50 } });
+    } finally {
+      await b.app.stop();
     }
   });
 });
