@@ -7,7 +7,8 @@ import { InvalidEventTimeError } from '../windows/window-errors.js';
 import { LateJoinRecordError } from './join-errors.js';
 import type { JoinSide } from './join-side.js';
 import type { JoinType } from './join-state.js';
-import type { JoinBinding, StreamJoin } from './stream-join.js';
+import type { JoinBinding } from './join-results.js';
+import type { StreamJoin } from './stream-join.js';
 
 /**
  * The left value a joiner gets: always there, but for an unmatched right record of an outer join.
