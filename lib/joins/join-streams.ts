@@ -213,6 +213,6 @@ export function joinStreams<L, R, LK, RK, K, T extends JoinType = 'inner'>(
       ...(options.replicationFactor !== undefined ? { replicationFactor: options.replicationFactor } : {}),
     },
   );
-  app.onStop(() => join.table.close());
+  app.addStreamJoin(join as unknown as StreamJoin<unknown, unknown, unknown, JoinType>);
   return join;
 }

@@ -8,7 +8,7 @@ import { LagCache } from './lag-cache.js';
 import type { MonitoredApp } from './monitored-app.js';
 import { registerSinkMetrics } from './sink-metrics.js';
 import { registerTableMetrics } from './table-metrics.js';
-import { registerWindowMetrics } from './window-metrics.js';
+import { registerJoinMetrics, registerWindowMetrics } from './window-metrics.js';
 
 /**
  * Options of {@link appMetrics}.
@@ -92,7 +92,11 @@ export function appMetrics(
     options.sinkEvents ?? app.sinkEvents$ ?? EMPTY,
     () => app.sinkHealth?.() ?? [],
   );
-  const tableNames = [...registerTableMetrics(app, registry), ...registerWindowMetrics(app, registry)];
+  const tableNames = [
+    ...registerTableMetrics(app, registry),
+    ...registerWindowMetrics(app, registry),
+    ...registerJoinMetrics(app, registry),
+  ];
   let closed = false;
   return {
     registry,

@@ -16,9 +16,11 @@ import {
   toTopic,
   windowJoin,
 } from '../../lib/index.js';
+import { appMetrics } from '../../lib/metrics/app-metrics.js';
 import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
 import { ChaosTransport } from '../support/chaos-transport.js';
 import { delegateTransport } from '../support/delegate.js';
+import { sample } from '../support/prometheus.js';
 
 interface Order {
   readonly id: string;
@@ -163,6 +165,52 @@ describe('stream–stream join on memory:// (copy agents, one join topic, change
       'LateJoinRecordError',
     ]);
     await app.stop();
+  });
+
+  it('the join shows in the app as a table does: its state among the tables, its watermarks, results and late records in the metrics', async () => {
+    const broker = new MemoryBroker();
+    const results: [string, Paid, number][] = [];
+    // within 1 min: nothing expires (nor moves the watermark by the wall clock) while the test runs
+    const { app, orders, payments, paid } = shop(
+      broker,
+      'inner',
+      results,
+      0,
+      new MemoryTransport(broker),
+      60_000,
+    );
+    const metrics = appMetrics(app);
+    try {
+      await app.start();
+      const at = Date.now() - 60_000;
+      await orders.send({ id: 'x', at }, { key: 'u' });
+      await payments.send({ orderId: 'x', amount: 3, at }, { key: 'p' });
+      await orders.send({ id: 'x', at: at + 10_000 }, { key: 'u' });
+      await payments.send({ orderId: 'x', amount: 4, at: at + 10_000 }, { key: 'q' });
+      await waitForCommitted(app);
+      await orders.send({ id: 'x', at: at - 100_000 }, { key: 'u' }); // its window closed: late
+      await waitForCommitted(app);
+      await waitFor(() => paid.stats().pending === 0 && paid.stats().lateDeadLettered === 1, {
+        timeoutMs: 5000,
+      });
+      expect(app.streamJoins.get('order-payments')).to.equal(paid);
+      expect(app.tables.get('order-payments-join')).to.equal(paid.table);
+      const partition = paid.table.partitionOf('x')!;
+      const text = await metrics.metrics();
+      const join = { join: 'order-payments' };
+      expect(sample(text, 'rivulet_join_results_total', { ...join, outcome: 'settled' })).to.equal(4);
+      expect(sample(text, 'rivulet_join_late_records_total', { ...join, outcome: 'dead_lettered' })).to.equal(
+        1,
+      );
+      expect(sample(text, 'rivulet_join_results_pending', join)).to.equal(0);
+      expect(sample(text, 'rivulet_join_watermark_seconds', { ...join, partition })).to.equal(
+        (at + 10_000) / 1000,
+      );
+      expect(sample(text, 'rivulet_table_keys', { table: 'order-payments-join', partition })).to.equal(1);
+    } finally {
+      metrics.close();
+      await app.stop();
+    }
   });
 
   it('a match leaves, and its records settle, only once their change is in the changelog', async () => {
