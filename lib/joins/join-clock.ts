@@ -75,10 +75,13 @@ export class JoinPartition<K, R> extends EventTimePartition<K, R> {
 
   /** The stream time the sides allow: the lowest highest event time of the sides seen and not idle. */
   get sideTime(): number {
-    const seen = SIDES.map((side) => this.sides[side]).filter((s) => s.max > Number.NEGATIVE_INFINITY);
-    const active = seen.filter((s) => !s.idle);
-    if (active.length > 0) return Math.min(...active.map((s) => s.max));
-    return Math.max(Number.NEGATIVE_INFINITY, ...seen.map((s) => s.max));
+    const { left, right } = this.sides;
+    const leftHolds = left.max > Number.NEGATIVE_INFINITY && !left.idle;
+    const rightHolds = right.max > Number.NEGATIVE_INFINITY && !right.idle;
+    if (leftHolds && rightHolds) return Math.min(left.max, right.max);
+    if (leftHolds) return left.max;
+    if (rightHolds) return right.max;
+    return Math.max(left.max, right.max); // both idle (or not seen): the furthest
   }
 
   /** The side holding stream time back (seen, not idle, behind the other), if one does. */
@@ -163,7 +166,7 @@ export class SideIdler<P extends JoinPartition<unknown, unknown>> {
     if (!binding || side === undefined || part.sides[side].idleFrom !== undefined) return;
     const at = Math.max(part.sides[side].lastAt + this.host.idleAfterMs, notBefore);
     const armed = this.#timers.armed(part);
-    if (armed && armed.tag === side && armed.at === at) return;
+    if (armed && armed.tag === side && armed.at <= at) return; // it looks again then
     this.#timers.set(part, at, side, binding.scheduler, () => this.#probe(part, side, binding));
   }
 
