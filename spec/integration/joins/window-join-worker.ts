@@ -3,8 +3,9 @@
  * RIVULET_ORDERS_TOPIC with the payments of RIVULET_PAYMENTS_TOPIC (a left join by order id, within
  * RIVULET_WITHIN_MS, grace RIVULET_GRACE_MS, event time the values' `at`) and writes each result to
  * RIVULET_OUT_TOPIC as a `Paid`, `by` naming this worker (RIVULET_WORKER) and its join agent's group
- * generation. Its agents commit every RIVULET_COMMIT_MS (default 20). A short session timeout, so a
- * killed worker's partitions move on quickly.
+ * generation. Its agents commit every RIVULET_COMMIT_MS (default 20); with RIVULET_RESULT_DELAY_MS, each
+ * result waits that long before it is written (so results pend in the join's state). A short session
+ * timeout, so a killed worker's partitions move on quickly.
  *
  * Prints `started` once running; then, every 100 ms that something changed, `status <json>`
  * ({@link WorkerStatus}); and, with RIVULET_REPORT_UNCOMMITTED=<n>, `uncommitted <m>` once per commit of
@@ -13,6 +14,7 @@
  *
  * Run: `node --import tsx spec/integration/joins/window-join-worker.ts` with the RIVULET_* variables.
  */
+import { delay, identity } from 'rxjs';
 import { createApp, joinStreams, json, silentLogger, toTopic, windowJoin } from '../../../lib/index.js';
 import { KafkaTransport } from '../../../lib/kafka.js';
 import { reportUncommitted } from '../support/uncommitted-copies.js';
@@ -54,6 +56,7 @@ export interface WorkerStatus {
 const id = process.env.RIVULET_APP!;
 const worker = process.env.RIVULET_WORKER ?? 'worker';
 const commitIntervalMs = Number(process.env.RIVULET_COMMIT_MS ?? 20);
+const resultDelayMs = Number(process.env.RIVULET_RESULT_DELAY_MS ?? 0);
 const app = createApp({
   id,
   transport: new KafkaTransport({
@@ -88,6 +91,7 @@ const match = app.agent('match', paid.topic, (side$) =>
       amount: payment?.amount ?? null,
       by: `${worker}/${generation()}`,
     })),
+    resultDelayMs > 0 ? delay(resultDelayMs) : identity,
     toTopic(out),
   ),
 );

@@ -46,7 +46,7 @@ const statusOf = (worker: FixtureProcess): WorkerStatus | undefined => {
 describe('kafka: a windowed stream–stream join with a worker SIGKILLed mid-stream', function () {
   this.timeout(420_000); // each stage has its own bound; about a minute and a half in all
 
-  it('left join, two workers, one killed holding join state and copies not committed: the survivor takes over, each match comes out once (again only across the hand-over, the same value), each unpaid order once with no payment', async () => {
+  it('left join, two workers, one killed holding join state, results not settled and copies not committed: the survivor takes over, each match comes out once (again only across the hand-over, the same value), each unpaid order once with no payment', async () => {
     const appId = uniqueName('window-join');
     const topics = { orders: `${appId}-orders`, payments: `${appId}-payments`, out: `${appId}-paid` };
     const kafka = new Kafka({ brokers: services.kafkaBrokers, clientId: appId, logLevel: logLevel.NOTHING });
@@ -72,7 +72,8 @@ describe('kafka: a windowed stream–stream join with a worker SIGKILLed mid-str
     const producer = kafka.producer();
     try {
       // killed as soon as, a third into the input, it owns join partitions, holds join state, has
-      // emitted results, and its copy agents hold copies the broker acknowledged and not committed
+      // written results and holds results not written yet (each waits 300 ms), and its copy agents hold
+      // copies the broker acknowledged and not committed
       let armed = false;
       let killed: { uncommitted: number; status: WorkerStatus } | undefined;
       const victim = startFixture(
@@ -82,12 +83,14 @@ describe('kafka: a windowed stream–stream join with a worker SIGKILLed mid-str
           RIVULET_WORKER: 'victim',
           RIVULET_COMMIT_MS: String(VICTIM_COMMIT_MS),
           RIVULET_REPORT_UNCOMMITTED: '3',
+          RIVULET_RESULT_DELAY_MS: '300',
         },
         (chunk) => {
           const pending = /uncommitted (\d+)/.exec(chunk);
           const status = statusOf(victim);
           if (!armed || killed || !pending || !status) return;
-          if (status.partitions === 0 || status.keys === 0 || status.emitted === 0) return;
+          if (status.partitions === 0 || status.keys === 0 || status.settled === 0 || status.pending === 0)
+            return;
           victim.child.kill('SIGKILL');
           killed = { uncommitted: Number(pending[1]), status };
         },
@@ -176,7 +179,7 @@ describe('kafka: a windowed stream–stream join with a worker SIGKILLed mid-str
       const by = (worker: string): number => results.filter((r) => r.by.startsWith(`${worker}/`)).length;
       console.log(
         `      ${orders.length} orders, ${payments.length} payments: ${expected.length} results expected; victim killed ${killedAt} ms into ${PRODUCE_MS} ms of input ` +
-          `(it held ${killed!.status.keys} keys of join state, had emitted ${killed!.status.emitted}, ${killed!.uncommitted} copies not committed); ` +
+          `(it held ${killed!.status.keys} keys of join state and ${killed!.status.pending} results not settled, had settled ${killed!.status.settled}, ${killed!.uncommitted} copies not committed); ` +
           `${copies.length} records in the join topic (${copies.length - origins.size} copied again); ${results.length} results written ` +
           `(${by('victim')} by the victim, ${by('survivor')} by the survivor, ${results.length - distinct(results).length} again after the crash)`,
       );
