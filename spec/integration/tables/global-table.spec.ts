@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { tap } from 'rxjs';
-import { type App, createApp, joinTable, json, silentLogger } from '../../../lib/index.js';
+import { type App, type GlobalTable, createApp, joinTable, json, silentLogger } from '../../../lib/index.js';
 import { KafkaTransport } from '../../../lib/kafka.js';
 import { partitionForKey } from '../../../lib/transports/partitioner.js';
 import { waitFor, waitForCommitted } from '../../../lib/testing/index.js';
@@ -26,6 +26,28 @@ function worker(appId: string, name: string) {
   return { app, customers };
 }
 
+/** Sends versions 1 to 3 of customers `c0`…`c<count − 1>`, then a tombstone for every `deleteEvery`th: the rows expected. */
+async function writeVersions(
+  customers: GlobalTable<string, Customer>,
+  count: number,
+  deleteEvery: number,
+): Promise<Map<string, Customer>> {
+  const expected = new Map<string, Customer>();
+  for (let version = 1; version <= 3; version++) {
+    const records = Array.from({ length: count }, (_, i) => ({
+      key: `c${i}`,
+      value: { name: `customer ${i}`, version },
+    }));
+    await customers.topic.sendMany(records);
+    for (const { key, value } of records) expected.set(key, value);
+  }
+  for (let i = 0; i < count; i += deleteEvery) {
+    await customers.delete(`c${i}`);
+    expected.delete(`c${i}`);
+  }
+  return expected;
+}
+
 describe('kafka: a global table', function () {
   this.timeout(120_000);
   const apps: App[] = [];
@@ -39,19 +61,7 @@ describe('kafka: a global table', function () {
     const writer = worker(appId, name);
     apps.push(writer.app);
     // 3 versions of 300 keys, then tombstones for 30 of them
-    const expected = new Map<string, Customer>();
-    for (let version = 1; version <= 3; version++) {
-      const records = Array.from({ length: 300 }, (_, i) => ({
-        key: `c${i}`,
-        value: { name: `customer ${i}`, version },
-      }));
-      await writer.customers.topic.sendMany(records);
-      for (const { key, value } of records) expected.set(key, value);
-    }
-    for (let i = 0; i < 300; i += 10) {
-      await writer.customers.delete(`c${i}`);
-      expected.delete(`c${i}`);
-    }
+    const expected = await writeVersions(writer.customers, 300, 10);
 
     const fresh = worker(appId, name);
     apps.push(fresh.app);
@@ -101,19 +111,7 @@ describe('kafka: a global table', function () {
     const ordersTopic = `${appId}-orders`;
     const orders = writer.app.topic<{ customer: string }>(ordersTopic, { value: json(), partitions: 3 });
     // 3 versions of 2000 keys (the last one wins), then tombstones for every 50th
-    const expected = new Map<string, Customer>();
-    for (let version = 1; version <= 3; version++) {
-      const records = Array.from({ length: 2000 }, (_, i) => ({
-        key: `c${i}`,
-        value: { name: `customer ${i}`, version },
-      }));
-      await writer.customers.topic.sendMany(records);
-      for (const { key, value } of records) expected.set(key, value);
-    }
-    for (let i = 0; i < 2000; i += 50) {
-      await writer.customers.delete(`c${i}`);
-      expected.delete(`c${i}`);
-    }
+    const expected = await writeVersions(writer.customers, 2000, 50);
     // orders for every 10th customer (a deleted one every 5th order): rows of each partition
     const customersOfOrders = Array.from({ length: 200 }, (_, i) => `c${i * 10}`);
     expect(new Set(customersOfOrders.map((c) => partitionForKey(Buffer.from(c), 3)))).to.have.lengthOf(3);
