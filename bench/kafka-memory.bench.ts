@@ -226,14 +226,19 @@ try {
     const summaries = results.get(name);
     return summaries && summaries.length > 0 ? mean(summaries.map((s) => s.peak)) : undefined;
   };
+  // each agent against plain kafkajs, and against the first baseline (main)
+  const firstBaseline = readers.find((reader) => reader.lib !== undefined && reader.name !== 'rivulet')?.name;
   for (const [name] of results) {
-    for (const against of [
-      'kafkajs',
-      ...[...results.keys()].filter((n) => n !== 'rivulet' && n !== 'kafkajs'),
-    ]) {
+    for (const against of ['kafkajs', firstBaseline]) {
       const a = peakOf(name);
-      const b = peakOf(against);
-      if (name !== against && name !== 'kafkajs' && a !== undefined && b !== undefined)
+      const b = against === undefined ? undefined : peakOf(against);
+      if (
+        against !== undefined &&
+        name !== against &&
+        name !== 'kafkajs' &&
+        a !== undefined &&
+        b !== undefined
+      )
         console.log(`RSS peak ${name} ÷ ${against}: ${(a / b).toFixed(2)}`);
     }
   }
