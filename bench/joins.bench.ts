@@ -234,7 +234,7 @@ async function windowed({ app, orders, seen, tally }: Context): Promise<Reading>
 /** One reading in this process: its rate, after checking that every order came out once, joined right. */
 async function read(reader: Reader, round: number): Promise<number> {
   const app = createApp({
-    id: `bench-joins-${reader}-${suffix}-${round}`,
+    id: `bench-joins-${reader}-${suffix}-${round}-${Date.now().toString(36)}`, // a fresh group even with BENCH_SUFFIX
     transport: transport(),
     logger: silentLogger,
   });
