@@ -1,6 +1,7 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { WindowTableStats } from '../windows/window-types.js';
 import type { MonitoredApp } from './monitored-app.js';
+import { promClient } from './prom-client.js';
 
 /**
  * Registers the metrics of an app's windowed tables, read from `stats()` when scraped (label `table`):
@@ -18,7 +19,7 @@ import type { MonitoredApp } from './monitored-app.js';
 export function registerWindowMetrics(app: Pick<MonitoredApp, 'windowTables'>, registry: Registry): string[] {
   const snapshot = (): WindowTableStats[] => [...(app.windowTables?.values() ?? [])].map((w) => w.stats());
   const registers = [registry];
-  new Gauge({
+  new (promClient().Gauge)({
     name: 'rivulet_window_watermark_seconds',
     help: 'Watermark of a partition of a windowed table (event time, seconds since the epoch)',
     labelNames: ['table', 'partition'],
@@ -30,7 +31,7 @@ export function registerWindowMetrics(app: Pick<MonitoredApp, 'windowTables'>, r
           this.set({ table: stats.name, partition }, watermark / 1000);
     },
   });
-  new Gauge({
+  new (promClient().Gauge)({
     name: 'rivulet_window_results_pending',
     help: 'Final window results handed downstream and not settled yet',
     labelNames: ['table'],
@@ -40,7 +41,7 @@ export function registerWindowMetrics(app: Pick<MonitoredApp, 'windowTables'>, r
       for (const stats of snapshot()) this.set({ table: stats.name }, stats.pending);
     },
   });
-  new Counter({
+  new (promClient().Counter)({
     name: 'rivulet_window_results_total',
     help: 'Final window results emitted (re-emits included), settled and dead-lettered',
     labelNames: ['table', 'outcome'],
@@ -54,7 +55,7 @@ export function registerWindowMetrics(app: Pick<MonitoredApp, 'windowTables'>, r
       }
     },
   });
-  new Counter({
+  new (promClient().Counter)({
     name: 'rivulet_window_late_records_total',
     help: 'Records that arrived after their window closed, dead-lettered or dropped',
     labelNames: ['table', 'outcome'],
