@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { EMPTY, type Observable } from 'rxjs';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { SinkEvent } from '../core/sink-health.js';
@@ -9,6 +9,7 @@ import type { MonitoredApp } from './monitored-app.js';
 import { registerSinkMetrics } from './sink-metrics.js';
 import { registerTableMetrics } from './table-metrics.js';
 import { registerJoinMetrics, registerWindowMetrics } from './window-metrics.js';
+import { promClient } from './prom-client.js';
 
 /**
  * Options of {@link appMetrics}.
@@ -77,7 +78,7 @@ export function appMetrics(
   app: MonitoredApp & { readonly logger?: Logger },
   options: AppMetricsOptions = {},
 ): AppMetrics {
-  const registry = options.registry ?? new Registry();
+  const registry = options.registry ?? new (promClient().Registry)();
   const lag = new LagCache(() => app.transport(), {
     ...(options.lagTtlMs !== undefined ? { ttlMs: options.lagTtlMs } : {}),
     ...(options.now ? { now: options.now } : {}),

@@ -1,5 +1,6 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { MonitoredApp } from './monitored-app.js';
+import { promClient } from './prom-client.js';
 
 /** What windowed tables and stream joins report alike: watermarks, and results owned until settled. */
 interface OwnedResultStats {
@@ -73,7 +74,7 @@ function registerOwnedResults(
 ): string[] {
   const registers = [registry];
   const { prefix, label } = kind;
-  new Gauge({
+  new (promClient().Gauge)({
     name: `${prefix}_watermark_seconds`,
     help: `Watermark of a partition of ${kind.what} (event time, seconds since the epoch)`,
     labelNames: [label, 'partition'],
@@ -85,7 +86,7 @@ function registerOwnedResults(
           this.set({ [label]: stats.name, partition }, watermark / 1000);
     },
   });
-  new Gauge({
+  new (promClient().Gauge)({
     name: `${prefix}_results_pending`,
     help: `${kind.results} handed downstream and not settled yet`,
     labelNames: [label],
@@ -95,7 +96,7 @@ function registerOwnedResults(
       for (const stats of snapshot()) this.set({ [label]: stats.name }, stats.pending);
     },
   });
-  new Counter({
+  new (promClient().Counter)({
     name: `${prefix}_results_total`,
     help: `${kind.results} emitted (re-emits included), settled and dead-lettered`,
     labelNames: [label, 'outcome'],
@@ -109,7 +110,7 @@ function registerOwnedResults(
       }
     },
   });
-  new Counter({
+  new (promClient().Counter)({
     name: `${prefix}_late_records_total`,
     help: 'Records that arrived after their window closed, dead-lettered or dropped',
     labelNames: [label, 'outcome'],
