@@ -34,10 +34,13 @@ interface SideClock {
 const SIDES: readonly Side[] = ['left', 'right'];
 
 /**
- * One partition of a stream join's topic on this worker. Stream time is per side: the lowest of the
+ * One partition of a stream join's topic on this worker. Stream time is per side: the lower of the
  * two sides' highest event times, so that a side copied ahead of the other does not make the other's
- * records late. A side not seen yet, or idle, does not hold it back. It never moves back (a side seen
- * again after being idle, or for the first time, finds it where it is).
+ * records late. A side not seen yet holds it back too (the other side's first copies may land long
+ * before its own), until it is idle: it sent nothing for `idleAfterMs` (since the partition was set up,
+ * for a side not seen yet) while the partition was read to its end. An idle side holds nothing back
+ * until its next record. Stream time never moves back (a side seen again after being idle finds it
+ * where it is).
  * @internal
  */
 export class JoinPartition<K, R> extends EventTimePartition<K, R> {
@@ -65,31 +68,36 @@ export class JoinPartition<K, R> extends EventTimePartition<K, R> {
       own.max = t;
       own.maxAt = now;
     }
-    const other = this.sides[side === 'left' ? 'right' : 'left'];
-    if (other.idleFrom !== undefined && this.nextOffset >= other.idleFrom) {
-      other.idle = true;
-      other.idleFrom = undefined;
-    }
+    const other = side === 'left' ? 'right' : 'left';
+    const idleFrom = this.sides[other].idleFrom;
+    if (idleFrom !== undefined && this.nextOffset >= idleFrom) this.markIdle(other, now);
+    else this.observe(this.sideTime, now);
+  }
+
+  /** The side sent nothing for `idleAfterMs` while the partition was read to its end: it holds nothing back. */
+  markIdle(side: Side, now: number): void {
+    this.sides[side].idle = true;
+    this.sides[side].idleFrom = undefined;
     this.observe(this.sideTime, now);
   }
 
-  /** The stream time the sides allow: the lowest highest event time of the sides seen and not idle. */
+  /**
+   * The stream time the sides allow: the lower of their highest event times, a side not idle holding
+   * it back (one not seen yet too: at minus infinity); the furthest once both are idle.
+   */
   get sideTime(): number {
     const { left, right } = this.sides;
-    const leftHolds = left.max > Number.NEGATIVE_INFINITY && !left.idle;
-    const rightHolds = right.max > Number.NEGATIVE_INFINITY && !right.idle;
-    if (leftHolds && rightHolds) return Math.min(left.max, right.max);
-    if (leftHolds) return left.max;
-    if (rightHolds) return right.max;
-    return Math.max(left.max, right.max); // both idle (or not seen): the furthest
+    if (!left.idle && !right.idle) return Math.min(left.max, right.max);
+    if (!left.idle) return left.max;
+    if (!right.idle) return right.max;
+    return Math.max(left.max, right.max);
   }
 
-  /** The side holding stream time back (seen, not idle, behind the other), if one does. */
+  /** The side holding stream time back (not idle, behind the other, or not seen yet), if one does. */
   get laggard(): Side | undefined {
     const { left, right } = this.sides;
     if (left.max === right.max || left.idle || right.idle) return undefined;
-    const behind = left.max < right.max ? 'left' : 'right';
-    return this.sides[behind].max === Number.NEGATIVE_INFINITY ? undefined : behind;
+    return left.max < right.max ? 'left' : 'right';
   }
 
   /** The sides' highest event times, as the changelog carries them. */
@@ -141,17 +149,15 @@ export class JoinPartition<K, R> extends EventTimePartition<K, R> {
   }
 }
 
-/** What a {@link SideIdler} needs from its stream join (what an idle closer needs, but closing). @internal */
-export type SideIdlerHost<P extends JoinPartition<unknown, unknown>> = Omit<
-  IdleCloserHost<P>,
-  'writeWatermark' | 'closeDue'
->;
+/** What a {@link SideIdler} needs from its stream join: what an idle closer needs. @internal */
+export type SideIdlerHost<P extends JoinPartition<unknown, unknown>> = IdleCloserHost<P>;
 
 /**
- * Idle sides. When a side holds a partition's stream time back and has sent nothing for `idleAfterMs`,
- * the partition's end offset is noted: once the partition is read up to it with still nothing from that
- * side, the side is idle (it wrote nothing in that time) and stops holding stream time back, until its
- * next record. One timer per partition, armed only while a side holds stream time back.
+ * Idle sides. When a side holds a partition's stream time back and has sent nothing for `idleAfterMs`
+ * (or nothing at all since the partition was set up), the partition's end offset is noted: once the
+ * partition is read up to it (at once if it is already) with still nothing from that side, the side is
+ * idle (it wrote nothing in that time) and stops holding stream time back, until its next record. One
+ * timer per partition, armed only while a side holds stream time back.
  * @internal
  */
 export class SideIdler<P extends JoinPartition<unknown, unknown>> {
@@ -182,7 +188,21 @@ export class SideIdler<P extends JoinPartition<unknown, unknown>> {
     const lastAt = clock.lastAt;
     if (binding.scheduler.now() - lastAt < this.host.idleAfterMs) return this.arm(part);
     const note = (end: number): void => {
-      if (live() && clock.lastAt === lastAt && part.laggard === side) clock.idleFrom = end;
+      if (!live() || clock.lastAt !== lastAt || part.laggard !== side) return;
+      if (part.nextOffset < end) {
+        clock.idleFrom = end; // idle once read up to there with still nothing from it
+        return;
+      }
+      const before = part.watermark;
+      part.markIdle(side, binding.scheduler.now());
+      const watermark = part.watermark;
+      if (watermark <= before || part.nextDue === undefined) return this.host.closeDue(part);
+      // What the new watermark lets expire goes only once it is durable.
+      this.host.writeWatermark(part, watermark, (durable) => {
+        if (!durable || !this.host.owns(part)) return;
+        part.durable = Math.max(part.durable, watermark);
+        this.host.closeDue(part);
+      });
     };
     // Under test (no agent) every record written has reached the operator.
     if (!binding.scope) return note(part.nextOffset);

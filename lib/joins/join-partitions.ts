@@ -33,7 +33,7 @@ export class JoinPartitions<K> {
   readonly #sides: SideIdler<PendingPartition<K>>;
 
   constructor(private readonly host: JoinPartitionsHost<K>) {
-    const clock: SideIdlerHost<PendingPartition<K>> = {
+    const clock: Omit<SideIdlerHost<PendingPartition<K>>, 'writeWatermark' | 'closeDue'> = {
       name: host.name,
       logger: host.logger,
       idleAfterMs: host.idleAfterMs,
@@ -41,13 +41,22 @@ export class JoinPartitions<K> {
       owns: (part) => this.#parts.get(part.partition) === part,
       transport: () => host.transport(),
     };
+    const writeWatermark: SideIdlerHost<PendingPartition<K>>['writeWatermark'] = (part, watermark, then) =>
+      rewriteWatermark(host.table, part, watermark, then, part.timesHeader());
     this.#idle = new IdleCloser<PendingPartition<K>>({
       ...clock,
-      writeWatermark: (part, watermark, then) =>
-        rewriteWatermark(host.table, part, watermark, then, part.timesHeader()),
+      writeWatermark,
       closeDue: (part) => this.closeDue(part),
     });
-    this.#sides = new SideIdler<PendingPartition<K>>(clock);
+    // A side turning idle may give the partition its first stream time: the idle closer looks then.
+    this.#sides = new SideIdler<PendingPartition<K>>({
+      ...clock,
+      writeWatermark,
+      closeDue: (part) => {
+        this.closeDue(part);
+        this.#idle.arm(part);
+      },
+    });
   }
 
   /** The partitions set up here. */

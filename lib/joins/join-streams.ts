@@ -29,8 +29,7 @@ export interface JoinStreamsOptions<L, R, LK, RK, K, T extends JoinType> {
    * How far behind stream time a record is still accepted past its window, in ms (default 0): a record
    * with `t + within < streamTime − graceMs` is late. Stream time is per partition of the join topic,
    * the lower of the two sides' highest event times (see {@link joinStreams}), so the grace need not
-   * cover one copy agent running ahead of the other: only records out of order within a side, and the
-   * lead a side may take in a partition before the other side's first record reaches it.
+   * cover one copy agent running ahead of the other: only records out of order within a side.
    */
   readonly graceMs?: number;
   /** `inner` (default), `left` or `outer`: see {@link joinStreams}. */
@@ -49,8 +48,8 @@ export interface JoinStreamsOptions<L, R, LK, RK, K, T extends JoinType> {
   readonly late?: 'dead-letter' | 'drop';
   /**
    * Idleness, in ms of wall clock (default 1000). A side that sent nothing to a partition of the join
-   * topic for this long, while that partition was read up to its end, stops holding the partition's
-   * stream time back (until its next record). A partition that has caught up and received nothing for
+   * topic for this long (or nothing yet since the partition was assigned), while that partition was
+   * read up to its end, stops holding the partition's stream time back (until its next record). A partition that has caught up and received nothing for
    * this long lets stream time follow the wall clock, so records expire (and unmatched ones of a left or
    * outer join go out) with no new input.
    */
@@ -88,9 +87,10 @@ export interface JoinStreamsOptions<L, R, LK, RK, K, T extends JoinType> {
  * table, `<app id>-<name>-join-changelog`, restored on assignment as any table's.
  *
  * Semantics, per partition of the join topic: stream time is the lower of the two sides' highest event
- * times seen. A side not seen yet does not hold it back, nor a side idle (nothing received for
- * `idleAfterMs` while the partition was read to its end, until its next record); stream time never moves
- * back. It is in the state's changelog with each side's highest event time, so a new owner of the
+ * times seen. A side not seen yet holds it back too (the other side's first copies may land long
+ * before its own), until it is idle: nothing received for `idleAfterMs` (since the partition was
+ * assigned, for a side not seen yet) while the partition was read to its end. An idle side holds
+ * nothing back until its next record. Stream time never moves back. It is in the state's changelog with each side's highest event time, so a new owner of the
  * partition resumes with the same. The watermark is stream time − `graceMs`; a record whose
  * `t + within` is behind the watermark is late
  * (dead-lettered with `LateJoinRecordError`, or dropped). Each match is emitted once, as a message of

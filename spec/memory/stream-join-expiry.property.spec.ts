@@ -36,7 +36,7 @@ const debug = Boolean(process.env.DEBUG_JOIN);
 /**
  * The join as a sequential model: per partition of the join topic, in offset order, with stream time,
  * lateness and expiry as `joinStreams` documents them (stream time: the lower of the two sides' highest
- * event times, a side not seen yet holding nothing back; never idle here). Returns the distinct
+ * event times, a side not seen yet holding it back; never idle here). Returns the distinct
  * results (`l|r`) and the late records' ids.
  */
 function model(
@@ -76,8 +76,7 @@ function model(
       buffered.push({ rec, matched });
       const side = rec.left ? 'left' : 'right';
       highest[side] = Math.max(highest[side], rec.t);
-      const seen = [highest.left, highest.right].filter((t) => t > Number.NEGATIVE_INFINITY);
-      streamTime = Math.max(streamTime, Math.min(...seen));
+      streamTime = Math.max(streamTime, Math.min(highest.left, highest.right));
       expireUpTo(streamTime - GRACE);
     }
   }

@@ -150,12 +150,13 @@ describe('stream–stream join on memory:// (copy agents, one join topic, change
   it('a late record goes to the join agent’s dead-letter topic', async () => {
     const broker = new MemoryBroker();
     const results: [string, Paid, number][] = [];
-    const { app, orders, paid } = shop(broker, 'inner', results);
+    const { app, orders, payments, paid } = shop(broker, 'inner', results);
     await app.start();
     const at = Date.now() - 60_000;
     await orders.send({ id: 'x', at: at + 10_000 }, { key: 'u' });
+    await payments.send({ orderId: 'x', amount: 1, at: at + 10_000 }, { key: 'p' });
     await waitForCommitted(app);
-    // Same join key, so the same partition of the join topic: 10 s behind its stream time.
+    // Same join key, so the same partition of the join topic: 10 s behind its stream time (both sides').
     await orders.send({ id: 'x', at }, { key: 'u' });
     await waitForCommitted(app);
     await waitFor(() => paid.stats().lateDeadLettered === 1, { timeoutMs: 5000 });

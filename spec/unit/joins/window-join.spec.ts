@@ -151,25 +151,55 @@ describe('windowJoin (marbles, testPipeline)', () => {
   it('late: t + within behind the watermark is dead-lettered (LateJoinRecordError); grace makes it on time', () => {
     const j = join('inner');
     scheduler.run(({ cold, expectObservable }) => {
-      const input = cold('abc|', { a: R(20, 0, 'a'), b: L(14, 1, 'b'), c: L(16, 2, 'c') });
+      // a and z bring both sides to 20: b (14) is late (14 + 5 < 20), c (16) is not and meets a.
+      const input = cold('azbc|', {
+        a: R(20, 0, 'a'),
+        z: L(20, 1, 'z', 'y'),
+        b: L(14, 2, 'b'),
+        c: L(16, 3, 'c'),
+      });
       const r = run(j, input, scheduler);
-      expectObservable(r.shown).toBe('--x|', { x: 'k:c+a@20' });
-      expectObservable(r.failed.pipe(map(failure))).toBe('-x-|', { x: '1:LateJoinRecordError' });
+      expectObservable(r.shown).toBe('---x|', { x: 'k:c+a@20' });
+      expectObservable(r.failed.pipe(map(failure))).toBe('--x-|', { x: '2:LateJoinRecordError' });
     });
     const g = join('inner', 10);
     scheduler = marbles(); // a fresh clock
     scheduler.run(({ cold, expectObservable }) => {
-      // b (30) moves stream time to 30: c (16) is 14 behind, within within + grace, and meets a.
-      const input = cold('abc|', { a: R(20, 0, 'a'), b: R(30, 1, 'b'), c: L(16, 2, 'c') });
-      expectObservable(run(g, input, scheduler).shown).toBe('--x|', { x: 'k:c+a@20' });
+      // w and b move stream time to 30: c (16) is 14 behind, within within + grace, and meets a.
+      const input = cold('awbc|', {
+        a: R(20, 0, 'a'),
+        w: L(30, 1, 'w', 'y'),
+        b: R(30, 2, 'b'),
+        c: L(16, 3, 'c'),
+      });
+      expectObservable(run(g, input, scheduler).shown).toBe('---x|', { x: 'k:c+a@20' });
     });
     const d = join('inner', 0, 'drop');
     scheduler = marbles(); // a fresh clock
     scheduler.run(({ cold, expectObservable }) => {
-      const r = run(d, cold('ab|', { a: R(20, 0, 'a'), b: L(14, 1, 'b') }), scheduler);
-      expectObservable(r.settled).toBe('ab|', { a: 0, b: 1 });
+      const input = cold('azb|', { a: R(20, 0, 'a'), z: L(20, 1, 'z', 'y'), b: L(14, 2, 'b') });
+      expectObservable(run(d, input, scheduler).settled).toBe('azb|', { a: 0, z: 1, b: 2 });
     });
     expect(d.stats().lateDropped).to.equal(1);
+  });
+
+  it('stream time per side: a side not seen yet holds stream time back (the other side’s first copies may land well before its own), until it is idle', () => {
+    const j = join('inner', 0, 'dead-letter', 4);
+    scheduler.run(({ cold, expectObservable }) => {
+      // The left side alone at first: b (100) does not move stream time, so c (right, 2) is on time
+      // and meets a. Then left only again, from frame 3 on: nothing from the right since c (frame 2),
+      // so from frame 6 the right side is idle and e (200) moves stream time to 200: f (right, 150) is late.
+      const input = cold('abc----ef|', {
+        a: L(1, 0, 'a'),
+        b: L(100, 1, 'b', 'w'),
+        c: R(2, 2, 'c'),
+        e: L(200, 3, 'e', 'w'),
+        f: R(150, 4, 'f', 'v'),
+      });
+      const r = run(j, input, scheduler);
+      expectObservable(r.shown).toBe('--x------|', { x: 'k:a+c@2' });
+      expectObservable(r.failed.pipe(map(failure))).toBe('--------x|', { x: '4:LateJoinRecordError' });
+    });
   });
 
   it('stream time per side: with the left side far ahead of the right in event time, the right records still join (not late)', () => {
