@@ -72,8 +72,10 @@ export type PipelineOutput = Message<unknown, unknown> | readonly Message<unknow
  */
 export interface AgentOptions {
   /**
-   * Most records received but not yet committable (default 5000): above it the agent pauses its
-   * partitions; memory and redelivery after a crash stay within it. Keep it above your batch sizes.
+   * Most records received but not yet committable (default 2500): above it the agent pauses its
+   * partitions; memory and redelivery after a crash stay within it. Keep it above your batch sizes
+   * (a sink's `concurrency` × `maxBatchSize`). Larger windows let records in flight outlive V8's young
+   * generation, which costs memory behind a slow sink (BENCHMARKS.md, issue 17).
    */
   readonly maxInFlight?: number;
   /** Consumer group (default `<app id>.<agent name>`). Run more workers with the same group to scale out. */

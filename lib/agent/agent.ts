@@ -45,7 +45,7 @@ export interface AgentHost {
   readonly sinkHealth: SinkHealthRegistry;
 }
 
-const DEFAULT_MAX_IN_FLIGHT = 5000;
+const DEFAULT_MAX_IN_FLIGHT = 2500;
 
 /**
  * A running agent: consumes its topic in its consumer group, runs every message through its pipeline,

@@ -9,6 +9,18 @@ import type { Decoded } from './decode-record.js';
  */
 export type EntryStage = 'processing' | 'retrying' | 'held' | 'dead-lettering' | 'abandoned';
 
+/**
+ * A settled record's bytes were asked for: nothing reads a record once it settled (its entry lets go of
+ * it, see {@link Entry.record}), so this is a bug in rivulet. @internal
+ */
+export class ReleasedRecordError extends Error {
+  override readonly name = 'ReleasedRecordError';
+
+  constructor(topic: string, partition: number, offset: number) {
+    super(`${topic}[${partition}]@${offset} was read after it settled`);
+  }
+}
+
 /** One consumed record, from its arrival until it is settled. @internal */
 export class Entry {
   settled = false;
@@ -19,17 +31,38 @@ export class Entry {
   firstFailedAt: number | undefined;
   /** The current attempt's lineage; held weakly once a DropDetector watches it. */
   #lineage: Lineage | WeakRef<Lineage> | undefined;
+  /** The record until it settles (see {@link Entry.release}). */
+  #record: TransportRecord | undefined;
+  readonly offset: number;
 
   constructor(
     readonly tracker: PartitionTracker,
-    readonly record: TransportRecord,
+    record: TransportRecord,
     readonly receivedAt: number,
     /** The decoded key and value, kept to hand the record over again; undefined when decoding failed. */
     public decoded: Decoded<unknown, unknown> | undefined,
-  ) {}
+  ) {
+    this.#record = record;
+    this.offset = record.offset;
+  }
 
-  get offset(): number {
-    return this.record.offset;
+  /** The record as it was received, to hand over again or dead-letter; gone once it settled. */
+  get record(): TransportRecord {
+    const record = this.#record;
+    if (record === undefined)
+      throw new ReleasedRecordError(this.tracker.topic, this.tracker.partition, this.offset);
+    return record;
+  }
+
+  /**
+   * Lets go of the record and its decoded form once it settled. Its key and value are views on the whole
+   * fetch response they came in: an entry that outlives its settlement (a message or lineage still
+   * referenced somewhere, or garbage V8 has moved to its old generation) must not keep that response
+   * alive, nor young objects it points to (a dead old object still holds them through scavenges).
+   */
+  release(): void {
+    this.#record = undefined;
+    this.decoded = undefined;
   }
 
   /** The lineage of the current attempt (while anything can still settle it); failures of older attempts are ignored. */
@@ -97,7 +130,7 @@ export class PartitionTracker {
   settle(entry: Entry): number {
     if (entry.settled) return 0;
     entry.settled = true;
-    entry.decoded = undefined;
+    entry.release();
     this.#unsettled--;
     const entries = this.#entries;
     const start = this.#head;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { PartitionTracker } from '../../../lib/agent/partition-tracker.js';
+import { PartitionTracker, ReleasedRecordError } from '../../../lib/agent/partition-tracker.js';
 import { Lineage } from '../../../lib/core/lineage.js';
 
 const record = (offset: number) => ({ offset, key: null, value: null, headers: {}, timestamp: 0 });
@@ -56,6 +56,44 @@ describe('PartitionTracker', () => {
     expect(tracker.committable).to.equal(2);
     expect(tracker.oldest).to.equal(pending);
     expect(tracker.window).to.equal(2);
+  });
+
+  it('releases a record when it settles: its entry keeps the offset, and reading the record throws', () => {
+    const tracker = new PartitionTracker('t', 3);
+    const [a, b, c] = [0, 1, 2].map((offset) =>
+      tracker.add(record(offset), 0, { key: null, value: `v${offset}` }),
+    );
+    tracker.settle(c!); // above the unsettled ones: kept by the tracker for the window, released all the same
+    tracker.settle(a!);
+    for (const settled of [a!, c!]) {
+      expect(() => settled.record).to.throw(
+        ReleasedRecordError,
+        `t[3]@${settled.offset} was read after it settled`,
+      );
+      expect(settled.decoded).to.equal(undefined);
+    }
+    expect([a!.offset, c!.offset]).to.deep.equal([0, 2]);
+    expect(b!.record).to.deep.equal(record(1)); // unsettled: still there to hand over again or dead-letter
+    expect(b!.decoded).to.deep.equal({ key: null, value: 'v1' });
+    expect(tracker.committable).to.equal(1);
+  });
+
+  it('a settled entry that lives on (a message still holds it) does not keep its record, nor the fetch response behind it', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const tracker = new PartitionTracker('t', 0);
+    const admit = (): { entries: object[]; records: WeakRef<object>[] } => {
+      const records = [0, 1, 2].map((offset) => record(offset));
+      const entries = records.map((r) => tracker.add(r, 0, undefined));
+      tracker.settle(entries[0]!);
+      tracker.settle(entries[2]!); // above the unsettled offset 1: the tracker keeps the entry
+      return { entries, records: records.map((r) => new WeakRef(r)) };
+    };
+    const { entries, records } = admit();
+    await new Promise((resolve) => setImmediate(resolve)); // WeakRef targets live until the job ends
+    gc();
+    expect(records.map((ref) => ref.deref() === undefined)).to.deep.equal([true, false, true]);
+    expect(entries).to.have.length(3); // all three entries are still held here
   });
 
   it('settling twice counts once', () => {
