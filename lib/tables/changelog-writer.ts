@@ -55,6 +55,12 @@ interface PartitionQueue {
   /** A pump is due at the end of the current task (the writes made meanwhile join its produce). */
   due: boolean;
   idle: (() => void)[];
+  /**
+   * A batch was given up (nobody waited for it): every later write of the partition is given up too.
+   * Later changes were made on top of it (their values and applied offsets include it), so producing
+   * one would make the changelog claim a change it never got.
+   */
+  broken: boolean;
 }
 
 class NobodyWaitsError extends RivuletError {
@@ -66,8 +72,11 @@ class NobodyWaitsError extends RivuletError {
  * meanwhile gathered into the next one (as sinks batch), in order. A produce starts in a microtask,
  * not on the first write, so the changes made for one fetch (handed over synchronously) go out
  * together rather than the first alone. A failed produce is the broker's outage, not bad input: it is
- * retried with backoff for as long as someone waits for the writes, never failing the messages.
- * Acknowledged writes are reported in the order they were queued.
+ * retried with backoff for as long as someone waits for the writes, never failing the messages. A
+ * batch nobody waits for any more (its agent stopped) is given up, and with it every later write of
+ * the partition until the partition is abandoned (revoked): those build on it, and would make the
+ * changelog claim its offsets applied without its changes. Acknowledged writes are reported in the
+ * order they were queued.
  * @internal
  */
 export class ChangelogWriter {
@@ -101,7 +110,7 @@ export class ChangelogWriter {
   write(partition: number, write: ChangelogWrite): void {
     let state = this.#partitions.get(partition);
     if (!state) {
-      state = { queue: [], inFlight: undefined, due: false, idle: [] };
+      state = { queue: [], inFlight: undefined, due: false, idle: [], broken: false };
       this.#partitions.set(partition, state);
     }
     state.queue.push(write);
@@ -138,6 +147,7 @@ export class ChangelogWriter {
 
   #pump(partition: number, state: PartitionQueue): void {
     if (state.inFlight || this.#partitions.get(partition) !== state) return;
+    if (state.broken && state.queue.length > 0) this.host.abandoned(partition, state.queue.splice(0));
     if (state.queue.length === 0) {
       const idle = state.idle;
       state.idle = [];
@@ -182,6 +192,7 @@ export class ChangelogWriter {
         },
         error: () => {
           finished = true;
+          state.broken = true; // nobody waits: the agent stopped, and the partition goes with it
           this.host.abandoned(partition, batch);
           done();
         },

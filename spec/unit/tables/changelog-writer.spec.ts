@@ -280,7 +280,9 @@ describe('ChangelogWriter: retries, giving up, and what it reports', () => {
     expect(delays[7]).to.be.within(2500, 5000);
   });
 
-  it('gives up, without producing, a batch nobody waits for any more; and goes on with the next', async () => {
+  it('gives up, without producing, a batch nobody waits for any more, and every later write of its partition until the partition is abandoned', async () => {
+    // The later writes were made on top of the one given up (a windowed table's or a join's own change
+    // after its agent stopped): produced, the changelog would name the lost change's offsets applied.
     const { writerHost, produced, acked, abandoned } = host(async (_attempt, writes) => metadata(writes));
     const writer = new ChangelogWriter(writerHost, fast);
     writer.write(
@@ -290,10 +292,51 @@ describe('ChangelogWriter: retries, giving up, and what it reports', () => {
     await writer.drained(0);
     expect(produced).to.deep.equal([]);
     expect(abandoned).to.deep.equal([{ partition: 0, keys: ['gone'] }]);
+    writer.write(0, change('after'));
+    writer.write(1, change('elsewhere'));
+    await Promise.all([writer.drained(0), writer.drained(1)]);
+    expect(produced, 'only the other partition').to.deep.equal([{ partition: 1, keys: ['elsewhere'] }]);
+    expect(abandoned).to.deep.equal([
+      { partition: 0, keys: ['gone'] },
+      { partition: 0, keys: ['after'] },
+    ]);
+    writer.abandon(0); // revoked: a later owner of the partition starts afresh
     writer.write(0, change('kept'));
     await writer.drained(0);
-    expect(produced).to.deep.equal([{ partition: 0, keys: ['kept'] }]);
-    expect(acked.map((a) => a.keys)).to.deep.equal([['kept']]);
+    expect(produced).to.deep.equal([
+      { partition: 1, keys: ['elsewhere'] },
+      { partition: 0, keys: ['kept'] },
+    ]);
+    expect(acked.map((a) => a.keys)).to.deep.equal([['elsewhere'], ['kept']]);
+  });
+
+  it('gives up what was queued behind a batch given up while it was retried', async () => {
+    let wanted = true;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { writerHost, produced, abandoned } = host(async (attempt, writes) => {
+      if (attempt > 1) return metadata(writes);
+      await gate;
+      wanted = false; // the agent stopped meanwhile
+      throw new Error('refused');
+    });
+    const writer = new ChangelogWriter(writerHost, fast);
+    writer.write(
+      0,
+      change('a', () => wanted),
+    );
+    await Promise.resolve();
+    writer.write(0, change('b'));
+    release();
+    await writer.drained(0);
+    expect(
+      produced.map((p) => p.keys),
+      'the refused attempt only',
+    ).to.deep.equal([['a']]);
+    expect(abandoned).to.deep.equal([
+      { partition: 0, keys: ['a'] },
+      { partition: 0, keys: ['b'] },
+    ]);
   });
 
   it('produces a batch while any of its writes is wanted', async () => {
