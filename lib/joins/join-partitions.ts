@@ -155,6 +155,9 @@ export class JoinPartitions<K> {
         if (!durable || this.#parts.get(part.partition) !== part) return;
         results.pend(part, key, keyId, next);
         this.schedule(part, key, keyId, next);
+        // The key was out of the schedule while its change was in flight: what the durable watermark
+        // passed meanwhile (a restored key's later records) expires now, not at a next record.
+        if ((part.nextDue ?? Number.POSITIVE_INFINITY) <= part.durable) this.closeDue(part);
       });
     }
   }
