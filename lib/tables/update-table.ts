@@ -113,7 +113,7 @@ export function updateTable<T, MK, K, V, C extends V | undefined>(
           run.completeIfIdle();
           return;
         }
-        table.apply(entered, key, apply, settle);
+        table.apply(entered, key, apply, settle, undefined, true);
       };
       // Subscribed with the agent's pipeline: bound now. Otherwise the first message binds it.
       const scope = subscribingScope();
