@@ -1,42 +1,44 @@
 /**
  * `npm run bench:kafka-memory`: memory of an agent behind a slow sink on a real Kafka
  * (scripts/services.sh, or RIVULET_KAFKA_BROKERS). Produces BENCH_COUNT (default 1,000,000) records of
- * about 200 bytes to a fresh topic, then runs, each in its own child process and for BENCH_SECONDS
- * (default 60), an agent whose sink takes 10 ms per batch: once with the default `maxInFlight` and once
- * with 100 (BENCH_MAX_IN_FLIGHT=default,100). Every second it samples RSS, heap used, external and
- * ArrayBuffer memory and the records settled, and prints a table per run and a summary.
- * BENCH_MAX_BYTES and BENCH_MAX_BYTES_PER_PARTITION set the consumer's fetch sizes (to compare).
+ * about 200 bytes to a fresh topic (or reuses BENCH_TOPIC), then reads it in rotating rounds
+ * (BENCH_ROUNDS, default 2), each reader in its own child process and consumer group, for BENCH_SECONDS
+ * (default 30), behind a sink that takes 10 ms per batch of up to 500 records:
+ *
+ * - `rivulet`: an agent on this checkout's library;
+ * - `kafkajs`: plain kafkajs doing the same by hand (the reference);
+ * - one reader per entry of BENCH_BASELINE_LIB (`name=<lib folder>` or a bare folder, named `main`,
+ *   comma-separated): an agent on another checkout's library, e.g. a `git worktree` of main.
+ *
+ * Every library is compiled with tsc into a temporary folder and run by plain `node` (no tsx, whose
+ * transform cache takes tens of MiB a user's process does not). Every second each child samples RSS,
+ * heap used, heap total, external and ArrayBuffer memory, V8's young generation and the records settled;
+ * the parent prints a table per reading and a summary with ratios. BENCH_READERS picks readers;
+ * BENCH_MAX_IN_FLIGHT sets the agents' `maxInFlight`; BENCH_MAX_BYTES and BENCH_MAX_BYTES_PER_PARTITION
+ * the consumers' fetch sizes (all readers).
  */
 import { execFile } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { getHeapSpaceStatistics } from 'node:v8';
-import { createApp, silentLogger, sink, string } from '../lib/index.js';
+import { silentLogger } from '../lib/index.js';
 import { KafkaTransport } from '../lib/kafka.js';
+import type { Sample } from './kafka-memory-child.js';
 import { machine } from './machine.js';
 
 const run = promisify(execFile);
 const COUNT = Number(process.env.BENCH_COUNT ?? 1_000_000);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const BROKERS = (process.env.RIVULET_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
 const suffix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 /** BENCH_TOPIC reuses a topic of an earlier run (with BENCH_COUNT records). */
 const TOPIC = process.env.BENCH_TOPIC ?? `bench-memory-${suffix}`;
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 2 ** 20;
-
-interface Sample {
-  readonly second: number;
-  readonly rss: number;
-  readonly heapUsed: number;
-  readonly heapTotal: number;
-  readonly external: number;
-  readonly arrayBuffers: number;
-  /** Size of V8's young generation (its two semi-spaces), part of heap total. */
-  readonly newSpace: number;
-  readonly settled: number;
-}
 
 async function produce(): Promise<number> {
   const transport = new KafkaTransport({
@@ -64,56 +66,101 @@ async function produce(): Promise<number> {
   return COUNT / ((Date.now() - started) / 1000);
 }
 
-/** One configuration, in this (child) process: samples memory every second for SECONDS. */
-async function measure(maxInFlight: number | undefined): Promise<Sample[]> {
-  const app = createApp({
-    id: `bench-memory-${suffix}-${maxInFlight ?? 'default'}`,
-    transport: new KafkaTransport({
-      brokers: BROKERS,
-      clientId: 'bench-memory',
-      logger: silentLogger,
-      ...(process.env.BENCH_MAX_BYTES ? { maxBytes: Number(process.env.BENCH_MAX_BYTES) } : {}),
-      ...(process.env.BENCH_MAX_BYTES_PER_PARTITION
-        ? { maxBytesPerPartition: Number(process.env.BENCH_MAX_BYTES_PER_PARTITION) }
-        : {}),
+/** Compiles `include` (absolute paths under `rootDir`) to `outDir` with this checkout's compiler settings. */
+async function compile(rootDir: string, include: readonly string[], outDir: string): Promise<void> {
+  const config = join(outDir, '..', `tsconfig.${Math.random().toString(36).slice(2, 8)}.json`);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      extends: join(ROOT, 'tsconfig.json'),
+      compilerOptions: {
+        noEmit: false,
+        rootDir,
+        outDir,
+        declaration: false,
+        sourceMap: false,
+        types: ['node'],
+      },
+      include,
     }),
-    logger: silentLogger,
-  });
-  const topic = app.topic(TOPIC, { value: string() });
-  const slow = sink<string, string | null>(
-    async () => {
-      await sleep(10);
-    },
-    { name: 'slow' },
   );
-  const agent = app.agent('slow-sink', topic, (message$) => message$.pipe(slow), {
-    ...(maxInFlight !== undefined ? { maxInFlight } : {}),
+  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', config], {
+    maxBuffer: 16 << 20,
   });
-  await app.start();
-  const samples: Sample[] = [];
-  for (let second = 1; second <= SECONDS; second++) {
-    await sleep(1000);
-    const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
-    const newSpace =
-      getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
-    samples.push({
-      second,
-      rss,
-      heapUsed,
-      heapTotal,
-      external,
-      arrayBuffers,
-      newSpace,
-      settled: agent.stats().settled,
-    });
+}
+
+interface Reader {
+  readonly name: string;
+  /** The compiled library (undefined for plain kafkajs). */
+  readonly lib: string | undefined;
+}
+
+/** Compiles this checkout (lib and the child script) and every baseline into a temporary folder. */
+async function build(work: string): Promise<{ child: string; readers: Reader[] }> {
+  writeFileSync(join(work, 'package.json'), JSON.stringify({ type: 'module' }));
+  symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'));
+  const self = join(work, 'self');
+  await compile(ROOT, [join(ROOT, 'lib'), join(ROOT, 'bench/kafka-memory-child.ts')], self);
+  const readers: Reader[] = [
+    { name: 'rivulet', lib: join(self, 'lib') },
+    { name: 'kafkajs', lib: undefined },
+  ];
+  const baselines = (process.env.BENCH_BASELINE_LIB ?? '').split(',').filter((entry) => entry !== '');
+  for (const entry of baselines) {
+    const [name, dir] = entry.includes('=') ? (entry.split('=') as [string, string]) : ['main', entry];
+    // a copy beside the temporary node_modules, so that its imports resolve wherever the folder is
+    const source = join(work, `src-${name}`);
+    cpSync(resolve(dir), join(source, 'lib'), { recursive: true });
+    const out = join(work, `base-${name}`);
+    await compile(source, [join(source, 'lib')], out);
+    readers.push({ name, lib: join(out, 'lib') });
   }
-  await app.stop();
-  return samples;
+  const wanted = process.env.BENCH_READERS?.split(',');
+  return {
+    child: join(self, 'bench/kafka-memory-child.js'),
+    readers: wanted ? readers.filter((reader) => wanted.includes(reader.name)) : readers,
+  };
+}
+
+async function measure(child: string, reader: Reader, round: number): Promise<Sample[]> {
+  const { stdout } = await run(process.execPath, [child], {
+    env: {
+      ...process.env,
+      BENCH_READER: reader.lib === undefined ? 'kafkajs' : 'rivulet',
+      ...(reader.lib !== undefined ? { BENCH_LIB: reader.lib } : {}),
+      BENCH_TOPIC: TOPIC,
+      BENCH_SECONDS: String(SECONDS),
+      BENCH_GROUP: `bench-memory-${suffix}-${reader.name}-${round}`,
+    },
+    maxBuffer: 16 << 20,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Sample[];
 }
 
 const mib = (bytes: number): string => (bytes / MiB).toFixed(0);
 
-function report(label: string, samples: readonly Sample[]): string {
+interface Summary {
+  readonly peak: number;
+  readonly growth: number;
+  readonly heapPeak: number;
+  readonly externalPeak: number;
+  readonly settled: number;
+}
+
+function summarize(samples: readonly Sample[]): Summary {
+  const after10 = samples.filter((s) => s.second >= 10);
+  const peak = (pick: (s: Sample) => number, from: readonly Sample[] = samples): number =>
+    Math.max(...from.map(pick));
+  return {
+    peak: peak((s) => s.rss),
+    growth: after10.length > 0 ? peak((s) => s.rss, after10) - after10[0]!.rss : 0,
+    heapPeak: peak((s) => s.heapUsed),
+    externalPeak: peak((s) => s.external),
+    settled: samples.at(-1)?.settled ?? 0,
+  };
+}
+
+function table(label: string, samples: readonly Sample[]): string {
   const lines = [
     `\n${label}`,
     'second  rss MiB  heap used  heap total  new space  external  arrayBuffers    settled',
@@ -132,40 +179,69 @@ function report(label: string, samples: readonly Sample[]): string {
       ].join(''),
     );
   }
-  const after10 = samples.filter((s) => s.second >= 10);
-  const at10 = after10[0];
-  const last = samples.at(-1);
-  const peak = (pick: (s: Sample) => number, from: readonly Sample[] = samples): number =>
-    Math.max(...from.map(pick));
-  if (at10 && last) {
-    lines.push(
-      `summary ${label}: RSS peak ${mib(peak((s) => s.rss))} MiB, at 10 s ${mib(at10.rss)} MiB, ` +
-        `at ${last.second} s ${mib(last.rss)} MiB, highest after 10 s minus at 10 s ` +
-        `${mib(peak((s) => s.rss, after10) - at10.rss)} MiB; heap peak ${mib(peak((s) => s.heapUsed))} MiB; ` +
-        `external peak ${mib(peak((s) => s.external))} MiB; settled ${last.settled.toLocaleString('en-US')}`,
-    );
-  }
+  const s = summarize(samples);
+  lines.push(
+    `summary ${label}: RSS peak ${mib(s.peak)} MiB, growth after 10 s ${mib(s.growth)} MiB; heap used peak ` +
+      `${mib(s.heapPeak)} MiB; external peak ${mib(s.externalPeak)} MiB; settled ${s.settled.toLocaleString('en-US')}`,
+  );
   return lines.join('\n');
 }
 
-const child = process.env.BENCH_CHILD;
-if (child !== undefined) {
-  const samples = await measure(child === 'default' ? undefined : Number(child));
-  process.stdout.write(`${JSON.stringify(samples)}\n`);
-  process.exit(0);
-} else {
-  console.log(`machine: ${machine()}`);
-  console.log(
-    `topic ${TOPIC}: ${COUNT.toLocaleString('en-US')} records of ~200 bytes in ${PARTITIONS} partitions`,
-  );
-  if (!process.env.BENCH_TOPIC) console.log(`produced at ${Math.round(await produce())} msg/s`);
-  const configurations = (process.env.BENCH_MAX_IN_FLIGHT ?? 'default,100').split(',');
-  for (const configuration of configurations) {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-      env: { ...process.env, BENCH_CHILD: configuration, BENCH_TOPIC: TOPIC },
-      maxBuffer: 16 << 20,
-    });
-    const samples = JSON.parse(stdout.trim().split('\n').at(-1)!) as Sample[];
-    console.log(report(`maxInFlight ${configuration}, sink 10 ms per batch, ${SECONDS} s`, samples));
+const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+
+console.log(`machine: ${machine()}`);
+console.log(
+  `topic ${TOPIC}: ${COUNT.toLocaleString('en-US')} records of ~200 bytes in ${PARTITIONS} partitions; ` +
+    `sink 10 ms per batch of up to 500; ${SECONDS} s per reading; ${ROUNDS} rounds`,
+);
+const work = mkdtempSync(join(tmpdir(), 'rivulet-bench-memory-'));
+try {
+  const [{ child, readers }, rate] = await Promise.all([
+    build(work),
+    process.env.BENCH_TOPIC ? Promise.resolve(undefined) : produce(),
+  ]);
+  if (rate !== undefined) console.log(`produced at ${Math.round(rate)} msg/s`);
+  const results = new Map<string, Summary[]>(readers.map((reader) => [reader.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = readers.map((_, i) => readers[(i + round) % readers.length]!);
+    for (const reader of order) {
+      const samples = await measure(child, reader, round);
+      console.log(table(`round ${round + 1}: ${reader.name}`, samples));
+      results.get(reader.name)!.push(summarize(samples));
+    }
   }
+  console.log('\nreader        RSS peak (each round)       growth after 10 s    settled (mean)');
+  for (const [name, summaries] of results) {
+    console.log(
+      `${name.padEnd(12)}  ${mib(mean(summaries.map((s) => s.peak))).padStart(4)} MiB (${summaries.map((s) => mib(s.peak)).join(', ')})`.padEnd(
+        42,
+      ) +
+        `${mib(mean(summaries.map((s) => s.growth))).padStart(4)} MiB (${summaries.map((s) => mib(s.growth)).join(', ')})`.padEnd(
+          21,
+        ) +
+        Math.round(mean(summaries.map((s) => s.settled))).toLocaleString('en-US'),
+    );
+  }
+  const peakOf = (name: string): number | undefined => {
+    const summaries = results.get(name);
+    return summaries && summaries.length > 0 ? mean(summaries.map((s) => s.peak)) : undefined;
+  };
+  // each agent against plain kafkajs, and against the first baseline (main)
+  const firstBaseline = readers.find((reader) => reader.lib !== undefined && reader.name !== 'rivulet')?.name;
+  for (const [name] of results) {
+    for (const against of ['kafkajs', firstBaseline]) {
+      const a = peakOf(name);
+      const b = against === undefined ? undefined : peakOf(against);
+      if (
+        against !== undefined &&
+        name !== against &&
+        name !== 'kafkajs' &&
+        a !== undefined &&
+        b !== undefined
+      )
+        console.log(`RSS peak ${name} ÷ ${against}: ${(a / b).toFixed(2)}`);
+    }
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
 }

@@ -9,6 +9,8 @@ import { Table, type TableOptions } from '../tables/table.js';
 import type { Topic, TopicOptions } from '../topics/topic.js';
 import type { Transport } from '../transports/transport.js';
 import { WindowTable } from '../windows/window-table.js';
+import type { StreamJoin } from '../joins/stream-join.js';
+import type { JoinType } from '../joins/join-state.js';
 import type { WindowTableOptions } from '../windows/window-types.js';
 
 /** What the tables of an app need from it. @internal */
@@ -41,6 +43,7 @@ export class AppTables {
   readonly tables = new Map<string, Table<unknown, unknown>>();
   readonly windowTables = new Map<string, WindowTable<unknown, unknown, unknown>>();
   readonly globalTables = new Map<string, GlobalTable<unknown, unknown>>();
+  readonly streamJoins = new Map<string, StreamJoin<unknown, unknown, unknown, JoinType>>();
 
   constructor(private readonly host: AppTablesHost) {}
 
@@ -98,6 +101,16 @@ export class AppTables {
           this.host.logger.error({ err: error, table: name }, 'global table failed to start'),
         );
     return table;
+  }
+
+  /** Lists a stream join declared by `joinStreams`, and its state as the table `<name>-join`. */
+  streamJoin(join: StreamJoin<unknown, unknown, unknown, JoinType>): void {
+    this.#claim(join.table.name);
+    if (this.streamJoins.has(join.name))
+      throw new ConfigurationError(`Stream join ${join.name} is declared twice`);
+    this.tables.set(join.table.name, join.table as unknown as Table<unknown, unknown>);
+    this.streamJoins.set(join.name, join);
+    this.host.onStop(() => join.table.close());
   }
 
   /** Restores every global table (its topic up to the end offsets seen now). */

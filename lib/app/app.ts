@@ -23,6 +23,8 @@ import type { Table, TableOptions } from '../tables/table.js';
 import type { WindowTable } from '../windows/window-table.js';
 import type { GlobalTable, GlobalTableOptions } from '../tables/global-table.js';
 import type { WindowTableOptions } from '../windows/window-types.js';
+import type { StreamJoin } from '../joins/stream-join.js';
+import type { JoinType } from '../joins/join-state.js';
 
 export type { AppOptions, RunOptions } from './app-options.js';
 
@@ -95,6 +97,19 @@ export class App implements TopicHost {
   /** The windowed tables declared so far, by name (each is in {@link App.tables} too). */
   get windowTables(): ReadonlyMap<string, WindowTable<unknown, unknown, unknown>> {
     return this.#tables.windowTables;
+  }
+
+  /**
+   * The stream–stream joins declared so far (`joinStreams`), by name; each one's state is in
+   * {@link App.tables} too, as `<name>-join`.
+   */
+  get streamJoins(): ReadonlyMap<string, StreamJoin<unknown, unknown, unknown, JoinType>> {
+    return this.#tables.streamJoins;
+  }
+
+  /** @internal Lists a stream join `joinStreams` declared (and its state among the tables). */
+  addStreamJoin(join: StreamJoin<unknown, unknown, unknown, JoinType>): void {
+    this.#tables.streamJoin(join);
   }
 
   /** The global tables declared so far, by name. */

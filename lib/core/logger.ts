@@ -1,5 +1,10 @@
-import { type SerializedError, pino } from 'pino';
+import type * as Pino from 'pino';
+import type { SerializedError } from 'pino';
+import { lazyModule } from './lazy-module.js';
 import { redactText } from './redact.js';
+
+/** pino, loaded by the first default logger or serialized error (not when the app brings its own logger). */
+const pino = lazyModule<typeof Pino>('pino');
 
 /**
  * What rivulet logs through: pino's shape (`logger.warn({ topic }, 'message')`), so a pino logger, or
@@ -26,7 +31,11 @@ export interface Logger {
  * ```
  */
 export function defaultLogger(appId: string): Logger {
-  return pino({ name: appId, level: process.env.RIVULET_LOG_LEVEL ?? 'info', serializers: logSerializers });
+  return pino().pino({
+    name: appId,
+    level: process.env.RIVULET_LOG_LEVEL ?? 'info',
+    serializers: logSerializers,
+  });
 }
 
 /**
@@ -48,7 +57,7 @@ function serializeError(value: unknown): unknown {
   if (!(value instanceof Error)) return typeof value === 'string' ? redactText(value) : value;
   // errWithCause keeps each message as it is and nests the cause (err would append the causes' text to a
   // message that usually quotes it already, so it showed twice)
-  return redactStrings(pino.stdSerializers.errWithCause(value), 0);
+  return redactStrings(pino().stdSerializers.errWithCause(value), 0);
 }
 
 function redactStrings(value: unknown, depth: number): unknown {

@@ -26,8 +26,11 @@ export interface JoinStreamsOptions<L, R, LK, RK, K, T extends JoinType> {
   /** Records match when their event times are at most this far apart, in ms (`JoinWindows.ofTimeDifference…`). */
   readonly within: number;
   /**
-   * How far behind stream time (the highest event time seen) a record is still accepted past its
-   * window, in ms (default 0): a record with `t + within < streamTime − graceMs` is late.
+   * How far behind stream time a record is still accepted past its window, in ms (default 0): a record
+   * with `t + within < streamTime − graceMs` is late. Stream time is per partition of the join topic,
+   * the lower of the two sides' highest event times (see {@link joinStreams}), so the grace need not
+   * cover one copy agent running ahead of the other: only records out of order within a side, and the
+   * lead a side may take in a partition before the other side's first record reaches it.
    */
   readonly graceMs?: number;
   /** `inner` (default), `left` or `outer`: see {@link joinStreams}. */
@@ -45,9 +48,11 @@ export interface JoinStreamsOptions<L, R, LK, RK, K, T extends JoinType> {
   /** A late record: `dead-letter` (default, with a `LateJoinRecordError`) or `drop` (counted). */
   readonly late?: 'dead-letter' | 'drop';
   /**
-   * A partition of the join topic that has caught up and received nothing for this long (ms of wall
-   * clock) lets stream time follow the wall clock, so records expire (and unmatched ones of a left or
-   * outer join go out) with no new input (default 1000).
+   * Idleness, in ms of wall clock (default 1000). A side that sent nothing to a partition of the join
+   * topic for this long, while that partition was read up to its end, stops holding the partition's
+   * stream time back (until its next record). A partition that has caught up and received nothing for
+   * this long lets stream time follow the wall clock, so records expire (and unmatched ones of a left or
+   * outer join go out) with no new input.
    */
   readonly idleAfterMs?: number;
   /** Partitions of the join topic when it is created (default: the most either side declares). */
@@ -76,13 +81,18 @@ export interface JoinStreamsOptions<L, R, LK, RK, K, T extends JoinType> {
  * it): one topic lands each key's records of both sides on the same worker by construction. Each copy
  * carries its origin, so the join's state counts a record copied twice (after a crash of a copy agent)
  * once: exact across the hop. The two copy agents run apart, so one side may reach the join topic
- * ahead of the other: `graceMs` must cover that lag (as for Kafka Streams inputs consumed at different
- * paces), or records of the side behind are late.
+ * ahead of the other. So stream time is kept per side (see below): the side behind holds it back, and
+ * its records are not late for the other side's lead (Kafka Streams' stream time is the highest event
+ * time of either input, which makes them late).
  * The state (each key's records that may still match, and results not yet settled) is a changelogged
  * table, `<app id>-<name>-join-changelog`, restored on assignment as any table's.
  *
- * Semantics, per partition of the join topic: stream time is the highest event time seen (both sides);
- * the watermark is stream time − `graceMs`. A record with `t + within` behind the watermark is late
+ * Semantics, per partition of the join topic: stream time is the lower of the two sides' highest event
+ * times seen. A side not seen yet does not hold it back, nor a side idle (nothing received for
+ * `idleAfterMs` while the partition was read to its end, until its next record); stream time never moves
+ * back. It is in the state's changelog with each side's highest event time, so a new owner of the
+ * partition resumes with the same. The watermark is stream time − `graceMs`; a record whose
+ * `t + within` is behind the watermark is late
  * (dead-lettered with `LateJoinRecordError`, or dropped). Each match is emitted once, as a message of
  * its own (key: the join key; timestamp: the later event time). A record is kept while a record on
  * time could still match it, until the watermark passes `t + 2 × within` (Kafka Streams' store
@@ -203,6 +213,6 @@ export function joinStreams<L, R, LK, RK, K, T extends JoinType = 'inner'>(
       ...(options.replicationFactor !== undefined ? { replicationFactor: options.replicationFactor } : {}),
     },
   );
-  app.onStop(() => join.table.close());
+  app.addStreamJoin(join as unknown as StreamJoin<unknown, unknown, unknown, JoinType>);
   return join;
 }

@@ -1,53 +1,19 @@
 import type { Codec } from '../codecs/codec.js';
-import { ConfigurationError } from '../core/errors.js';
-import type { Lineage } from '../core/lineage.js';
-import { Message } from '../core/message.js';
-import { REPARTITION_HEADERS } from '../core/repartition-headers.js';
 import { json } from '../codecs/json.js';
+import type { Message } from '../core/message.js';
+import { REPARTITION_HEADERS } from '../core/repartition-headers.js';
 import type { Topic } from '../topics/topic.js';
 import { type ApplyOutcome, Table, type TableHost } from '../tables/table.js';
 import type { TableStore } from '../tables/stores/table-store.js';
-import { IdleCloser } from '../windows/idle-closer.js';
-import { type OwnedResult, OwnedResults, type ResultBinding } from '../windows/owned-results.js';
-import { EventTimePartition } from '../windows/window-partition.js';
-import { WATERMARK_HEADER, rewriteWatermark } from '../windows/window-table.js';
 import { ResultBindings } from '../windows/result-bindings.js';
-import { JoinResultFailedError } from './join-errors.js';
+import { JoinPartitions } from './join-partitions.js';
+import { type JoinBinding, type JoinPending, JoinResults } from './join-results.js';
 import type { JoinSide } from './join-side.js';
-import {
-  type JoinState,
-  type JoinType,
-  type PendingJoin,
-  addRecord,
-  expire,
-  expiryOf,
-  isLate,
-  nextExpiry,
-  removePending,
-} from './join-state.js';
-
-/** A join result kept until it settles downstream. @internal */
-export interface JoinPending<K> extends OwnedResult {
-  readonly key: K;
-  readonly keyId: string;
-  readonly id: string;
-  readonly t: number;
-  /** The left and right values as stored (base64 of their codec's bytes; null: none). */
-  readonly left: string | null;
-  readonly right: string | null;
-}
-
-/** What a `windowJoin` subscription gives its join while it runs. @internal */
-export type JoinBinding<K> = ResultBinding<Message<JoinPending<K>, K>>;
-
-type JoinPartition<K> = EventTimePartition<K, JoinPending<K>>;
+import { type JoinState, type JoinType, addRecord, expiryOf, isLate } from './join-state.js';
 
 /** What {@link StreamJoin.accept} reports for a record. @internal */
 export type JoinAcceptOutcome<K> =
   ApplyOutcome<K, JoinState> | { readonly kind: 'late'; readonly watermark: number };
-
-/** Headers a dead-lettered join result carries besides the usual ones. */
-export const JOIN_DEAD_LETTER_HEADERS = { join: 'rivulet-join', id: 'rivulet-join-result' } as const;
 
 /**
  * Counters of a stream–stream join ({@link StreamJoin.stats}).
@@ -113,16 +79,15 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
   /** @internal The state per join key. */
   readonly table: Table<K, JoinState>;
   readonly #codecs: { readonly left: Codec<L>; readonly right: Codec<R> };
-  readonly #parts = new Map<number, JoinPartition<K>>();
-  readonly #results: OwnedResults<JoinPending<K>, Message<JoinPending<K>, K>>;
+  readonly #results: JoinResults<K, L, R>;
+  readonly #parts: JoinPartitions<K>;
   readonly #bindings = new ResultBindings<JoinBinding<K>>({
-    serve: () => this.#serve(),
+    serve: () => this.#parts.serve(),
     unserved: () => {
-      this.#idle.stop();
+      this.#parts.stop();
       this.#results.unbound();
     },
   });
-  readonly #idle: IdleCloser<JoinPartition<K>>;
   #lateDeadLettered = 0;
   #lateDropped = 0;
 
@@ -151,40 +116,32 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
       },
       {
         // Restored state expires, and its pending results go out, even if no record comes.
-        ready: (partition) => void this.#part(partition),
-        revoked: (partitions) => {
-          for (const partition of partitions) this.#parts.delete(partition);
-        },
+        ready: (partition) => void this.#parts.part(partition),
+        revoked: (partitions) => this.#parts.revoked(partitions),
       },
     );
-    this.#results = new OwnedResults<JoinPending<K>, Message<JoinPending<K>, K>>({
-      table: name,
-      noun: 'join result',
-      logger: host.logger,
-      transport: () => host.transport(),
-      binding: () => this.#bindings.current,
-      owns: (result) =>
-        this.#parts.get(result.partition)?.results.get(resultKey(result.keyId, result.id)) === result,
-      remove: (result) => this.#remove(result),
-      message: (topic, result, lineage: Lineage) =>
-        new Message(topic, result.partition, -1, result.key, result, {}, result.t, lineage),
-      where: (result) => ({ partition: result.partition, id: result.id }),
-      deadLetter: (result) => ({
-        key: this.table.keyCodec.encode(result.key),
-        value: Buffer.from(JSON.stringify({ key: result.key, left: result.left, right: result.right })),
-        headers: { [JOIN_DEAD_LETTER_HEADERS.join]: name, [JOIN_DEAD_LETTER_HEADERS.id]: result.id },
-      }),
-      failure: (result, cause) => new JoinResultFailedError(name, result.partition, result.id, cause),
-    });
-    this.#idle = new IdleCloser<JoinPartition<K>>({
+    const binding = (): JoinBinding<K> | undefined => this.#bindings.current;
+    this.#results = new JoinResults<K, L, R>({
       name,
       logger: host.logger,
-      idleAfterMs: this.idleAfterMs,
-      binding: () => this.#bindings.current,
-      owns: (part) => this.#parts.get(part.partition) === part,
+      table: this.table,
+      codecs: this.#codecs,
       transport: () => host.transport(),
-      writeWatermark: (part, watermark, then) => rewriteWatermark(this.table, part, watermark, then),
-      closeDue: (part) => this.#closeDue(part),
+      binding,
+      part: (partition) => this.#parts.get(partition),
+      headers: (part) => this.#parts.headers(part),
+    });
+    this.#parts = new JoinPartitions<K>({
+      name,
+      logger: host.logger,
+      table: this.table,
+      type,
+      within: this.within,
+      graceMs: this.graceMs,
+      idleAfterMs: this.idleAfterMs,
+      results: this.#results,
+      transport: () => host.transport(),
+      binding,
     });
   }
 
@@ -204,8 +161,8 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
   stats(): StreamJoinStats {
     const watermarks: Record<number, number> = {};
     let pending = 0;
-    for (const [partition, part] of this.#parts) {
-      if (Number.isFinite(part.watermark)) watermarks[partition] = part.watermark;
+    for (const part of this.#parts.values()) {
+      if (Number.isFinite(part.watermark)) watermarks[part.partition] = part.watermark;
       pending += part.results.size;
     }
     return {
@@ -220,10 +177,7 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
 
   /** @internal The values of a result, decoded by their side's codec. */
   values(result: JoinPending<K>): { left: L | undefined; right: R | undefined } {
-    return {
-      left: result.left === null ? undefined : decodeSync(this.#codecs.left, result.left, this.name),
-      right: result.right === null ? undefined : decodeSync(this.#codecs.right, result.right, this.name),
-    };
+    return this.#results.values(result);
   }
 
   /** @internal A `windowJoin` subscription starts: results go to it, unless another one still runs. */
@@ -254,10 +208,10 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
     then: (outcome: JoinAcceptOutcome<K>) => void,
   ): void {
     const partition = this.table.agentScope === undefined ? 0 : message.partition;
-    const part = this.#part(partition);
+    const part = this.#parts.part(partition);
     const keyId = part ? this.table.keyId(key) : '';
     if (part) {
-      part.lastRecordAt = this.#now();
+      part.lastRecordAt = this.#parts.now();
       part.nextOffset = Math.max(part.nextOffset, message.offset + 1);
       if (
         !this.table.wasApplied(message as Message<unknown, unknown>) &&
@@ -275,18 +229,18 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
       (outcome) => {
         if (outcome.kind === 'done' && !outcome.replayed && part && this.#parts.get(partition) === part) {
           part.durable = Math.max(part.durable, carried);
-          this.#pend(part, key, keyId, outcome.value);
-          this.#closeDue(part);
+          this.#results.pend(part, key, keyId, outcome.value);
+          this.#parts.closeDue(part);
         }
         then(outcome);
       },
       () => {
         // The change is made: stream time moves, and the record's expiry is noted.
-        part!.observe(t, this.#now());
+        part!.observeSide(side, t, this.#parts.now());
         carried = part!.watermark;
         part!.schedule(expiryOf(t, this.within), keyId, key);
-        this.#idle.arm(part!);
-        return { [WATERMARK_HEADER]: String(carried) };
+        this.#parts.arm(part!);
+        return this.#parts.headers(part!);
       },
     );
   }
@@ -296,127 +250,6 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
       side === 'left' ? this.#codecs.left.encode(value as L) : this.#codecs.right.encode(value as R);
     return bytes.toString('base64');
   }
-
-  /** Results go to the binding now current: those not settled yet again, and records due expire. */
-  #serve(): void {
-    for (const part of this.#parts.values()) {
-      for (const result of part.results.values()) if (!result.handled) this.#results.emit(result);
-      part.probing = false; // the last subscription's timers are gone
-      this.#closeDue(part);
-      this.#idle.arm(part);
-    }
-  }
-
-  /** The partition's state, set up (from the restored table) the first time it is ready. */
-  #part(partition: number): JoinPartition<K> | undefined {
-    if (!this.table.isReady(partition)) return undefined;
-    let part = this.#parts.get(partition);
-    if (part) return part;
-    part = new EventTimePartition<K, JoinPending<K>>(partition, this.graceMs, this.#now());
-    const restored = Number(this.table.restoredHeaders(partition)?.[WATERMARK_HEADER]);
-    if (Number.isFinite(restored)) part.restore(restored, this.#now());
-    this.#parts.set(partition, part);
-    let page = this.table.keys(partition, { limit: 1000 });
-    for (;;) {
-      for (const key of page.keys) {
-        const state = this.table.get(key);
-        const keyId = this.table.keyId(key);
-        this.#schedule(part, key, keyId, state);
-        this.#pend(part, key, keyId, state);
-      }
-      if (page.next === undefined) break;
-      page = this.table.keys(partition, { after: page.next, limit: 1000 });
-    }
-    this.#closeDue(part);
-    this.#idle.arm(part);
-    return part;
-  }
-
-  /** Notes when the key's first buffered record expires. */
-  #schedule(part: JoinPartition<K>, key: K, keyId: string, state: JoinState | undefined): void {
-    const at = nextExpiry(state, this.within);
-    if (at === undefined) return;
-    part.schedule(at, keyId, key);
-    this.#idle.arm(part);
-  }
-
-  /** The pending results of a durable state not handed downstream yet: emitted now (or at the next binding). */
-  #pend(part: JoinPartition<K>, key: K, keyId: string, state: JoinState | undefined): void {
-    for (const [id, t, left, right] of state?.p ?? ([] as PendingJoin[])) {
-      if (part.results.has(resultKey(keyId, id))) continue;
-      const result: JoinPending<K> = {
-        partition: part.partition,
-        key,
-        keyId,
-        id,
-        t,
-        left,
-        right,
-        attempts: 0,
-        firstFailedAt: undefined,
-        handled: false,
-        lineage: undefined,
-      };
-      part.results.set(resultKey(keyId, id), result);
-      this.#results.emit(result);
-    }
-  }
-
-  /** Expires the records the durable watermark has passed; unmatched ones pend as results (left, outer). */
-  #closeDue(part: JoinPartition<K>): void {
-    if (!this.#bindings.current) return; // expired when a subscription is back
-    const upTo = part.durable;
-    for (const [keyId, key] of part.takeDue(upTo)) {
-      let state: JoinState | undefined;
-      try {
-        state = this.table.get(key);
-      } catch {
-        return; // the partition is moving away
-      }
-      if (!state) continue;
-      const next = expire(state, upTo, this.within, this.type);
-      if (next === state) {
-        this.#schedule(part, key, keyId, state);
-        continue;
-      }
-      this.table.put(part.partition, key, next, this.#headers(part), (durable) => {
-        if (!durable || this.#parts.get(part.partition) !== part) return;
-        this.#pend(part, key, keyId, next);
-        this.#schedule(part, key, keyId, next);
-      });
-    }
-  }
-
-  /** Removes a result that settled (or was dead-lettered) from its key's state. */
-  #remove(result: JoinPending<K>): void {
-    const part = this.#parts.get(result.partition);
-    const id = resultKey(result.keyId, result.id);
-    if (!part || part.results.get(id) !== result) return; // the partition moved away meanwhile
-    result.handled = true;
-    let state: JoinState | undefined;
-    try {
-      state = this.table.get(result.key);
-    } catch {
-      part.results.delete(id);
-      return;
-    }
-    this.table.put(part.partition, result.key, removePending(state, result.id), this.#headers(part), () => {
-      if (part.results.get(id) === result) part.results.delete(id);
-    });
-  }
-
-  #headers(part: JoinPartition<K>): Record<string, string> {
-    return { [WATERMARK_HEADER]: String(part.watermark) };
-  }
-
-  #now(): number {
-    return this.#bindings.current?.scheduler.now() ?? Date.now();
-  }
-}
-
-/** A result's id in its partition: the key's bytes (their length first: any byte may occur) and the result's id. */
-function resultKey(keyId: string, id: string): string {
-  return `${keyId.length}:${keyId}${id}`;
 }
 
 /** A record's id in the join's state: its origin (topic/partition/offset) across the copy agent's hop. */
@@ -426,13 +259,4 @@ function recordId(message: Message<unknown, unknown>): string {
   if (topic !== undefined && h[REPARTITION_HEADERS.via] === message.topic)
     return `${topic}/${h[REPARTITION_HEADERS.partition]}/${h[REPARTITION_HEADERS.offset]}`;
   return `${message.topic}/${message.partition}/${message.offset}`;
-}
-
-function decodeSync<V>(codec: Codec<V>, base64: string, join: string): V {
-  const value = codec.decode(Buffer.from(base64, 'base64'));
-  if (value instanceof Promise)
-    throw new ConfigurationError(
-      `Stream join ${join}: codec ${codec.name} decodes asynchronously; a join needs a synchronous one`,
-    );
-  return value;
 }

@@ -7,7 +7,8 @@ import { InvalidEventTimeError } from '../windows/window-errors.js';
 import { LateJoinRecordError } from './join-errors.js';
 import type { JoinSide } from './join-side.js';
 import type { JoinType } from './join-state.js';
-import type { JoinBinding, StreamJoin } from './stream-join.js';
+import type { JoinBinding } from './join-results.js';
+import type { StreamJoin } from './stream-join.js';
 
 /**
  * The left value a joiner gets: always there, but for an unmatched right record of an outer join.
@@ -57,8 +58,9 @@ export interface WindowJoinOptions {
  * with `late: 'drop'`).
  *
  * Marble (`within` 5, grace 0, left join; event time = the record's timestamp): `a` = L@0, `b` = R@8,
- * `c` = R@4 in: `--x` out, `x` = `join(a, c)` at timestamp 4: b moved the watermark past a's window,
- * but c is on time (4 + 5 ≥ 8) and meets a, which is kept until the watermark passes 0 + 2 × 5.
+ * `c` = R@4 in: `--x` out, `x` = `join(a, c)` at timestamp 4: stream time stays at 0 (the left side's
+ * highest; b is the right side's), c is on time and meets a, which is kept until the watermark passes
+ * 0 + 2 × 5 (no `join(a, undefined)` first).
  *
  * @example
  * ```ts

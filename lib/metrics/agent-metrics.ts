@@ -1,9 +1,10 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { AgentStats } from '../agent/agent.js';
 import type { Logger } from '../core/logger.js';
 import type { LagCache } from './lag-cache.js';
 import type { MonitoredApp } from './monitored-app.js';
 import { type ScrapedMetric, registerScraped } from './scraped-metrics.js';
+import { promClient } from './prom-client.js';
 
 const COUNTERS: readonly ScrapedMetric<AgentStats>[] = [
   [
@@ -73,7 +74,7 @@ export function registerAgentMetrics(
     { counters: COUNTERS, gauges: GAUGES },
   );
   names.push('rivulet_agent_committed_offset', 'rivulet_agent_commit_lag');
-  new Gauge({
+  new (promClient().Gauge)({
     name: 'rivulet_agent_committed_offset',
     help: 'Last offset this worker committed, per assigned partition',
     labelNames: ['agent', 'topic', 'partition'],
@@ -88,7 +89,7 @@ export function registerAgentMetrics(
     },
   });
   let warned = false;
-  new Gauge({
+  new (promClient().Gauge)({
     name: 'rivulet_agent_commit_lag',
     help: "Records not yet committed by the agent's group: end offset - committed offset, per partition",
     labelNames: ['agent', 'topic', 'partition'],

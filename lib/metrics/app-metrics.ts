@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { EMPTY, type Observable } from 'rxjs';
 import { type Logger, silentLogger } from '../core/logger.js';
 import type { SinkEvent } from '../core/sink-health.js';
@@ -8,7 +8,8 @@ import { LagCache } from './lag-cache.js';
 import type { MonitoredApp } from './monitored-app.js';
 import { registerSinkMetrics } from './sink-metrics.js';
 import { registerTableMetrics } from './table-metrics.js';
-import { registerWindowMetrics } from './window-metrics.js';
+import { registerJoinMetrics, registerWindowMetrics } from './window-metrics.js';
+import { promClient } from './prom-client.js';
 
 /**
  * Options of {@link appMetrics}.
@@ -77,7 +78,7 @@ export function appMetrics(
   app: MonitoredApp & { readonly logger?: Logger },
   options: AppMetricsOptions = {},
 ): AppMetrics {
-  const registry = options.registry ?? new Registry();
+  const registry = options.registry ?? new (promClient().Registry)();
   const lag = new LagCache(() => app.transport(), {
     ...(options.lagTtlMs !== undefined ? { ttlMs: options.lagTtlMs } : {}),
     ...(options.now ? { now: options.now } : {}),
@@ -92,7 +93,11 @@ export function appMetrics(
     options.sinkEvents ?? app.sinkEvents$ ?? EMPTY,
     () => app.sinkHealth?.() ?? [],
   );
-  const tableNames = [...registerTableMetrics(app, registry), ...registerWindowMetrics(app, registry)];
+  const tableNames = [
+    ...registerTableMetrics(app, registry),
+    ...registerWindowMetrics(app, registry),
+    ...registerJoinMetrics(app, registry),
+  ];
   let closed = false;
   return {
     registry,

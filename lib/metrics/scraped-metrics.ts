@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { promClient } from './prom-client.js';
 
 /** One metric read from a row when scraped: `[name, help, value of the row]`. @internal */
 export type ScrapedMetric<R> = readonly [name: string, help: string, value: (row: R) => number];
@@ -25,7 +26,7 @@ export function registerScraped<R>(
   const registers = [registry];
   const labels = [...labelNames];
   for (const [name, help, value] of metrics.counters ?? [])
-    new Counter({
+    new (promClient().Counter)({
       name,
       help,
       labelNames: labels,
@@ -36,7 +37,7 @@ export function registerScraped<R>(
       },
     });
   for (const [name, help, value] of metrics.gauges ?? [])
-    new Gauge({
+    new (promClient().Gauge)({
       name,
       help,
       labelNames: labels,

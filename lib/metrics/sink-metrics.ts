@@ -1,13 +1,14 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Observable, Subscription } from 'rxjs';
 import type { SinkEvent, SinkHealth } from '../core/sink-health.js';
+import { promClient } from './prom-client.js';
 
 /**
  * Buckets of the sink latency histogram, in seconds.
  *
  * @example
  * ```ts
- * new Histogram({ name: 'my_write_seconds', help: 'writes', buckets: [...SINK_LATENCY_BUCKETS] });
+ * new (promClient().Histogram)({ name: 'my_write_seconds', help: 'writes', buckets: [...SINK_LATENCY_BUCKETS] });
  * ```
  */
 export const SINK_LATENCY_BUCKETS: readonly number[] = [
@@ -32,32 +33,32 @@ export function registerSinkMetrics(
 ): { readonly names: string[]; readonly subscription: Subscription } {
   const registers = [registry];
   const labelNames = ['agent', 'sink'];
-  const writes = new Counter({
+  const writes = new (promClient().Counter)({
     name: 'rivulet_sink_writes_total',
     help: 'Writes a sink finished (with their retries)',
     labelNames,
     registers,
   });
-  const failures = new Counter({
+  const failures = new (promClient().Counter)({
     name: 'rivulet_sink_write_failures_total',
     help: 'Writes that failed for good after their retries',
     labelNames,
     registers,
   });
-  const messages = new Counter({
+  const messages = new (promClient().Counter)({
     name: 'rivulet_sink_messages_total',
     help: 'Messages carried by the writes',
     labelNames,
     registers,
   });
-  const latency = new Histogram({
+  const latency = new (promClient().Histogram)({
     name: 'rivulet_sink_write_duration_seconds',
     help: 'Time a write took, retries included',
     labelNames,
     buckets: [...SINK_LATENCY_BUCKETS],
     registers,
   });
-  new Gauge({
+  new (promClient().Gauge)({
     name: 'rivulet_sink_failing',
     help: '1 while the sink is failing (from its first failed attempt until a write succeeds), else 0',
     labelNames,
@@ -67,7 +68,7 @@ export function registerSinkMetrics(
       for (const sink of health()) this.set(labelsOf(sink), sink.state === 'failing' ? 1 : 0);
     },
   });
-  new Gauge({
+  new (promClient().Gauge)({
     name: 'rivulet_sink_failing_seconds',
     help: 'How long the sink has been failing, 0 while it is ok',
     labelNames,

@@ -1,8 +1,9 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { TableStats } from '../tables/table.js';
 import type { GlobalTablePartitionStats, GlobalTableStats } from '../tables/global-table.js';
 import type { MonitoredApp } from './monitored-app.js';
 import { type ScrapedMetric, registerScraped } from './scraped-metrics.js';
+import { promClient } from './prom-client.js';
 
 const PARTITION_GAUGES: readonly ScrapedMetric<TableStats['partitions'][number]>[] = [
   ['rivulet_table_keys', 'Keys of the table in a partition this worker owns', (p) => p.keys],
@@ -69,7 +70,7 @@ export function registerTableMetrics(
   const registers = [registry];
   perPartition(registry, PARTITION_GAUGES, () => snapshot().map((t) => [t.name, t.partitions]));
   perPartition(registry, STANDBY_GAUGES, () => snapshot().map((t) => [t.name, t.standbys ?? []]));
-  new Gauge({
+  new (promClient().Gauge)({
     name: 'rivulet_table_pending_writes',
     help: "Table changes waiting for the broker's acknowledgement of their changelog record",
     labelNames: ['table'],
@@ -83,7 +84,7 @@ export function registerTableMetrics(
         );
     },
   });
-  new Counter({
+  new (promClient().Counter)({
     name: 'rivulet_table_changelog_write_failures_total',
     help: 'Changelog produce attempts that failed (and were retried)',
     labelNames: ['table'],

@@ -1,4 +1,4 @@
-import { CronExpressionParser } from 'cron-parser';
+import type * as CronParser from 'cron-parser';
 import {
   type MonoTypeOperatorFunction,
   Observable,
@@ -11,6 +11,10 @@ import {
   takeUntil,
 } from 'rxjs';
 import { ConfigurationError } from '../core/errors.js';
+import { lazyModule } from '../core/lazy-module.js';
+
+/** cron-parser, loaded by the first `crontab` (most apps have none). */
+const cronParser = lazyModule<typeof CronParser>('cron-parser');
 
 /**
  * One firing of a timer.
@@ -125,7 +129,10 @@ export function crontab(expression: string, options: CrontabOptions = {}): Obser
   const scheduler = options.scheduler ?? asyncScheduler;
   const parse = (from: number) => {
     try {
-      const times = CronExpressionParser.parse(expression, { tz: timezone, currentDate: new Date(from) });
+      const times = cronParser().CronExpressionParser.parse(expression, {
+        tz: timezone,
+        currentDate: new Date(from),
+      });
       return { next: () => times.next().getTime() };
     } catch (error) {
       throw new InvalidCronExpressionError(expression, error);

@@ -1,9 +1,9 @@
-import { Subscription } from 'rxjs';
 import type { Logger } from '../core/logger.js';
 import type { AgentScope } from '../agent/partition-resources.js';
 import type { Transport } from '../transports/transport.js';
 import type { ResultBinding } from './owned-results.js';
 import type { EventTimePartition } from './window-partition.js';
+import { PartitionTimers } from './partition-timers.js';
 
 /** What an {@link IdleCloser} needs from its windowed table (or stream join). @internal */
 export interface IdleCloserHost<P extends EventTimePartition<unknown, unknown>> {
@@ -30,9 +30,7 @@ export interface IdleCloserHost<P extends EventTimePartition<unknown, unknown>> 
  * @internal
  */
 export class IdleCloser<P extends EventTimePartition<unknown, unknown>> {
-  #timers = new Subscription();
-  /** The timer armed per partition, and when it fires. */
-  #armed = new WeakMap<P, { at: number; timer: Subscription }>();
+  readonly #timers = new PartitionTimers<P>();
 
   constructor(private readonly host: IdleCloserHost<P>) {}
 
@@ -46,29 +44,14 @@ export class IdleCloser<P extends EventTimePartition<unknown, unknown>> {
     if (!binding || due === undefined || part.probing) return;
     if (part.maxTime === Number.NEGATIVE_INFINITY) return; // no event time yet: records will move it
     const at = Math.max(part.lastRecordAt + this.host.idleAfterMs, part.wallTimeOf(due));
-    const armed = this.#armed.get(part);
+    const armed = this.#timers.armed(part);
     if (armed && armed.at <= at) return;
-    if (armed) {
-      armed.timer.unsubscribe();
-      this.#timers.remove(armed.timer);
-    }
-    const timer = binding.scheduler.schedule(
-      () => {
-        this.#timers.remove(timer);
-        if (this.#armed.get(part)?.timer === timer) this.#armed.delete(part);
-        this.#probe(part, binding);
-      },
-      Math.max(0, at - binding.scheduler.now()),
-    );
-    this.#armed.set(part, { at, timer });
-    this.#timers.add(timer);
+    this.#timers.set(part, at, undefined, binding.scheduler, () => this.#probe(part, binding));
   }
 
   /** Cancels every timer (the subscription ended); partitions are armed again by the next one. */
   stop(): void {
-    this.#timers.unsubscribe();
-    this.#timers = new Subscription();
-    this.#armed = new WeakMap();
+    this.#timers.stop();
   }
 
   #probe(part: P, binding: ResultBinding<never>): void {

@@ -47,7 +47,7 @@ export class EventTimePartition<K, R> {
 
   constructor(
     readonly partition: number,
-    private readonly grace: number,
+    protected readonly grace: number,
     now: number,
   ) {
     this.lastRecordAt = now;

@@ -354,8 +354,8 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
 
 /**
  * Re-writes the state of the key due first in `part`, with `watermark` in the changelog headers (an
- * idle partition's watermark, durable before anything closes by it); `then(false)` when the partition
- * is moving away.
+ * idle partition's watermark, durable before anything closes by it) besides `headers`; `then(false)`
+ * when the partition is moving away.
  * @internal
  */
 export function rewriteWatermark<K, V>(
@@ -363,6 +363,7 @@ export function rewriteWatermark<K, V>(
   part: EventTimePartition<K, unknown>,
   watermark: number,
   then: (durable: boolean) => void,
+  headers: Readonly<Record<string, string>> = {},
 ): void {
   const key = part.firstDue()!;
   let state: V | undefined;
@@ -371,5 +372,5 @@ export function rewriteWatermark<K, V>(
   } catch {
     return then(false);
   }
-  table.put(part.partition, key, state, { [WATERMARK_HEADER]: String(watermark) }, then);
+  table.put(part.partition, key, state, { ...headers, [WATERMARK_HEADER]: String(watermark) }, then);
 }

@@ -35,8 +35,9 @@ const debug = Boolean(process.env.DEBUG_JOIN);
 
 /**
  * The join as a sequential model: per partition of the join topic, in offset order, with stream time,
- * lateness and expiry as `joinStreams` documents them. Returns the distinct results (`l|r`) and the
- * late records' ids.
+ * lateness and expiry as `joinStreams` documents them (stream time: the lower of the two sides' highest
+ * event times, a side not seen yet holding nothing back; never idle here). Returns the distinct
+ * results (`l|r`) and the late records' ids.
  */
 function model(
   type: JoinType,
@@ -46,6 +47,7 @@ function model(
   const late: string[] = [];
   for (const records of partitions) {
     let streamTime = Number.NEGATIVE_INFINITY;
+    const highest = { left: Number.NEGATIVE_INFINITY, right: Number.NEGATIVE_INFINITY };
     const buffered: { rec: Rec; matched: boolean }[] = [];
     const expireUpTo = (watermark: number): void => {
       for (let i = buffered.length - 1; i >= 0; i--) {
@@ -72,7 +74,10 @@ function model(
           results.push(rec.left ? `${rec.id}|${other.rec.id}` : `${other.rec.id}|${rec.id}`);
         }
       buffered.push({ rec, matched });
-      streamTime = Math.max(streamTime, rec.t);
+      const side = rec.left ? 'left' : 'right';
+      highest[side] = Math.max(highest[side], rec.t);
+      const seen = [highest.left, highest.right].filter((t) => t > Number.NEGATIVE_INFINITY);
+      streamTime = Math.max(streamTime, Math.min(...seen));
       expireUpTo(streamTime - GRACE);
     }
   }
@@ -212,14 +217,14 @@ describe('stream–stream join, expiry and lateness across crashes, model-based 
           }
           if (!slots.some(Boolean)) slots[0] = await startWorker();
           produce(TOTAL);
-          // Far ahead on every partition (keys of their own): every buffered record expires.
-          for (let n = 0; n < 16; n++) {
-            const rec: Rec = { id: `flush${n}`, key: `flush${n}`, left: true, t: FLUSH_AT };
+          // Far ahead on every partition, on both sides (keys of their own): every buffered record expires.
+          for (let n = 0; n < 32; n++) {
+            const rec: Rec = { id: `flush${n}`, key: `flush${n >> 1}`, left: n % 2 === 0, t: FLUSH_AT };
             const [meta] = broker.produce([
               {
                 topic: JOIN_TOPIC,
                 key: Buffer.from(rec.key),
-                value: Buffer.from(`L${JSON.stringify(rec)}`),
+                value: Buffer.from(`${rec.left ? 'L' : 'R'}${JSON.stringify(rec)}`),
                 timestamp: rec.t,
               },
             ]);

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { tap } from 'rxjs';
-import { type App, createApp, joinTable, json, silentLogger } from '../../../lib/index.js';
+import { type App, type GlobalTable, createApp, joinTable, json, silentLogger } from '../../../lib/index.js';
 import { KafkaTransport } from '../../../lib/kafka.js';
+import { partitionForKey } from '../../../lib/transports/partitioner.js';
 import { waitFor, waitForCommitted } from '../../../lib/testing/index.js';
 import { services, uniqueName } from '../support/services.js';
 
@@ -25,6 +26,28 @@ function worker(appId: string, name: string) {
   return { app, customers };
 }
 
+/** Sends versions 1 to 3 of customers `c0`…`c<count − 1>`, then a tombstone for every `deleteEvery`th: the rows expected. */
+async function writeVersions(
+  customers: GlobalTable<string, Customer>,
+  count: number,
+  deleteEvery: number,
+): Promise<Map<string, Customer>> {
+  const expected = new Map<string, Customer>();
+  for (let version = 1; version <= 3; version++) {
+    const records = Array.from({ length: count }, (_, i) => ({
+      key: `c${i}`,
+      value: { name: `customer ${i}`, version },
+    }));
+    await customers.topic.sendMany(records);
+    for (const { key, value } of records) expected.set(key, value);
+  }
+  for (let i = 0; i < count; i += deleteEvery) {
+    await customers.delete(`c${i}`);
+    expected.delete(`c${i}`);
+  }
+  return expected;
+}
+
 describe('kafka: a global table', function () {
   this.timeout(120_000);
   const apps: App[] = [];
@@ -38,19 +61,7 @@ describe('kafka: a global table', function () {
     const writer = worker(appId, name);
     apps.push(writer.app);
     // 3 versions of 300 keys, then tombstones for 30 of them
-    const expected = new Map<string, Customer>();
-    for (let version = 1; version <= 3; version++) {
-      const records = Array.from({ length: 300 }, (_, i) => ({
-        key: `c${i}`,
-        value: { name: `customer ${i}`, version },
-      }));
-      await writer.customers.topic.sendMany(records);
-      for (const { key, value } of records) expected.set(key, value);
-    }
-    for (let i = 0; i < 300; i += 10) {
-      await writer.customers.delete(`c${i}`);
-      expected.delete(`c${i}`);
-    }
+    const expected = await writeVersions(writer.customers, 300, 10);
 
     const fresh = worker(appId, name);
     apps.push(fresh.app);
@@ -90,6 +101,57 @@ describe('kafka: a global table', function () {
       timeoutMs: 10_000,
       description: 'no lag once the end offsets were refreshed',
     });
+  });
+
+  it('a worker started after the data was written restores every partition before its agent reads: each order, already waiting, meets the last version of its customer, with no failed attempt', async () => {
+    const appId = uniqueName('global-fresh');
+    const name = `${appId}-customers`;
+    const writer = worker(appId, name);
+    apps.push(writer.app);
+    const ordersTopic = `${appId}-orders`;
+    const orders = writer.app.topic<{ customer: string }>(ordersTopic, { value: json(), partitions: 3 });
+    // 3 versions of 2000 keys (the last one wins), then tombstones for every 50th
+    const expected = await writeVersions(writer.customers, 2000, 50);
+    // orders for every 10th customer (a deleted one every 5th order): rows of each partition
+    const customersOfOrders = Array.from({ length: 200 }, (_, i) => `c${i * 10}`);
+    expect(new Set(customersOfOrders.map((c) => partitionForKey(Buffer.from(c), 3)))).to.have.lengthOf(3);
+    await orders.sendMany(customersOfOrders.map((customer, i) => ({ key: `o${i}`, value: { customer } })));
+
+    const fresh = worker(appId, name);
+    apps.push(fresh.app);
+    const enriched: string[] = [];
+    const sizes = new Set<number>();
+    const agent = fresh.app.agent(
+      'enrich',
+      fresh.app.topic<{ customer: string }>(ordersTopic, { value: json() }),
+      (order$) =>
+        order$.pipe(
+          joinTable(
+            fresh.customers,
+            (order, customer) => {
+              sizes.add(fresh.customers.size);
+              return `${order.customer}:${customer.version}`;
+            },
+            { key: (m) => m.value.customer },
+          ),
+          tap((m) => enriched.push(m.value)),
+        ),
+      { commitIntervalMs: 20 },
+    );
+    await fresh.app.start();
+    await waitFor(() => agent.stats().settled === customersOfOrders.length, {
+      timeoutMs: 60_000,
+      description: 'every order settled',
+    });
+    expect([...enriched].sort()).to.deep.equal(
+      customersOfOrders
+        .filter((c) => expected.has(c))
+        .map((c) => `${c}:3`)
+        .sort(),
+    );
+    // the whole table was there from the first record on, and no record failed on a table not ready
+    expect([...sizes]).to.deep.equal([expected.size]);
+    expect(agent.stats()).to.include({ retried: 0, deadLettered: 0 });
   });
 
   it('an agent joins orders with it from its first record, and sees a row sent after start', async () => {

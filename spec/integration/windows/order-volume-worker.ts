@@ -16,6 +16,7 @@ import { silentLogger } from '../../../lib/index.js';
 import { influxWriteApi } from '../../../lib/influx.js';
 import { KafkaTransport } from '../../../lib/kafka.js';
 import { createOrderVolumeApp } from '../../../samples/order-volume/order-volume.js';
+import { reportUncommitted } from '../support/uncommitted-copies.js';
 
 const id = process.env.RIVULET_APP!;
 const commitIntervalMs = Number(process.env.RIVULET_COMMIT_MS ?? 20);
@@ -50,29 +51,10 @@ const progress = setInterval(() => {
 
 // the copy agent's records acknowledged by the broker but not committed, right after one of its commits
 const copier = app.agents.find((agent) => agent.name === 'by-symbol-repartition')!;
-let lastCommitted = -1;
-let committedAt = 0;
-let reported = -1;
 const reportFrom = Number(process.env.RIVULET_REPORT_UNCOMMITTED ?? 0);
-const uncommitted = reportFrom
-  ? setInterval(() => {
-      const partitions = copier.stats().partitions;
-      const committed = partitions.reduce((sum, p) => sum + Math.max(p.committed, 0), 0);
-      if (committed !== lastCommitted) [lastCommitted, committedAt] = [committed, Date.now()];
-      const pending = partitions.reduce(
-        (sum, p) => sum + (p.committed >= 0 ? Math.max((p.committable ?? 0) - p.committed, 0) : 0),
-        0,
-      );
-      if (
-        pending >= reportFrom &&
-        committedAt !== reported &&
-        Date.now() - committedAt < commitIntervalMs / 2
-      ) {
-        reported = committedAt;
-        console.log(`uncommitted ${pending}`);
-      }
-    }, 5)
-  : undefined;
+const stopReporting = reportFrom
+  ? reportUncommitted([copier], commitIntervalMs, reportFrom, (m) => console.log(`uncommitted ${m}`))
+  : () => {};
 await run;
 clearInterval(progress);
-clearInterval(uncommitted);
+stopReporting();

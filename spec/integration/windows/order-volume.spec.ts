@@ -1,12 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { REPARTITION_HEADERS } from '../../../lib/index.js';
 import { influxQLClient, influxql } from '../../../lib/influx.js';
 import { waitFor } from '../../../lib/testing/index.js';
 import { ORDERS_PER_MINUTE, countPerMinute } from '../../../samples/order-volume/order-volume.js';
 import { type Order, SYMBOLS } from '../../../samples/orders/orders.js';
+import { type FixtureProcess, startFixture } from '../support/fixture-process.js';
+import { readTopic } from '../support/read-topic.js';
 import { services, uniqueName } from '../support/services.js';
 
 const fixture = fileURLToPath(new URL('./order-volume-worker.ts', import.meta.url));
@@ -14,26 +15,8 @@ const GRACE_MS = 20_000; // more than the orders of a killed worker's partitions
 const PRODUCE_MS = 20_000;
 const VICTIM_COMMIT_MS = 1000; // the victim's agents commit this often: its copies wait to be committed
 
-interface Worker {
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
-  output(): string;
-}
-
-function startWorker(env: Record<string, string>, onOutput: (chunk: string) => void = () => {}): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
-    env: { ...process.env, ...env, RIVULET_KAFKA_BROKERS: services.kafkaBrokers.join(',') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-    onOutput(chunk.toString());
-  });
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { child, exited, output: () => output };
-}
+const startWorker = (env: Record<string, string>, onOutput?: (chunk: string) => void): FixtureProcess =>
+  startFixture(fixture, env, onOutput);
 
 async function influxQuery(q: string): Promise<void> {
   const response = await fetch(`${services.influxUrl}/query`, {
@@ -41,30 +24,6 @@ async function influxQuery(q: string): Promise<void> {
     body: new URLSearchParams({ q }),
   });
   expect(response.ok, q).to.equal(true);
-}
-
-/** Every record of a topic, from the beginning to the end offsets of now. */
-async function readTopic(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const left = new Map(ends.map((e) => [e.partition, Number(e.high)]));
-  const records: KafkaMessage[] = [];
-  const consumer = kafka.consumer({ groupId: uniqueName('read') });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
-      if (Number(message.offset) < left.get(partition)!) records.push(message);
-    },
-  });
-  await waitFor(() => records.length === [...left.values()].reduce((a, b) => a + b, 0), {
-    timeoutMs: 60_000,
-    description: `every record of ${topic}`,
-  });
-  await consumer.disconnect();
-  return records;
 }
 
 describe('order-volume sample on Kafka and InfluxDB: a worker SIGKILLed mid-window, its copy agent with copies not committed', function () {
@@ -87,7 +46,7 @@ describe('order-volume sample on Kafka and InfluxDB: a worker SIGKILLed mid-wind
       RIVULET_INFLUX_DB: db,
       RIVULET_GRACE_MS: String(GRACE_MS),
     };
-    const workers: Worker[] = [];
+    const workers: FixtureProcess[] = [];
     const producer = kafka.producer();
     try {
       // killed as soon as, a third into the orders, its copy agent holds copies the broker acknowledged

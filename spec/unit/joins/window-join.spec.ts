@@ -88,26 +88,26 @@ describe('windowJoin (marbles, testPipeline)', () => {
   it('left: a left record that met nothing comes out when it expires (watermark past t + 2 × within), not before', () => {
     const j = join('left');
     scheduler.run(({ cold, expectObservable }) => {
-      const input = cold('abcde|', {
+      const input = cold('abcde---|', {
         a: L(0, 0, 'a'),
         b: R(20, 1, 'b'),
         c: L(16, 2, 'c'),
         d: R(26, 3, 'd'),
         e: R(27, 4, 'e'),
       });
-      // b (20) moves the watermark to 20 ≥ 0 + 11: a expires unmatched. c (16) is on time (16 + 5 ≥ 20)
-      // and meets nothing (b is 4 ms away: it does meet b). So: c meets b at once; d (26) leaves c
-      // buffered (expiry 16 + 11 = 27); e (27) expires it, matched: nothing more comes out.
+      // Stream time is the lower of the two sides' highest event times. b (20) leaves it at 0 (left's
+      // highest). c (16) is on time and meets b (4 ms away); stream time 16 ≥ 0 + 11: a expires
+      // unmatched. d (26), e (27) leave stream time at 16 (left's highest): c stays buffered.
       const r = run(j, input, scheduler);
-      expectObservable(r.shown).toBe('-xy--|', { x: 'k:a+-@0', y: 'k:c+b@20' });
+      expectObservable(r.shown).toBe('--(yx)--|', { x: 'k:a+-@0', y: 'k:c+b@20' });
     });
   });
 
   it('left: a record stays until nothing on time can meet it: a record behind stream time still meets it, and no unmatched result goes out first', () => {
     const j = join('left');
     scheduler.run(({ cold, expectObservable }) => {
-      // b (8) moves the watermark past a's window end (0 + 5), but c (4) is on time (4 + 5 ≥ 8) and
-      // meets a; Kafka Streams would have emitted a unmatched already.
+      // c (4) is on time and meets a. Kafka Streams would have emitted a unmatched already: its stream
+      // time is the highest of either side (8, from b), past a's window end (0 + 5).
       const input = cold('abc|', { a: L(0, 0, 'a'), b: R(8, 1, 'b'), c: R(4, 2, 'c') });
       expectObservable(run(j, input, scheduler).shown).toBe('--x|', { x: 'k:a+c@4' });
     });
@@ -136,9 +136,15 @@ describe('windowJoin (marbles, testPipeline)', () => {
     const k = join('outer');
     scheduler = marbles(); // a fresh clock
     scheduler.run(({ cold, expectObservable }) => {
-      const input = cold('abc---|', { a: L(0, 0, 'a'), b: R(0, 1, 'b', 'y'), c: R(30, 2, 'c') });
+      // Both sides at 30 (c, d): stream time 30 expires a and b, unmatched.
+      const input = cold('abcd---|', {
+        a: L(0, 0, 'a'),
+        b: R(0, 1, 'b', 'y'),
+        c: R(30, 2, 'c'),
+        d: L(30, 3, 'd', 'z'),
+      });
       const r = run(k, input, scheduler);
-      expectObservable(r.shown).toBe('--(xy)|', { x: 'k:a+-@0', y: 'y:-+b@0' });
+      expectObservable(r.shown).toBe('---(xy)|', { x: 'k:a+-@0', y: 'y:-+b@0' });
     });
   });
 
@@ -164,6 +170,45 @@ describe('windowJoin (marbles, testPipeline)', () => {
       expectObservable(r.settled).toBe('ab|', { a: 0, b: 1 });
     });
     expect(d.stats().lateDropped).to.equal(1);
+  });
+
+  it('stream time per side: with the left side far ahead of the right in event time, the right records still join (not late)', () => {
+    const j = join('inner');
+    scheduler.run(({ cold, expectObservable }) => {
+      // The left copy agent ran ahead: c (left, 100) arrives before d (right, 2). Stream time is the
+      // lower side's highest event time (right: 0), so d is on time and meets b; e brings the right
+      // side to 100 and meets c.
+      const input = cold('abcde|', {
+        a: R(0, 0, 'a', 'z'),
+        b: L(1, 1, 'b'),
+        c: L(100, 2, 'c', 'w'),
+        d: R(2, 3, 'd'),
+        e: R(100, 4, 'e', 'w'),
+      });
+      const r = run(j, input, scheduler);
+      expectObservable(r.shown).toBe('---xy|', { x: 'k:b+d@2', y: 'w:c+e@100' });
+      expectObservable(r.failed.pipe(map(failure))).toBe('-----|');
+    });
+    expect(j.stats().watermarks).to.deep.equal({ 0: 100 });
+  });
+
+  it('stream time per side: a side that sent nothing for idleAfterMs stops holding stream time back, until its next record', () => {
+    const j = join('left', 0, 'dead-letter', 4);
+    scheduler.run(({ cold, expectObservable }) => {
+      // Left records keep coming (the partition is never idle); the right side sent a at frame 0 and
+      // nothing since: from frame 4 it is idle, so d (30) moves stream time to 30 at frame 5: b and c
+      // expire unmatched, and e (right, 2) is late.
+      const input = cold('ab-c-d-e-|', {
+        a: R(0, 0, 'a', 'z'),
+        b: L(1, 1, 'b'),
+        c: L(3, 2, 'c', 'k2'),
+        d: L(30, 3, 'd', 'k3'),
+        e: R(2, 4, 'e'),
+      });
+      const r = run(j, input, scheduler);
+      expectObservable(r.shown).toBe('-----(xy)|', { x: 'k:b+-@1', y: 'k2:c+-@3' });
+      expectObservable(r.failed.pipe(map(failure))).toBe('-------x-|', { x: '4:LateJoinRecordError' });
+    });
   });
 
   it('a joiner that throws fails the result, not the record; the record settles', () => {

@@ -1,0 +1,162 @@
+import type { Logger } from '../core/logger.js';
+import type { Table } from '../tables/table.js';
+import type { Transport } from '../transports/transport.js';
+import { IdleCloser } from '../windows/idle-closer.js';
+import { WATERMARK_HEADER, rewriteWatermark } from '../windows/window-table.js';
+import { JoinPartition, SideIdler, type SideIdlerHost } from './join-clock.js';
+import type { JoinBinding, JoinPending, JoinResults, PendingPartition } from './join-results.js';
+import { type JoinState, type JoinType, expire, nextExpiry } from './join-state.js';
+
+/** What {@link JoinPartitions} needs from its stream join. @internal */
+export interface JoinPartitionsHost<K> {
+  readonly name: string;
+  readonly logger: Logger;
+  readonly table: Table<K, JoinState>;
+  readonly type: JoinType;
+  readonly within: number;
+  readonly graceMs: number;
+  readonly idleAfterMs: number;
+  readonly results: Pick<JoinResults<K, unknown, unknown>, 'pend' | 'emitAgain'>;
+  transport(): Promise<Transport>;
+  binding(): JoinBinding<K> | undefined;
+}
+
+/**
+ * The partitions of a stream join owned on this worker: each one's stream time and watermark (set up
+ * from the restored changelog), which keys have records expiring when, and closing by the wall clock
+ * (an idle partition, an idle side). Expiry changes the state only up to the durable watermark.
+ * @internal
+ */
+export class JoinPartitions<K> {
+  readonly #parts = new Map<number, PendingPartition<K>>();
+  readonly #idle: IdleCloser<PendingPartition<K>>;
+  readonly #sides: SideIdler<PendingPartition<K>>;
+
+  constructor(private readonly host: JoinPartitionsHost<K>) {
+    const clock: SideIdlerHost<PendingPartition<K>> = {
+      name: host.name,
+      logger: host.logger,
+      idleAfterMs: host.idleAfterMs,
+      binding: () => host.binding(),
+      owns: (part) => this.#parts.get(part.partition) === part,
+      transport: () => host.transport(),
+    };
+    this.#idle = new IdleCloser<PendingPartition<K>>({
+      ...clock,
+      writeWatermark: (part, watermark, then) =>
+        rewriteWatermark(host.table, part, watermark, then, part.timesHeader()),
+      closeDue: (part) => this.closeDue(part),
+    });
+    this.#sides = new SideIdler<PendingPartition<K>>(clock);
+  }
+
+  /** The partitions set up here. */
+  values(): IterableIterator<PendingPartition<K>> {
+    return this.#parts.values();
+  }
+
+  /** The partition, if it is set up here (owned and restored). */
+  get(partition: number): PendingPartition<K> | undefined {
+    return this.#parts.get(partition);
+  }
+
+  /** The partitions moved away. */
+  revoked(partitions: readonly number[]): void {
+    for (const partition of partitions) this.#parts.delete(partition);
+  }
+
+  /** The subscription ended: its timers are gone. */
+  stop(): void {
+    this.#idle.stop();
+    this.#sides.stop();
+  }
+
+  /** Looks at the partition by the wall clock when something could close (idle partition, idle side). */
+  arm(part: PendingPartition<K>): void {
+    this.#idle.arm(part);
+    this.#sides.arm(part);
+  }
+
+  /** A new binding: the partition's results not settled yet go to it again, and what is due expires. */
+  serve(): void {
+    for (const part of this.#parts.values()) {
+      this.host.results.emitAgain(part);
+      part.probing = false; // the last subscription's timers are gone
+      this.closeDue(part);
+      this.arm(part);
+    }
+  }
+
+  /** The partition's state, set up (from the restored table) the first time it is ready. */
+  part(partition: number): PendingPartition<K> | undefined {
+    const { table } = this.host;
+    if (!table.isReady(partition)) return undefined;
+    let part = this.#parts.get(partition);
+    if (part) return part;
+    const now = this.now();
+    part = new JoinPartition<K, JoinPending<K>>(partition, this.host.graceMs, now);
+    const headers = table.restoredHeaders(partition);
+    const restored = Number(headers?.[WATERMARK_HEADER]);
+    if (Number.isFinite(restored)) part.restore(restored, now);
+    part.restoreSides(headers, now);
+    this.#parts.set(partition, part);
+    let page = table.keys(partition, { limit: 1000 });
+    for (;;) {
+      for (const key of page.keys) {
+        const state = table.get(key);
+        const keyId = table.keyId(key);
+        this.schedule(part, key, keyId, state);
+        this.host.results.pend(part, key, keyId, state); // emitted again by this owner
+      }
+      if (page.next === undefined) break;
+      page = table.keys(partition, { after: page.next, limit: 1000 });
+    }
+    this.closeDue(part);
+    this.#idle.arm(part);
+    return part;
+  }
+
+  /** Notes when the key's first buffered record expires. */
+  schedule(part: PendingPartition<K>, key: K, keyId: string, state: JoinState | undefined): void {
+    const at = nextExpiry(state, this.host.within);
+    if (at === undefined) return;
+    part.schedule(at, keyId, key);
+    this.#idle.arm(part);
+  }
+
+  /** Expires the records the durable watermark has passed; unmatched ones pend as results (left, outer). */
+  closeDue(part: PendingPartition<K>): void {
+    const { table, within, type, results } = this.host;
+    if (!this.host.binding()) return; // expired when a subscription is back
+    const upTo = part.durable;
+    for (const [keyId, key] of part.takeDue(upTo)) {
+      let state: JoinState | undefined;
+      try {
+        state = table.get(key);
+      } catch {
+        return; // the partition is moving away
+      }
+      if (!state) continue;
+      const next = expire(state, upTo, within, type);
+      if (next === state) {
+        this.schedule(part, key, keyId, state);
+        continue;
+      }
+      table.put(part.partition, key, next, this.headers(part), (durable) => {
+        if (!durable || this.#parts.get(part.partition) !== part) return;
+        results.pend(part, key, keyId, next);
+        this.schedule(part, key, keyId, next);
+      });
+    }
+  }
+
+  /** The changelog headers of a change of the partition's state: its watermark and sides' times. */
+  headers(part: PendingPartition<K>): Record<string, string> {
+    return { ...part.timesHeader(), [WATERMARK_HEADER]: String(part.watermark) };
+  }
+
+  /** The binding's clock (the scheduler's, under test), or the wall clock. */
+  now(): number {
+    return this.host.binding()?.scheduler.now() ?? Date.now();
+  }
+}
