@@ -19,9 +19,10 @@
  * join reader checks its output at the end: every order joined with its own customer, or with its own
  * payment, once. `BENCH_CPU_PROF=<dir>` profiles every reading (`node --cpu-prof`).
  *
- * The window join's grace covers the whole span of event times and idle expiry is off: its two copy
- * agents run apart, and while stream time is the highest event time of both sides a side running ahead
- * would make the other one's records late. So its state holds every record until the end.
+ * The window join's grace covers the whole span of event times and idle expiry is off: stream time is
+ * per side, but a copy agent reads its side's partitions a batch at a time, so within a side one partition's
+ * copies run ahead of another's, and with a short grace the ones behind would be late. So its state holds
+ * every record until the end.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

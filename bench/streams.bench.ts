@@ -11,10 +11,12 @@
  * - `streams-count`: Kafka Streams `groupByKey().count()` (RocksDB store + changelog);
  * - `streams-tumbling`: Kafka Streams `groupByKey().windowedBy(1 minute, grace 1 s).count()`.
  *
- * A rivulet rate runs from the first record to the last one settled (its change acknowledged by the
- * changelog, for a table); a Kafka Streams rate from the first record to the last one processed (its
+ * A rivulet rate runs from the first record to the last one settled (an `updateTable` message moves on
+ * once its change is queued for the changelog, as Kafka Streams' record cache; a window's once its
+ * change is acknowledged); a Kafka Streams rate from the first record to the last one processed (its
  * change may still be in the record cache, flushed at the next commit, every second here). The commit
- * that covers every record is reported too (`to commit`). The table reader checks that its counts sum
+ * that covers every record is reported too (`to commit`: for a table, every change acknowledged),
+ * and the ratios of those rates. The table reader checks that its counts sum
  * to the records. The Java reader (bench/kafka-streams) is built with Maven on first use.
  */
 import { execFile } from 'node:child_process';
@@ -93,6 +95,18 @@ async function settled(app: App, description: string): Promise<number> {
   return Date.now();
 }
 
+/** When the agent's commits cover every record it settled (its held offsets, changes in flight, released). */
+async function committed(app: App): Promise<number> {
+  await waitFor(
+    () =>
+      app.agents[0]!.stats().partitions.every(
+        (partition) => partition.committable !== undefined && partition.committed === partition.committable,
+      ),
+    { timeoutMs: 120_000, intervalMs: 5, description: 'the commits covering every record' },
+  );
+  return Date.now();
+}
+
 async function stateless(round: number): Promise<Reading> {
   const app = createApp({ id: `bench-s-${suffix}-${round}`, transport: transport(), logger: silentLogger });
   const topic = app.topic(TOPIC, { value: string() });
@@ -107,9 +121,10 @@ async function stateless(round: number): Promise<Reading> {
   );
   await app.start();
   const rate = COUNT / (((await settled(app, 'the stateless agent')) - started) / 1000);
+  const committedRate = COUNT / (((await committed(app)) - started) / 1000);
   await waitForCommitted(app, { timeoutMs: 60_000 });
   await app.stop();
-  return { rate };
+  return { rate, committedRate };
 }
 
 async function table(round: number): Promise<Reading> {
@@ -129,12 +144,13 @@ async function table(round: number): Promise<Reading> {
   );
   await app.start();
   const rate = COUNT / (((await settled(app, 'the table agent')) - started) / 1000);
+  const committedRate = COUNT / (((await committed(app)) - started) / 1000);
   await waitForCommitted(app, { timeoutMs: 60_000 });
   let sum = 0;
   for (let k = 0; k < KEYS; k++) sum += counts.get(`key-${k}`);
   await app.stop();
   if (sum !== COUNT) throw new Error(`the table counts sum to ${sum}, not ${COUNT}`);
-  return { rate };
+  return { rate, committedRate };
 }
 
 async function windowed(round: number): Promise<Reading> {
@@ -163,11 +179,12 @@ async function windowed(round: number): Promise<Reading> {
   );
   await app.start();
   const rate = COUNT / (((await settled(app, 'the tumbling agent')) - started) / 1000);
+  const committedRate = COUNT / (((await committed(app)) - started) / 1000);
   // the last windows close once the partitions are idle (event time then follows the wall clock)
   await waitFor(() => finalSum >= COUNT, { timeoutMs: 120_000, description: 'the final window counts' });
   await app.stop();
   if (finalSum !== COUNT) throw new Error(`the final window counts sum to ${finalSum}, not ${COUNT}`);
-  return { rate };
+  return { rate, committedRate };
 }
 
 async function streams(mode: 'count' | 'tumbling', round: number): Promise<Reading> {
@@ -241,6 +258,7 @@ if (child) {
     'streams-tumbling',
   ]) as Reader[];
   const rates = new Map<Reader, number[]>(READERS.map((reader) => [reader, []]));
+  const toCommit = new Map<Reader, number[]>(READERS.map((reader) => [reader, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const reader of READERS.map((_, i) => READERS[(i + round) % READERS.length]!)) {
       const { stdout } = await run(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
@@ -249,19 +267,30 @@ if (child) {
       });
       const reading = JSON.parse(stdout.trim().split('\n').at(-1)!) as Reading;
       rates.get(reader)!.push(reading.rate);
+      if (reading.committedRate) toCommit.get(reader)!.push(reading.committedRate);
       const commit = reading.committedRate ? ` (to commit: ${fmt(reading.committedRate)})` : '';
       console.log(`round ${round + 1}: ${LABELS[reader]}: ${fmt(reading.rate)}${commit}`);
     }
   }
-  const mean = (reader: Reader): number | undefined => {
-    const values = rates.get(reader);
+  const mean = (reader: Reader, of = rates): number | undefined => {
+    const values = of.get(reader);
     return values?.length ? values.reduce((a, b) => a + b, 0) / values.length : undefined;
   };
-  for (const reader of READERS) console.log(`mean ${LABELS[reader]}: ${fmt(mean(reader)!)}`);
+  for (const reader of READERS) {
+    const commit = mean(reader, toCommit);
+    console.log(
+      `mean ${LABELS[reader]}: ${fmt(mean(reader)!)}${commit ? ` (to commit: ${fmt(commit)})` : ''}`,
+    );
+  }
   const ratio = (a: Reader, b: Reader): void => {
-    const x = mean(a);
-    const y = mean(b);
-    if (x !== undefined && y !== undefined) console.log(`ratio ${a} / ${b}: ${(x / y).toFixed(2)}`);
+    for (const [what, of] of [
+      ['', rates],
+      [' (to commit)', toCommit],
+    ] as const) {
+      const x = mean(a, of);
+      const y = mean(b, of);
+      if (x !== undefined && y !== undefined) console.log(`ratio${what} ${a} / ${b}: ${(x / y).toFixed(2)}`);
+    }
   };
   ratio('table', 'streams-count');
   ratio('tumbling', 'streams-tumbling');

@@ -4,11 +4,14 @@ export interface DrainCounts {
   unsettled(): number;
   /** Dead letters still being written. */
   pendingDeadLetters(): number;
+  /** Offsets of settled records held from commit until their changes are durable (none if absent). */
+  holds?(): number;
 }
 
 /**
  * When a stopping agent has drained: every record it received settled, or its pipeline completed (what
- * it still held settles no more) with no dead letter still being written. A stop waits for it (within
+ * it still held settles no more) with no dead letter still being written; and no offset is held for a
+ * change still on its way to a changelog. A stop waits for it (within
  * its deadline); settlements, revocations and the pipeline's completion check it.
  *
  * @example
@@ -44,7 +47,8 @@ export class AgentDrain {
   /** Resolves the stop's wait if the agent has drained now. */
   check(): void {
     const done =
-      (this.#pipelineDone && this.counts.pendingDeadLetters() === 0) || this.counts.unsettled() === 0;
+      ((this.#pipelineDone && this.counts.pendingDeadLetters() === 0) || this.counts.unsettled() === 0) &&
+      (this.counts.holds?.() ?? 0) === 0;
     if (this.#resolve && done) {
       const resolve = this.#resolve;
       this.#resolve = undefined;

@@ -118,7 +118,10 @@ export interface AgentStats {
   readonly deadLettered: number;
   /** Records received and not settled. */
   readonly inFlight: number;
-  /** Records received and not yet committable (what `maxInFlight` bounds). */
+  /**
+   * Records received and not yet committable (what `maxInFlight` bounds), but for settled records
+   * whose offsets wait only for a table change to be durable (`updateTable`'s record cache).
+   */
   readonly window: number;
   /** Times the agent paused its partitions for lack of room or while a sink was down. */
   readonly pauses: number;

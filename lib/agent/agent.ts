@@ -15,7 +15,7 @@ import { FailureHandler } from './failure-handler.js';
 import { Intake } from './intake.js';
 import { Ledger } from './ledger.js';
 import type { AgentScope } from './partition-resources.js';
-import type { Entry } from './partition-tracker.js';
+import type { CommitHold, Entry } from './partition-tracker.js';
 import { RestartBudget } from './restart-budget.js';
 import { StallDetector } from './stall-detector.js';
 import { DropDetector } from './drop-detector.js';
@@ -46,6 +46,7 @@ export interface AgentHost {
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 2500;
+const DEFAULT_COMMIT_INTERVAL_MS = 100;
 
 /**
  * A running agent: consumes its topic in its consumer group, runs every message through its pipeline,
@@ -103,6 +104,12 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       errors: options.errors ?? {},
       use: (resource) => this.#resources.use(resource),
       fail: (error) => this.#fail(error),
+      holdCommit: (lineage) => this.#ledger.holdCommit(lineage.token as Entry),
+      releaseCommit: (hold) => {
+        this.#ledger.releaseCommit(hold as CommitHold);
+        if (this.#drain.waiting) this.#drain.check();
+      },
+      commitIntervalMs: options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS,
       sinkHealth: this.sinkHealth,
     };
     const logger = host.logger;
@@ -116,12 +123,13 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       agent: name,
       logger,
       maxInFlight: Math.max(1, options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
-      commitIntervalMs: options.commitIntervalMs ?? 100,
+      commitIntervalMs: options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS,
       onCommitted: (offsets) => this.#resources.committed(offsets),
     });
     this.#consumer = new AgentConsumer(this.#ledger);
     this.#drain = new AgentDrain({
       unsettled: () => this.#ledger.unsettled,
+      holds: () => this.#ledger.holds,
       pendingDeadLetters: () => this.#failures.pendingDeadLetters,
     });
     this.#failures = new FailureHandler(

@@ -8,7 +8,7 @@ import type {
   TransportRecord,
 } from '../transports/transport.js';
 import type { Decoded } from './decode-record.js';
-import { type Entry, PartitionTracker } from './partition-tracker.js';
+import { type CommitHold, type Entry, PartitionTracker } from './partition-tracker.js';
 
 /** How a {@link Ledger} bounds and commits. @internal */
 export interface LedgerOptions {
@@ -25,6 +25,13 @@ export interface LedgerOptions {
   readonly onCommitted?: (offsets: readonly TopicPartitionOffset[]) => void;
   readonly scheduler?: SchedulerLike;
 }
+
+/**
+ * Offsets held from commit (settled records whose changes are not durable yet) per `maxInFlight`: a
+ * hold keeps an offset, not a record, so a longer changelog linger need not crowd the in-flight bound;
+ * this bounds what an outage of the changelog lets pile up.
+ */
+const HOLDS_PER_IN_FLIGHT = 8;
 
 const key = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
 
@@ -54,6 +61,7 @@ export class Ledger {
   #unsettled = 0;
   #received = 0;
   #settled = 0;
+  #holds = 0;
   #pauses = 0;
 
   constructor(private readonly options: LedgerOptions) {
@@ -80,6 +88,10 @@ export class Ledger {
   /** Records received and not yet committable (what `maxInFlight` bounds). */
   get window(): number {
     return this.#window;
+  }
+  /** Offsets held from commit after their records settled (their changes not durable yet). */
+  get holds(): number {
+    return this.#holds;
   }
   /** Times intake waited for room or for a held agent. */
   get pauses(): number {
@@ -132,6 +144,31 @@ export class Ledger {
       if (this.#waiting.length > 0 && this.#hasRoom()) this.#wake();
     }
     return true;
+  }
+
+  /**
+   * Keeps `entry`'s offset from being committed until {@link releaseCommit} (a change it made is durable):
+   * the record may settle meanwhile, and its message and place in `maxInFlight` go. Undefined when its
+   * partition was revoked (nothing of it is committed here any more).
+   */
+  holdCommit(entry: Entry): CommitHold | undefined {
+    const tracker = entry.tracker;
+    if (tracker.revoked) return undefined;
+    this.#holds++;
+    return tracker.hold(entry);
+  }
+
+  /** Lets the offset of `hold` be committed. */
+  releaseCommit(hold: CommitHold): void {
+    const tracker = hold.tracker;
+    if (tracker.revoked) {
+      hold.released = true; // counted off at the revocation
+      return;
+    }
+    if (!tracker.release(hold)) return;
+    this.#holds--;
+    this.#scheduleCommit();
+    if (this.#waiting.length > 0 && this.#hasRoom()) this.#wake();
   }
 
   /** Whether intake may admit another record now. */
@@ -202,6 +239,7 @@ export class Ledger {
       this.#trackers.delete(id);
       this.#window -= tracker.window;
       this.#unsettled -= tracker.unsettled;
+      this.#holds -= tracker.held;
     }
     if (this.#hasRoom()) this.#wake();
   }
@@ -222,8 +260,12 @@ export class Ledger {
   }
 
   #hasRoom(): boolean {
+    const { maxInFlight } = this.options;
+    const waiting = this.#waiting.length > 0;
     return (
-      !this.#held && this.#window < (this.#waiting.length > 0 ? this.#resumeBelow : this.options.maxInFlight)
+      !this.#held &&
+      this.#window < (waiting ? this.#resumeBelow : maxInFlight) &&
+      this.#holds < (waiting ? this.#resumeBelow : maxInFlight) * HOLDS_PER_IN_FLIGHT
     );
   }
 

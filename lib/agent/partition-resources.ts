@@ -44,6 +44,17 @@ export interface AgentScope {
   fail(error: unknown): void;
   /** The agent's sinks in its app's sink health (messages an operator made itself report there too). */
   readonly sinkHealth?: AgentSinkHealth;
+  /**
+   * Keeps the offset of `lineage`'s record from being committed, even once the record settled, until
+   * {@link releaseCommit} is given the returned hold (a change it made is durable). The record's message
+   * and its place in `maxInFlight` are not kept. Undefined: nothing of its partition is committed here
+   * any more (revoked), or the agent keeps no holds.
+   */
+  holdCommit?(lineage: Lineage): unknown;
+  /** Lets a held offset ({@link holdCommit}) be committed. */
+  releaseCommit?(hold: unknown): void;
+  /** Least time between two commits of the agent, in ms: how long a change may wait to be written. */
+  readonly commitIntervalMs?: number;
 }
 
 /** The scope `testPipeline` gives its records: state stays local to the test (one partition, every key). */

@@ -92,10 +92,22 @@ export class Entry {
 }
 
 /**
+ * A record's offset kept from being committed after the record settled: a change it made is not durable
+ * yet (a table's changelog write). Only the offset is kept, not the record. @internal
+ */
+export class CommitHold {
+  released = false;
+  constructor(
+    readonly tracker: PartitionTracker,
+    readonly offset: number,
+  ) {}
+}
+
+/**
  * Tracks the records of one partition between arrival and commit, and computes the offset that may be
- * committed: the lowest unsettled offset, or the offset after the last record when all are settled.
- * Records arrive in offset order (gaps allowed, as after compaction); settling is in any order and O(1)
- * amortized.
+ * committed: the lowest offset unsettled or held ({@link CommitHold}), or the offset after the last
+ * record when none is. Records arrive in offset order (gaps allowed, as after compaction); settling is
+ * in any order and O(1) amortized; holds are cheapest released in the order they were taken.
  * @internal
  */
 export class PartitionTracker {
@@ -104,6 +116,12 @@ export class PartitionTracker {
   #head = 0;
   #next = -1;
   #unsettled = 0;
+  /** Holds in the order taken; those before `#holdHead` are released. */
+  #holds: CommitHold[] = [];
+  #holdHead = 0;
+  #held = 0;
+  /** Every hold was taken at an offset at or above the one before (the head's is the lowest held). */
+  #ascending = true;
   /** The last offset committed for this partition, or -1. */
   committed = -1;
   /** The partition was taken away: settlements no longer count and nothing more is committed. */
@@ -147,11 +165,58 @@ export class PartitionTracker {
     return head - start;
   }
 
-  /** The offset to commit: everything below it is settled. Undefined before the first record. */
+  /** Keeps `entry`'s offset from being committed, settled or not, until the hold is released. */
+  hold(entry: Entry): CommitHold {
+    const hold = new CommitHold(this, entry.offset);
+    const holds = this.#holds;
+    if (holds.length > 0 && hold.offset < holds[holds.length - 1]!.offset) this.#ascending = false;
+    holds.push(hold);
+    this.#held++;
+    return hold;
+  }
+
+  /** Releases `hold`; false when it was released already. */
+  release(hold: CommitHold): boolean {
+    if (hold.released) return false;
+    hold.released = true;
+    this.#held--;
+    const holds = this.#holds;
+    let head = this.#holdHead;
+    while (head < holds.length && holds[head]!.released) head++;
+    if (head === holds.length) {
+      this.#holds = [];
+      this.#ascending = true;
+      head = 0;
+    } else if (head > 1024 && head * 2 > holds.length) {
+      this.#holds = holds.slice(head);
+      head = 0;
+    }
+    this.#holdHead = head;
+    return true;
+  }
+
+  /** Holds not released. */
+  get held(): number {
+    return this.#held;
+  }
+
+  /** The offset to commit: everything below it is settled and released. Undefined before the first record. */
   get committable(): number | undefined {
     const oldest = this.#entries[this.#head];
-    if (oldest) return oldest.offset;
-    return this.#next >= 0 ? this.#next : undefined;
+    const settled = oldest ? oldest.offset : this.#next >= 0 ? this.#next : undefined;
+    if (this.#held === 0 || settled === undefined) return settled;
+    return Math.min(settled, this.#lowestHeld());
+  }
+
+  #lowestHeld(): number {
+    const holds = this.#holds;
+    if (this.#ascending) return holds[this.#holdHead]!.offset;
+    let lowest = Number.POSITIVE_INFINITY;
+    for (let i = this.#holdHead; i < holds.length; i++) {
+      const hold = holds[i]!;
+      if (!hold.released && hold.offset < lowest) lowest = hold.offset;
+    }
+    return lowest;
   }
 
   /** Records received but not yet committable (the window). */

@@ -15,6 +15,8 @@ export interface ChangelogWrite {
   readonly keyId?: string;
   /** False once nobody waits for the write any more (its agent stopped): it is not retried. */
   wanted(): boolean;
+  /** Nobody waits for it soon: its produce may linger (`lingerMs`) for more changes to join it. */
+  readonly lingers?: boolean;
 }
 
 /** What a {@link ChangelogWriter} needs. @internal */
@@ -44,6 +46,11 @@ export interface ChangelogWriterHost {
 export interface ChangelogWriterOptions {
   /** Most records in one produce (default 1000): records produced, after keeping the last write of each key. */
   readonly maxBatchSize?: number;
+  /**
+   * How long a produce of lingering writes only waits for more writes to join it, in ms (default 0:
+   * none). A key changed again meanwhile is written once.
+   */
+  readonly lingerMs?: number;
   /** Delay between attempts while the broker refuses the writes (default 100 ms doubling to 5 s). */
   readonly backoff?: Backoff;
   readonly scheduler?: SchedulerLike;
@@ -54,6 +61,10 @@ interface PartitionQueue {
   inFlight: Subscription | undefined;
   /** A pump is due at the end of the current task (the writes made meanwhile join its produce). */
   due: boolean;
+  /** A pump is due once the linger is over (only lingering writes are queued). */
+  lingering: Subscription | undefined;
+  /** Writes queued that do not linger. */
+  urgent: number;
   idle: (() => void)[];
   /**
    * A batch was given up (nobody waited for it): every later write of the partition is given up too.
@@ -82,6 +93,7 @@ class NobodyWaitsError extends RivuletError {
 export class ChangelogWriter {
   readonly #partitions = new Map<number, PartitionQueue>();
   readonly #maxBatchSize: number;
+  readonly #lingerMs: number;
   readonly #backoff: Backoff;
   readonly #scheduler: SchedulerLike;
   #failures = 0;
@@ -91,6 +103,7 @@ export class ChangelogWriter {
     options: ChangelogWriterOptions = {},
   ) {
     this.#maxBatchSize = Math.max(1, options.maxBatchSize ?? 1000);
+    this.#lingerMs = Math.max(0, options.lingerMs ?? 0);
     this.#backoff = options.backoff ?? { initialDelayMs: 100, maxDelayMs: 5000 };
     this.#scheduler = options.scheduler ?? asyncScheduler;
   }
@@ -110,17 +123,44 @@ export class ChangelogWriter {
   write(partition: number, write: ChangelogWrite): void {
     let state = this.#partitions.get(partition);
     if (!state) {
-      state = { queue: [], inFlight: undefined, due: false, idle: [], broken: false };
+      state = {
+        queue: [],
+        inFlight: undefined,
+        due: false,
+        lingering: undefined,
+        urgent: 0,
+        idle: [],
+        broken: false,
+      };
       this.#partitions.set(partition, state);
     }
     state.queue.push(write);
-    if (state.inFlight || state.due) return;
+    if (!this.#lingers(write)) state.urgent++;
+    if (state.inFlight) return;
+    this.#schedule(partition, state);
+  }
+
+  #lingers(write: ChangelogWrite): boolean {
+    return write.lingers === true && this.#lingerMs > 0;
+  }
+
+  /** Arranges the next produce of a partition with nothing in flight: in a microtask, or after the linger. */
+  #schedule(partition: number, state: PartitionQueue): void {
+    if (state.due) return;
+    if (state.urgent === 0) {
+      state.lingering ??= this.#scheduler.schedule(() => {
+        state.lingering = undefined;
+        this.#pump(partition, state);
+      }, this.#lingerMs);
+      return;
+    }
+    state.lingering?.unsubscribe();
+    state.lingering = undefined;
     state.due = true;
-    const pump = (): void => {
+    queueMicrotask(() => {
       state.due = false;
       this.#pump(partition, state);
-    };
-    queueMicrotask(pump);
+    });
   }
 
   /** Resolves when nothing is queued or in flight for the partition. */
@@ -136,6 +176,7 @@ export class ChangelogWriter {
     if (!state) return;
     this.#partitions.delete(partition);
     state.inFlight?.unsubscribe();
+    state.lingering?.unsubscribe();
     if (state.queue.length > 0) this.host.abandoned(partition, state.queue);
     for (const resolve of state.idle) resolve();
   }
@@ -147,7 +188,10 @@ export class ChangelogWriter {
 
   #pump(partition: number, state: PartitionQueue): void {
     if (state.inFlight || this.#partitions.get(partition) !== state) return;
-    if (state.broken && state.queue.length > 0) this.host.abandoned(partition, state.queue.splice(0));
+    if (state.broken && state.queue.length > 0) {
+      state.urgent = 0;
+      this.host.abandoned(partition, state.queue.splice(0));
+    }
     if (state.queue.length === 0) {
       const idle = state.idle;
       state.idle = [];
@@ -156,9 +200,13 @@ export class ChangelogWriter {
     }
     const { take, records: kept } = cutBatch(state.queue, this.#maxBatchSize, MAX_BATCH_BYTES);
     const batch = state.queue.splice(0, take);
+    if (state.urgent > 0) for (const write of batch) if (!this.#lingers(write)) state.urgent--;
     const done = (): void => {
       state.inFlight = undefined;
-      this.#pump(partition, state);
+      // what came meanwhile goes now, unless all of it may linger
+      if (state.urgent > 0 || state.queue.length === 0 || this.#partitions.get(partition) !== state)
+        this.#pump(partition, state);
+      else this.#schedule(partition, state);
     };
     let finished = false;
     const subscription = defer(() => {

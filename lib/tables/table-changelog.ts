@@ -42,6 +42,8 @@ export interface TableChangelogOptions {
   /** Keep standby replicas of the partitions owned elsewhere (see `TableOptions.standbys`). */
   readonly standbys?: number | undefined;
   readonly standbyPollMs?: number | undefined;
+  /** How long a produce of changes whose messages moved on waits for more (the agent's commit interval). */
+  readonly lingerMs?: number | undefined;
 }
 
 /**
@@ -197,19 +199,24 @@ export class TableChangelog<V> implements PartitionResource {
       throw new ChangelogPartitionsMismatchError(table, topic, changelogPartitions, source, sourcePartitions);
     this.#partitionCount = sourcePartitions;
     this.#startStandbys(transport, sourcePartitions);
-    this.#writer = new ChangelogWriter({
-      topic,
-      logger: host.logger,
-      produce: (partition, writes) => transport.produce(this.#records(partition, writes as TableWrite<V>[])),
-      acked: (partition, writes, produced, end) =>
-        this.#owner(partition, writes)?.acked(
-          writes as readonly TableWrite<V>[],
-          end,
-          produced as readonly TableWrite<V>[],
-        ),
-      abandoned: (partition, writes) =>
-        this.#owner(partition, writes)?.abandoned(writes as readonly TableWrite<V>[]),
-    });
+    const lingerMs = this.options.lingerMs;
+    this.#writer = new ChangelogWriter(
+      {
+        topic,
+        logger: host.logger,
+        produce: (partition, writes) =>
+          transport.produce(this.#records(partition, writes as TableWrite<V>[])),
+        acked: (partition, writes, produced, end) =>
+          this.#owner(partition, writes)?.acked(
+            writes as readonly TableWrite<V>[],
+            end,
+            produced as readonly TableWrite<V>[],
+          ),
+        abandoned: (partition, writes) =>
+          this.#owner(partition, writes)?.abandoned(writes as readonly TableWrite<V>[]),
+      },
+      lingerMs !== undefined ? { lingerMs } : {},
+    );
     return transport;
   }
 

@@ -40,8 +40,8 @@ export class TablePartition<V> implements WriteOrigin<V> {
   #queue: TableWrite<V>[] = [];
   #head = 0;
   #unsettled = 0;
-  /** Settled changes whose source record's attempt is still under way (to tell a fan-out copy). */
-  #live: TableWrite<V>[] = [];
+  /** Attempts of source records that changed the table, still under way, whose changes settled or keep no lineage (to tell a fan-out copy). */
+  #live: Lineage[] = [];
   #liveLimit = COMPACT_AT;
   #storeWrites: Promise<void> = Promise.resolve();
   #localOffset = 0;
@@ -119,7 +119,13 @@ export class TablePartition<V> implements WriteOrigin<V> {
     if (lineage.done) return false;
     const queue = this.#queue;
     for (let i = this.#head; i < queue.length; i++) if (queue[i]!.lineage === lineage) return true;
-    return this.#live.some((write) => write.lineage === lineage);
+    return this.#live.includes(lineage);
+  }
+
+  /** `lineage`'s attempt changed the table with a write that does not keep it ({@link appliedBy} still tells). */
+  appliedNow(lineage: Lineage): void {
+    this.#live.push(lineage);
+    this.#compactLive();
   }
 
   /**
@@ -191,7 +197,7 @@ export class TablePartition<V> implements WriteOrigin<V> {
       if (write.done) continue;
       this.#unsettled--;
       write.finish(durable);
-      if (write.lineage !== undefined && !write.lineage.done) this.#live.push(write);
+      if (write.lineage !== undefined && !write.lineage.done) this.#live.push(write.lineage);
     }
     const queue = this.#queue;
     let head = this.#head;
@@ -201,8 +207,12 @@ export class TablePartition<V> implements WriteOrigin<V> {
       head = 0;
     }
     this.#head = head;
+    this.#compactLive();
+  }
+
+  #compactLive(): void {
     if (this.#live.length > this.#liveLimit) {
-      this.#live = this.#live.filter((write) => !write.lineage!.done);
+      this.#live = this.#live.filter((lineage) => !lineage.done);
       this.#liveLimit = Math.max(COMPACT_AT, this.#live.length * 2);
     }
   }

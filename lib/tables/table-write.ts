@@ -58,6 +58,8 @@ export abstract class TableWrite<V = unknown> implements ChangelogWrite {
   hop: HopOrigin | undefined = undefined;
   /** Others waiting for this change (a redelivered record), rarely any. */
   waiters: ((durable: boolean) => void)[] | undefined = undefined;
+  /** Nobody waits for it soon: it may wait for more changes to share its produce. */
+  readonly lingers: boolean = false;
 
   constructor(
     readonly key: Buffer,
@@ -109,6 +111,38 @@ export class RecordWrite<K, V> extends TableWrite<V> {
       durable ? { kind: 'done', key: this.tableKey, value: this.newValue, replayed: false } : DROPPED,
       this.message,
     );
+  }
+}
+
+/**
+ * The change a source record made whose message moved on at once (`updateTable`): it keeps no message,
+ * only the hold that keeps its source offset from being committed, released once the change is durable.
+ * Never acknowledged (the partition moved away, the app closed), the hold stays: the offset is not
+ * committed here, and the record is delivered again.
+ * @internal
+ */
+export class HeldWrite<V> extends TableWrite<V> {
+  override readonly lingers = true;
+
+  constructor(
+    key: Buffer,
+    value: Buffer | null,
+    keyId: string,
+    sourceOffset: number,
+    /** The agent that holds the offset, and its hold. */
+    readonly holder: { releaseCommit?(hold: unknown): void },
+    readonly hold: unknown,
+  ) {
+    super(key, value, keyId, sourceOffset, undefined);
+  }
+
+  /** Its agent waits for it until the partition moves away (then the writer gives it up). */
+  wanted(): boolean {
+    return true;
+  }
+
+  protected settled(durable: boolean): void {
+    if (durable) this.holder.releaseCommit?.(this.hold);
   }
 }
 

@@ -15,7 +15,14 @@ import { AppliedOffsets } from './applied-offsets.js';
 import { hopOrigin } from './origin-offsets.js';
 import { TableChangelog } from './table-changelog.js';
 import { TablePartition } from './table-partition.js';
-import { type ApplyCallback, type ApplyOutcome, DROPPED, DirectWrite, RecordWrite } from './table-write.js';
+import {
+  type ApplyCallback,
+  type ApplyOutcome,
+  DROPPED,
+  DirectWrite,
+  HeldWrite,
+  RecordWrite,
+} from './table-write.js';
 import {
   PartitionNotOwnedError,
   PartitionRecoveringError,
@@ -61,6 +68,9 @@ interface Held {
 }
 
 export type { ApplyCallback, ApplyOutcome } from './table-write.js';
+
+/** Longest wait of a changelog produce for more changes (the agent's commit interval, up to this). */
+const MAX_LINGER_MS = 1000;
 
 const failed = (error: unknown): ApplyOutcome<never, never> => ({ kind: 'failed', error });
 
@@ -300,6 +310,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       replicationFactor: this.options.replicationFactor,
       standbys: this.options.standbys,
       standbyPollMs: this.options.standbyPollMs,
+      lingerMs: Math.min(agent.commitIntervalMs ?? 0, MAX_LINGER_MS),
       ...(this.internals.changelogConfig ? { topicConfig: this.internals.changelogConfig } : {}),
       ...(this.internals.ready ? { ready: this.internals.ready } : {}),
     });
@@ -351,6 +362,10 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    * change is durable (at once under test), or the failure; `then` gets the message too, so that one
    * function serves every message. `staged`, when given, is called once the change is made (not for a
    * redelivered record, nor when `update` threw) and returns headers for its changelog record.
+   *
+   * `early`: a change made is reported done at once, once queued for the changelog (the record cache):
+   * the agent keeps only the record's offset from being committed until the change is durable, not the
+   * message. A redelivered record still waits for its change to be durable.
    */
   apply(
     message: Message<unknown, unknown>,
@@ -358,6 +373,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     update: (current: C, message: Message<unknown, unknown>) => V,
     then: ApplyCallback<K, V>,
     staged?: () => Readonly<Record<string, string>>,
+    early = false,
   ): void {
     const lineage = message[LINEAGE];
     if (Array.isArray(lineage))
@@ -443,6 +459,20 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       extra = staged?.();
     } catch (error) {
       return then(failed(error), message);
+    }
+    const scope = this.#scope;
+    if (early && this.#changelog && scope?.holdCommit && lineage !== undefined) {
+      const attempt = lineage as Lineage;
+      const hold = scope.holdCommit(attempt);
+      if (hold === undefined) return then(DROPPED, message); // revoked meanwhile: the new owner's
+      applied.add(offset);
+      if (hop !== undefined) part.originOffsets().add(hop);
+      const held = new HeldWrite<V>(encodedKey.bytes, encoded, encodedKey.id, offset, scope, hold);
+      held.hop = hop;
+      part.stage(held, value);
+      part.appliedNow(attempt);
+      this.#changelog.write(part, held, extra);
+      return then({ kind: 'done', key, value, replayed: false }, message);
     }
     applied.add(offset);
     if (hop !== undefined) part.originOffsets().add(hop);

@@ -37,15 +37,17 @@ export interface UpdateTableOptions<T, MK, K> {
 
 /**
  * Updates a table with each message: `update(current, message)` returns the key's new value, which is
- * written to the table's changelog (partition = the message's partition; the changes of one batch
- * are reduced to the last per key); the message moves on, as a {@link TableUpdate} with the same lineage, only once the broker
- * acknowledged the change, so the changelog is never behind the committed offset. Later messages see
- * earlier results at once, even while their writes are in flight.
+ * written to the table's changelog (partition = the message's partition). The message moves on at
+ * once, as a {@link TableUpdate} with the same lineage; its record's offset is committed only once the
+ * broker acknowledged the change (the agent keeps the offset until then, not the message, which leaves
+ * `maxInFlight`), so the changelog is never behind the committed offset. As Kafka Streams' record
+ * cache, the changes wait for up to the agent's commit interval (at most 1 s) and a key changed
+ * several times meanwhile is written once. Later messages see earlier results at once.
  *
  * State is exact under at-least-once delivery: a record delivered again (after a crash, a rebalance, or
  * a retry after a failure downstream) is recognised and passes with `replayed: true` without changing
- * the table; a record whose `update` threw leaves the table unchanged, goes to the error policy, and is
- * applied when it is retried. Messages of a partition are applied in the order they arrive (keep the
+ * the table (once its change is durable, when that change is still in flight); a record whose `update`
+ * threw leaves the table unchanged, goes to the error policy, and is applied when it is retried. Messages of a partition are applied in the order they arrive (keep the
  * operator before any reordering operator).
  *
  * The table is bound to the agent whose message reaches it first, through any operator (`groupBy` →
@@ -58,7 +60,7 @@ export interface UpdateTableOptions<T, MK, K> {
  * attempt, or an aggregate ({@link TableUpdateOrderError}). A changelog write that fails is retried with
  * backoff (an outage, not bad input).
  *
- * Marble: `a-b-c` in, `a'-b'-c'` out after each changelog ack (at once under `testPipeline`).
+ * Marble: `a-b-c` in, `a'-b'-c'` out at once; the offsets commit after the changelog's ack.
  *
  * @example
  * ```ts
@@ -113,7 +115,7 @@ export function updateTable<T, MK, K, V, C extends V | undefined>(
           run.completeIfIdle();
           return;
         }
-        table.apply(entered, key, apply, settle);
+        table.apply(entered, key, apply, settle, undefined, true);
       };
       // Subscribed with the agent's pipeline: bound now. Otherwise the first message binds it.
       const scope = subscribingScope();

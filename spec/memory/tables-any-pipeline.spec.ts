@@ -171,6 +171,7 @@ describe('tables updated late in the pipeline (memory://): bound to the agent by
       await two.app.start();
       send(broker, 30, 40);
       await waitFor(() => two.app.agents[0]!.stats().settled === 10);
+      await waitFor(() => two.totals.stats().partitions.every((p) => p.pendingWrites === 0));
       expect(lastValues(broker)).to.deep.equal(expectedTotals(40));
       await two.transport.crash();
 

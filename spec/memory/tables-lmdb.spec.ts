@@ -61,6 +61,7 @@ describe('a table on the LMDB store, through an agent', () => {
     await first.app.start();
     send(broker, 0, 40);
     await waitFor(() => first.app.agents[0]!.stats().settled === 40);
+    await waitFor(() => first.totals.stats().partitions.every((p) => p.pendingWrites === 0));
     await first.transport.crash(); // kill -9, as far as the broker can tell
     await first.app.stop(); // lets go of the LMDB environment (a new process would open it afresh)
 

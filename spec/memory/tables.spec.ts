@@ -79,7 +79,7 @@ describe('tables on the memory broker', () => {
     const changelog = broker.endOffsets('shop-totals-changelog');
     expect(changelog).to.have.length(3);
     // a compacted changelog needs the last value of each key: a batch writes that, not every change
-    expect(changelog.reduce((sum, p) => sum + p.offset, 0)).to.be.within(7, 50);
+    expect(changelog.reduce((sum, p) => sum + p.offset, 0)).to.be.within(5, 50);
     expect(lastValues(broker)).to.deep.equal(expectedTotals(50));
     const busy = changelog.find((p) => p.offset > 0)!.partition;
     const records = broker.read('shop-totals-changelog', busy, 0, changelog[busy]!.offset);
@@ -105,8 +105,9 @@ describe('tables on the memory broker', () => {
     const first = worker(broker, { commitIntervalMs: 60_000 }); // nothing committed before the crash
     await first.app.start();
     await send(broker, 0, 40);
-    // settled means the broker acknowledged the change in the changelog
+    // settled, and the changes acknowledged by the changelog (a settled record's offset is held until then)
     await waitFor(() => first.app.agents[0]!.stats().settled === 40);
+    await waitFor(() => first.totals.stats().partitions.every((p) => p.pendingWrites === 0));
     const beforeCrash = changelogSize(broker);
     expect(lastValues(broker)).to.deep.equal(expectedTotals(40));
     await first.transport.crash(); // kill -9: changelog ahead of the committed offsets

@@ -13,9 +13,8 @@ const WITHIN_MS = 2000;
 /**
  * More than the records of a killed worker's input partitions wait to be copied again (its session
  * timeout, 6 s, and the rebalances of three groups on a busy machine): until then the join topic's
- * stream time moves on with the other records (and the wall clock once idle), and they must not be late.
- * Also covers one copy agent running ahead of the other: today stream time is the highest event time of
- * both sides.
+ * stream time of their side moves on with the other input partitions' copies (stream time is per side,
+ * not per input partition), and they must not be late.
  */
 const GRACE_MS = 30_000;
 const PRODUCE_MS = 15_000;

@@ -487,4 +487,65 @@ describe('Ledger', () => {
       expect(ledger.window).to.equal(0);
     });
   });
+
+  describe('commit holds (a settled record whose change is not durable yet)', () => {
+    it('commits nothing past a held offset, frees its place in maxInFlight, and commits once released', async () => {
+      const { ledger, consumer, admit, advance } = setup({ maxInFlight: 2 });
+      ledger.attach(consumer);
+      ledger.assign([p0]);
+      const [a, b] = admit(p0, 0, 1);
+      const hold = ledger.holdCommit(a!)!;
+      ledger.settle(a!);
+      ledger.settle(b!);
+      expect(ledger.window).to.equal(0);
+      expect(ledger.holds).to.equal(1);
+      expect(ledger.open).to.equal(true);
+      await advance(10);
+      expect(consumer.commits.flat().filter((c) => c.offset > 0)).to.deep.equal([]);
+      ledger.releaseCommit(hold);
+      ledger.releaseCommit(hold); // twice counts once
+      expect(ledger.holds).to.equal(0);
+      await advance(10);
+      expect(consumer.commits.at(-1)).to.deep.equal([{ topic: 't', partition: 0, offset: 2 }]);
+    });
+
+    it('bounds the held offsets too (8 per place in maxInFlight), and a release makes room', async () => {
+      const { ledger, consumer, admit } = setup({ maxInFlight: 4 });
+      ledger.attach(consumer);
+      ledger.assign([p0]);
+      const offsets = Array.from({ length: 32 }, (_, i) => i);
+      const holds = admit(p0, ...offsets).map((entry) => {
+        const hold = ledger.holdCommit(entry)!;
+        ledger.settle(entry);
+        return hold;
+      });
+      expect(ledger.window).to.equal(0);
+      expect(ledger.open).to.equal(false);
+      let woken = false;
+      void ledger.waitForRoom().then(() => (woken = true));
+      for (const hold of holds.slice(24, 32)) ledger.releaseCommit(hold); // 24 held: not below 3 × 8
+      await tick();
+      expect(woken).to.equal(false);
+      ledger.releaseCommit(holds[0]!);
+      await tick();
+      expect(woken).to.equal(true);
+    });
+
+    it('a revoked partition takes no holds, and its holds count no more', async () => {
+      const { ledger, consumer, admit } = setup();
+      ledger.attach(consumer);
+      ledger.assign([p0, p1]);
+      const [a] = admit(p0, 0);
+      const [b] = admit(p1, 0);
+      const hold = ledger.holdCommit(a!)!;
+      ledger.holdCommit(b!);
+      ledger.settle(a!);
+      await ledger.revoke([p0]);
+      expect(consumer.commits.flat().filter((c) => c.offset > 0)).to.deep.equal([]); // not past the held 0
+      expect(ledger.holds).to.equal(1);
+      expect(ledger.holdCommit(a!)).to.equal(undefined);
+      ledger.releaseCommit(hold);
+      expect(ledger.holds).to.equal(1);
+    });
+  });
 });

@@ -96,6 +96,59 @@ describe('PartitionTracker', () => {
     expect(entries).to.have.length(3); // all three entries are still held here
   });
 
+  it('for any settle and hold order, the committable offset is the lowest offset unsettled or held; holds leave the window', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.nat({ max: 10_000 }), { minLength: 1, maxLength: 200 }),
+        fc.infiniteStream(fc.nat()),
+        (rawOffsets, picks) => {
+          const offsets = [...rawOffsets].sort((a, b) => a - b);
+          const tracker = new PartitionTracker('t', 0);
+          const entries = offsets.map((offset) => tracker.add(record(offset), 0, undefined));
+          const iterator = picks[Symbol.iterator]();
+          const pick = <T>(items: T[]): T => items.splice(iterator.next().value % items.length, 1)[0]!;
+          // each record is held (in any order, as a record retried later is applied late), then settled,
+          // then released, the steps of different records interleaved at random
+          const toHold = [...entries];
+          const toSettle: typeof entries = [];
+          const toRelease: ReturnType<PartitionTracker['hold']>[] = [];
+          while (toHold.length + toSettle.length + toRelease.length > 0) {
+            const step = iterator.next().value % 3;
+            if (step === 0 && toHold.length > 0) {
+              const entry = pick(toHold);
+              toRelease.push(tracker.hold(entry));
+              toSettle.push(entry);
+            } else if (step === 1 && toSettle.length > 0) tracker.settle(pick(toSettle));
+            else if (step === 2 && toRelease.length > 0)
+              expect(tracker.release(pick(toRelease))).to.equal(true);
+            else continue;
+            const blocking = [
+              ...entries.filter((e) => !e.settled).map((e) => e.offset),
+              ...toRelease.map((hold) => hold.offset),
+            ];
+            const expected = blocking.length > 0 ? Math.min(...blocking) : offsets[offsets.length - 1]! + 1;
+            expect(tracker.committable).to.equal(expected);
+            expect(tracker.window).to.equal(countWindow(entries));
+            expect(tracker.held).to.equal(toRelease.length);
+          }
+        },
+      ),
+    );
+  });
+
+  it('a hold released twice counts once', () => {
+    const tracker = new PartitionTracker('t', 0);
+    const a = tracker.add(record(0), 0, undefined);
+    const hold = tracker.hold(a);
+    tracker.settle(a);
+    expect(tracker.committable).to.equal(0);
+    expect(tracker.window).to.equal(0);
+    expect(tracker.release(hold)).to.equal(true);
+    expect(tracker.release(hold)).to.equal(false);
+    expect(tracker.held).to.equal(0);
+    expect(tracker.committable).to.equal(1);
+  });
+
   it('settling twice counts once', () => {
     const tracker = new PartitionTracker('t', 0);
     const a = tracker.add(record(0), 0, undefined);

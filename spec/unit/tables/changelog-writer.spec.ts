@@ -439,6 +439,90 @@ describe('ChangelogWriter: retries, giving up, and what it reports', () => {
     await writer.drained(0);
     expect(produced.map((p) => p.keys)).to.deep.equal([['big'], ['next'], ['p', 'q']]);
   });
+
+  describe('lingering writes (changes whose messages moved on: the record cache)', () => {
+    function lingering(lingerMs: number) {
+      const scheduler = new VirtualTimeScheduler();
+      const produced: string[][] = [];
+      let offset = 0;
+      const writer = new ChangelogWriter(
+        {
+          topic: 'app-t-changelog',
+          logger: silentLogger,
+          async produce(_partition: number, records: readonly ChangelogWrite[]): Promise<RecordMetadata[]> {
+            produced.push(records.map((r) => `${r.key.toString()}=${r.value!.toString()}`));
+            return records.map(() => ({ topic: 'app-t-changelog', partition: 0, offset: offset++ }));
+          },
+          acked: () => undefined,
+          abandoned: () => undefined,
+        },
+        { lingerMs, scheduler },
+      );
+      const write = (key: string, value: number, lingers = true): ChangelogWrite => ({
+        key: Buffer.from(key),
+        value: Buffer.from(String(value)),
+        wanted: () => true,
+        lingers,
+      });
+      /** Runs the timers due within `ms` of virtual time. */
+      const advance = (ms: number): void => {
+        scheduler.maxFrames = scheduler.frame + ms;
+        scheduler.flush();
+        scheduler.frame = scheduler.maxFrames;
+        scheduler.maxFrames = Number.POSITIVE_INFINITY;
+      };
+      return { writer, write, produced, advance };
+    }
+
+    it('wait for the linger, across tasks, and a key changed meanwhile is written once', async () => {
+      const { writer, write, produced, advance } = lingering(100);
+      writer.write(0, write('a', 1));
+      await produceStarted();
+      writer.write(0, write('b', 1));
+      await produceStarted();
+      writer.write(0, write('a', 2));
+      advance(99);
+      await produceStarted();
+      expect(produced).to.deep.equal([]);
+      advance(1);
+      await produceStarted();
+      expect(produced).to.deep.equal([['b=1', 'a=2']]);
+      await writer.drained(0);
+    });
+
+    it('a write that does not linger takes the lingering ones with it at once; with no linger set, none waits', async () => {
+      const { writer, write, produced } = lingering(100);
+      writer.write(0, write('a', 1));
+      writer.write(0, write('b', 1, false));
+      await produceStarted();
+      expect(produced).to.deep.equal([['a=1', 'b=1']]);
+      const none = lingering(0);
+      none.writer.write(0, none.write('a', 1));
+      await produceStarted();
+      expect(none.produced).to.deep.equal([['a=1']]);
+    });
+
+    it('what queued while a produce was in flight lingers again, unless a write that does not linger came', async () => {
+      const { writer, write, produced, advance } = lingering(100);
+      writer.write(0, write('a', 1));
+      advance(100);
+      writer.write(0, write('b', 1)); // while the first produce is in flight
+      await produceStarted();
+      expect(produced).to.deep.equal([['a=1']]);
+      await produceStarted();
+      expect(produced).to.have.length(1);
+      advance(100);
+      await produceStarted();
+      expect(produced).to.deep.equal([['a=1'], ['b=1']]);
+      writer.write(0, write('c', 1));
+      advance(100);
+      writer.write(0, write('d', 1, false)); // in flight: it goes as soon as the produce returns
+      await produceStarted();
+      await produceStarted();
+      expect(produced).to.deep.equal([['a=1'], ['b=1'], ['c=1'], ['d=1']]);
+      await writer.drained(0);
+    });
+  });
 });
 
 /** Waits (a macrotask at a time) until `condition` holds. */
