@@ -10,10 +10,13 @@
  * Prints `started` once running; then, every 100 ms that something changed, `status <json>`
  * ({@link WorkerStatus}); and, with RIVULET_REPORT_UNCOMMITTED=<n>, `uncommitted <m>` once per commit of
  * its copy agents that left m ≥ n copies acknowledged and not committed, early in the commit interval.
- * SIGTERM stops it gracefully.
+ * Once SIGUSR2 armed it, the first such report made while it owns join state, has settled results and
+ * holds results not settled prints `killed <m>` and SIGKILLs the worker itself, before its next commit
+ * (a kill sent by the parent could come late on a busy machine). SIGTERM stops it gracefully.
  *
  * Run: `node --import tsx spec/integration/joins/window-join-worker.ts` with the RIVULET_* variables.
  */
+import { writeSync } from 'node:fs';
 import { delay, identity } from 'rxjs';
 import { createApp, joinStreams, json, silentLogger, toTopic, windowJoin } from '../../../lib/index.js';
 import { KafkaTransport } from '../../../lib/kafka.js';
@@ -107,11 +110,10 @@ const keysOf = (partition: number): number => {
     return 0;
   }
 };
-let last = '';
-const progress = setInterval(() => {
+const statusNow = (): WorkerStatus => {
   const join = paid.stats();
   const owned = paid.table.ownedPartitions();
-  const status: WorkerStatus = {
+  return {
     received: match.stats().received,
     partitions: owned.length,
     emitted: join.emitted,
@@ -120,14 +122,30 @@ const progress = setInterval(() => {
     late: join.lateDeadLettered,
     keys: owned.reduce((sum, p) => sum + keysOf(p), 0),
   };
-  const line = `status ${JSON.stringify(status)}`;
+};
+let last = '';
+const progress = setInterval(() => {
+  const line = `status ${JSON.stringify(statusNow())}`;
   if (line !== last) console.log((last = line));
 }, 100);
 
 const copiers = app.agents.filter((agent) => agent.name === 'paid-left' || agent.name === 'paid-right');
 const reportFrom = Number(process.env.RIVULET_REPORT_UNCOMMITTED ?? 0);
+/** SIGUSR2 arms the worker: at its next report it SIGKILLs itself (no wait on the parent's event loop). */
+let armed = false;
+process.on('SIGUSR2', () => {
+  armed = true;
+});
 const stopReporting = reportFrom
-  ? reportUncommitted(copiers, commitIntervalMs, reportFrom, (m) => console.log(`uncommitted ${m}`))
+  ? reportUncommitted(copiers, commitIntervalMs, reportFrom, (m) => {
+      const status = statusNow();
+      const holding = status.partitions > 0 && status.keys > 0 && status.settled > 0 && status.pending > 0;
+      console.log(`uncommitted ${m}`);
+      if (!armed || !holding) return;
+      // the status and the count the kill happened with, written synchronously before it
+      writeSync(1, `status ${JSON.stringify(status)}\nkilled ${m}\n`);
+      process.kill(process.pid, 'SIGKILL');
+    })
   : () => {};
 await run;
 clearInterval(progress);
