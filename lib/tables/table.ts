@@ -1,40 +1,17 @@
 import type { Codec } from '../codecs/codec.js';
-import type { Lineage } from '../core/lineage.js';
-import { LINEAGE, type Message, type MessageHeaders } from '../core/message.js';
-import type { Logger } from '../core/logger.js';
-import {
-  type AgentScope,
-  type PartitionResource,
-  type PipelineScope,
-  isLocalScope,
-  scopeOf,
-} from '../agent/partition-resources.js';
-import { type EncodedKey, TableCodecs } from './table-codecs.js';
-import type { Transport } from '../transports/transport.js';
-import { AppliedOffsets } from './applied-offsets.js';
-import { hopOrigin } from './origin-offsets.js';
-import { TableChangelog } from './table-changelog.js';
-import { TablePartition } from './table-partition.js';
-import {
-  type ApplyCallback,
-  type ApplyOutcome,
-  DROPPED,
-  DirectWrite,
-  HeldWrite,
-  RecordWrite,
-} from './table-write.js';
-import {
-  PartitionNotOwnedError,
-  PartitionRecoveringError,
-  RepartitionRequiredError,
-  TableBindingError,
-  TableNotBoundError,
-  TableUpdateOrderError,
-} from './table-errors.js';
+import type { Message, MessageHeaders } from '../core/message.js';
+import type { AgentScope, PipelineScope } from '../agent/partition-resources.js';
+import { TableCodecs } from './table-codecs.js';
+import { type ApplyContext, applyUpdate, wasApplied } from './table-apply.js';
+import { TableBinding, type TableHost, type TableInternals } from './table-binding.js';
+import { TableLocal } from './table-local.js';
+import { tableStats } from './table-stats.js';
+import { type ApplyCallback, DirectWrite } from './table-write.js';
+import type { TableBindingError, TableNotBoundError } from './table-errors.js';
 import type { TableStore } from './stores/table-store.js';
 import { MemoryTableStore } from './stores/memory-table-store.js';
 
-import type { TableKeyPage, TableOptions, TableState, TableStats } from './table-types.js';
+import type { TableKeyPage, TableOptions, TableStats } from './table-types.js';
 
 export type {
   TableKeyPage,
@@ -44,35 +21,8 @@ export type {
   TableState,
   TableStats,
 } from './table-types.js';
-
-/** What a table needs from its app. @internal */
-export interface TableHost {
-  readonly appId: string;
-  readonly logger: Logger;
-  transport(): Promise<Transport>;
-}
-
-/** Settings only rivulet's own layers give a table (windows set a retention). @internal */
-export interface TableInternals {
-  readonly changelogConfig?: Readonly<Record<string, string>>;
-  /** A partition was restored and serves. */
-  readonly ready?: (partition: number) => void;
-  /** Partitions moved away from the table's agent (after the table let them go). */
-  readonly revoked?: (partitions: readonly number[]) => void;
-}
-
-/** A message waiting for its partition's restore after a late binding, and what to do with it then. */
-interface Held {
-  readonly message: Message<unknown, unknown>;
-  readonly go: (message: Message<unknown, unknown>) => void;
-}
-
+export type { TableHost, TableInternals } from './table-binding.js';
 export type { ApplyCallback, ApplyOutcome } from './table-write.js';
-
-/** Longest wait of a changelog produce for more changes (the agent's commit interval, up to this). */
-const MAX_LINGER_MS = 1000;
-
-const failed = (error: unknown): ApplyOutcome<never, never> => ({ kind: 'failed', error });
 
 /**
  * Keyed state next to an agent, sharded like the agent's topic: each partition's keys live on the
@@ -100,42 +50,27 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
   readonly valueCodec: Codec<V>;
   readonly #default: (() => V) | undefined;
   readonly #store: TableStore;
-  /** The one partition of a table under test (no agent), once written or read. */
-  #localPart: TablePartition<V> | undefined;
-  /** Applied offsets per source partition under test (no agent, one local partition). */
-  readonly #localApplied = new Map<number, AppliedOffsets>();
+  /** The table's state under test (no agent). */
+  readonly #local: TableLocal<V>;
   readonly #codecs: TableCodecs<K, V>;
   readonly #decoder = (bytes: Buffer): V => this.#codecs.decodeValue(bytes);
   readonly #open = (): boolean => !this.#closed;
-  /** What the table is bound to: an agent, the local scope of a test, or nothing yet (null: no message's scope). */
-  #bound: PipelineScope | null = null;
-  /** The agent, once bound to one. */
-  #scope: AgentScope | undefined;
-  /** Messages waiting for a late binding's restore, in arrival order. */
-  #held: Held[] | undefined;
+  /** What the table is bound to, and the partitions that follow from it. */
+  readonly #binding: TableBinding<K, V>;
+  /** What the update path reads and writes through. */
+  readonly #applying: ApplyContext<K, V>;
   /** Ids of changes not made for a source record ({@link Table.put}): negative, never an offset. */
   #directWrites = 0;
   #closed = false;
-  #changelog: TableChangelog<V> | undefined;
-  /** What the agent drives: the changelog side, once the table is bound to an agent. */
-  readonly #resource: PartitionResource = {
-    name: 'a table',
-    assigned: (partitions) => this.#changelog!.assigned(partitions),
-    revoked: async (partitions) => {
-      await this.#changelog!.revoked(partitions);
-      this.internals.revoked?.(partitions.map(({ partition }) => partition));
-    },
-    committed: (offsets) => this.#changelog!.committed(offsets),
-  };
 
   /** @internal Use `app.table()`. */
   constructor(
-    private readonly host: TableHost,
+    host: TableHost,
     readonly name: string,
     keyCodec: Codec<K>,
     valueCodec: Codec<V>,
-    private readonly options: TableOptions<K, V>,
-    private readonly internals: TableInternals = {},
+    options: TableOptions<K, V>,
+    internals: TableInternals = {},
   ) {
     this.changelogTopic = `${host.appId}-${name}-changelog`;
     this.keyCodec = keyCodec;
@@ -143,6 +78,25 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     this.#codecs = new TableCodecs(name, keyCodec, valueCodec);
     this.#default = options.default;
     this.#store = options.store?.() ?? new MemoryTableStore();
+    this.#local = new TableLocal<V>(this.#store, host.logger);
+    this.#binding = new TableBinding<K, V>({
+      table: name,
+      changelogTopic: this.changelogTopic,
+      host,
+      store: this.#store,
+      codecs: this.#codecs,
+      options,
+      internals,
+      local: this.#local,
+    });
+    this.#applying = {
+      table: name,
+      codecs: this.#codecs,
+      decoder: this.#decoder,
+      default: this.#default,
+      binding: this.#binding,
+      local: this.#local,
+    };
   }
 
   /**
@@ -158,7 +112,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    */
   get(key: K): C {
     const encoded = this.#codecs.encodeKey(key);
-    const part = this.#readable(this.#partitionOfKey(encoded));
+    const part = this.#binding.readable(this.#binding.partitionOfKey(encoded));
     const value = part.lookup(encoded.id, encoded.bytes, this.#decoder);
     return (value ?? this.#default?.()) as C;
   }
@@ -172,10 +126,10 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    * ```
    */
   partitionOf(key: K): number | undefined {
-    if (!this.#scope) return 0;
-    return this.#changelog?.partitionCount === undefined
+    if (!this.#binding.scope) return 0;
+    return this.#binding.changelog?.partitionCount === undefined
       ? undefined
-      : this.#partitionOfKey(this.#codecs.encodeKey(key));
+      : this.#binding.partitionOfKey(this.#codecs.encodeKey(key));
   }
 
   /**
@@ -188,7 +142,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    */
   ownsKey(key: K): boolean {
     const partition = this.partitionOf(key);
-    return partition !== undefined && this.#part(partition)?.state === 'ready';
+    return partition !== undefined && this.#binding.part(partition)?.state === 'ready';
   }
 
   /**
@@ -203,7 +157,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    * ```
    */
   keys(partition: number, page: { readonly after?: K; readonly limit?: number } = {}): TableKeyPage<K> {
-    this.#readable(partition);
+    this.#binding.readable(partition);
     const result = this.#store.keys(partition, {
       ...(page.after !== undefined ? { after: this.keyCodec.encode(page.after) } : {}),
       ...(page.limit !== undefined ? { limit: page.limit } : {}),
@@ -221,8 +175,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    * ```
    */
   ownedPartitions(): number[] {
-    if (!this.#changelog) return this.#localPart ? [0] : [];
-    return [...this.#changelog.partitions.keys()].sort((a, b) => a - b);
+    return this.#binding.ownedPartitions();
   }
 
   /**
@@ -234,50 +187,22 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    * ```
    */
   stats(): TableStats {
-    const partitions = this.ownedPartitions().map((partition) => {
-      const part = this.#part(partition)!;
-      return {
-        partition,
-        state: part.state,
-        keys: this.#store.size(partition),
-        read: part.read,
-        toRead: part.toRead,
-        pendingWrites: part.pendingWrites,
-      };
-    });
-    const bound = this.#scope !== undefined;
-    const state: TableState =
-      this.#bound === null || (bound && this.#changelog?.partitionCount === undefined)
-        ? 'idle'
-        : partitions.some((p) => p.state === 'recovering')
-          ? 'recovering'
-          : 'ready';
-    return {
-      name: this.name,
-      changelog: this.changelogTopic,
-      store: this.#store.description,
-      state,
-      partitionCount: bound ? this.#changelog?.partitionCount : undefined,
-      partitions,
-      stalledMs: this.#changelog?.stalledMs,
-      writeFailures: this.#changelog?.writeFailures ?? 0,
-      standbys: this.#changelog?.standbys() ?? [],
-    };
+    return tableStats(this, this.#binding, this.#store);
   }
 
   /** @internal Lets go of the store and the changelog writer (the app stopped). */
   async close(): Promise<void> {
     this.#closed = true;
-    const parts = this.ownedPartitions().map((partition) => this.#part(partition)!);
-    const standbysStopped = this.#changelog?.close();
+    const parts = this.ownedPartitions().map((partition) => this.#binding.part(partition)!);
+    const standbysStopped = this.#binding.changelog?.close();
     await Promise.all([...parts.map((part) => part.stored()), standbysStopped]);
-    this.#localPart = undefined;
+    this.#local.dropPart();
     await this.#store.close();
   }
 
   /** @internal The agent the table is bound to (undefined: local, or not bound yet). */
   get agentScope(): AgentScope | undefined {
-    return this.#scope;
+    return this.#binding.scope;
   }
 
   /**
@@ -287,35 +212,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    * @throws {@link TableBindingError} when bound to another agent already.
    */
   bind(scope: PipelineScope): void {
-    if (scope === this.#bound) return;
-    if (this.#scope)
-      throw new TableBindingError(
-        this.name,
-        this.#scope.agent,
-        isLocalScope(scope) ? 'testPipeline' : scope.agent,
-      );
-    this.#bound = scope;
-    if (isLocalScope(scope)) return;
-    const agent = scope;
-    this.#scope = agent;
-    this.#localPart = undefined; // what was written with no agent was local
-    this.#localApplied.clear();
-    this.#changelog = new TableChangelog<V>({
-      table: this.name,
-      topic: this.changelogTopic,
-      source: agent.topic,
-      host: this.host,
-      store: this.#store,
-      stallTimeoutMs: this.options.stallTimeoutMs,
-      replicationFactor: this.options.replicationFactor,
-      standbys: this.options.standbys,
-      standbyPollMs: this.options.standbyPollMs,
-      lingerMs: Math.min(agent.commitIntervalMs ?? 0, MAX_LINGER_MS),
-      ...(this.internals.changelogConfig ? { topicConfig: this.internals.changelogConfig } : {}),
-      ...(this.internals.ready ? { ready: this.internals.ready } : {}),
-    });
-    const restored = agent.use(this.#resource);
-    if (restored) this.#hold(restored);
+    this.#binding.bind(scope);
   }
 
   /**
@@ -329,32 +226,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     message: Message<unknown, unknown>,
     go: (message: Message<unknown, unknown>) => void,
   ): TableNotBoundError | TableBindingError | undefined {
-    const scope = scopeOf(message);
-    if (scope !== this.#bound) {
-      if (scope === undefined)
-        return new TableNotBoundError(this.name, message.topic, message.partition, message.offset);
-      try {
-        this.bind(scope);
-      } catch (error) {
-        return error as TableBindingError;
-      }
-    }
-    const held = this.#held;
-    if (held === undefined) go(message);
-    else held.push({ message, go });
-    return undefined;
-  }
-
-  /** Holds the messages that come until `restored` settles (a failure fails the agent), then lets them go. */
-  #hold(restored: Promise<void>): void {
-    const held: Held[] = [];
-    this.#held = held;
-    const release = (): void => {
-      // messages held meanwhile (one let go may bring another) join the end of the queue
-      for (let i = 0; i < held.length; i++) held[i]!.go(held[i]!.message);
-      this.#held = undefined;
-    };
-    restored.then(release, release);
+    return this.#binding.enter(message, go);
   }
 
   /**
@@ -375,122 +247,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     staged?: () => Readonly<Record<string, string>>,
     early = false,
   ): void {
-    const lineage = message[LINEAGE];
-    if (Array.isArray(lineage))
-      return then(
-        failed(new TableUpdateOrderError(this.name, 'it takes one record per message, not an aggregate')),
-        message,
-      );
-    let encodedKey: EncodedKey;
-    try {
-      encodedKey = this.#codecs.encodeKey(key);
-    } catch (error) {
-      return then(failed(error), message);
-    }
-    const sourcePartition = message.partition;
-    let part: TablePartition<V> | undefined;
-    let applied: AppliedOffsets;
-    if (this.#changelog) {
-      part = this.#changelog.partitions.get(sourcePartition);
-      if (!part) return then(DROPPED, message); // revoked: the record is the new owner's
-      if (part.state !== 'ready')
-        return then(failed(new PartitionRecoveringError(this.name, sourcePartition)), message); // retried
-      const keyPartition = this.#partitionOfKey(encodedKey);
-      if (keyPartition !== sourcePartition)
-        return then(failed(new RepartitionRequiredError(this.name, sourcePartition, keyPartition!)), message);
-      applied = part.applied;
-    } else {
-      part = this.#local();
-      applied = this.#localApplied.get(sourcePartition) ?? new AppliedOffsets();
-      this.#localApplied.set(sourcePartition, applied);
-    }
-    const offset = message.offset;
-    let current: C;
-    try {
-      current = (part.lookup(encodedKey.id, encodedKey.bytes, this.#decoder) ?? this.#default?.()) as C;
-    } catch (error) {
-      return then(failed(error), message);
-    }
-    if (applied.has(offset)) {
-      if (lineage !== undefined && part.appliedBy(lineage as Lineage))
-        return then(
-          failed(
-            new TableUpdateOrderError(
-              this.name,
-              `offset ${offset} of partition ${sourcePartition} reached the table twice in one attempt (fan-out before the table?)`,
-            ),
-          ),
-          message,
-        );
-      // Delivered again (after a crash or a retry downstream): its change is in the table already.
-      part.onDurable(offset, (durable) =>
-        then(durable ? { kind: 'done', key, value: current as V, replayed: true } : DROPPED, message),
-      );
-      return;
-    }
-    // A copy made by a repartition is known by its origin: a second copy of a record has another offset.
-    const hop = hopOrigin(message);
-    if (hop !== undefined) {
-      const origins = part.originOffsets();
-      origins.note(hop, offset);
-      if (origins.has(hop)) {
-        part.onDurableHop(hop, (durable) =>
-          then(durable ? { kind: 'done', key, value: current as V, replayed: true } : DROPPED, message),
-        );
-        return;
-      }
-    }
-    if (offset < applied.floor)
-      return then(
-        failed(
-          new TableUpdateOrderError(
-            this.name,
-            `offset ${offset} of partition ${sourcePartition} is below the committed offset ${applied.floor}; the table cannot tell whether it was applied`,
-          ),
-        ),
-        message,
-      );
-    let value: V;
-    let encoded: Buffer;
-    let extra: Readonly<Record<string, string>> | undefined;
-    try {
-      value = update(current, message);
-      encoded = this.valueCodec.encode(value);
-      extra = staged?.();
-    } catch (error) {
-      return then(failed(error), message);
-    }
-    const scope = this.#scope;
-    if (early && this.#changelog && scope?.holdCommit && lineage !== undefined) {
-      const attempt = lineage as Lineage;
-      const hold = scope.holdCommit(attempt);
-      if (hold === undefined) return then(DROPPED, message); // revoked meanwhile: the new owner's
-      applied.add(offset);
-      if (hop !== undefined) part.originOffsets().add(hop);
-      const held = new HeldWrite<V>(encodedKey.bytes, encoded, encodedKey.id, offset, scope, hold);
-      held.hop = hop;
-      part.stage(held, value);
-      part.appliedNow(attempt);
-      this.#changelog.write(part, held, extra);
-      return then({ kind: 'done', key, value, replayed: false }, message);
-    }
-    applied.add(offset);
-    if (hop !== undefined) part.originOffsets().add(hop);
-    const write = new RecordWrite<K, V>(
-      encodedKey.bytes,
-      encoded,
-      encodedKey.id,
-      offset,
-      lineage as Lineage | undefined,
-      message,
-      key,
-      value,
-      then,
-    );
-    write.hop = hop;
-    part.stage(write, value);
-    if (this.#changelog) this.#changelog.write(part, write, extra);
-    else part.ackedLocally(write);
+    applyUpdate(this.#applying, message, key, update, then, staged, early);
   }
 
   /**
@@ -505,7 +262,8 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     headers: Readonly<Record<string, string>>,
     then: (durable: boolean) => void,
   ): void {
-    const part = this.#changelog ? this.#changelog.partitions.get(partition) : this.#local();
+    const changelog = this.#binding.changelog;
+    const part = changelog ? changelog.partitions.get(partition) : this.#local.part();
     if (!part || part.state !== 'ready' || this.#closed) return then(false);
     const encodedKey = this.#codecs.encodeKey(key);
     const encoded = value === undefined ? null : this.valueCodec.encode(value);
@@ -518,7 +276,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       then,
     );
     part.stage(write, value as V);
-    if (this.#changelog) this.#changelog.write(part, write, headers);
+    if (changelog) changelog.write(part, write, headers);
     else part.ackedLocally(write);
   }
 
@@ -529,7 +287,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
 
   /** @internal Headers of the changelog's last record when `partition` was restored (none under test). */
   restoredHeaders(partition: number): MessageHeaders | undefined {
-    return this.#part(partition)?.restoredHeaders;
+    return this.#binding.part(partition)?.restoredHeaders;
   }
 
   /**
@@ -537,51 +295,12 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
    * is a second copy of a record that came through a repartition hop).
    */
   wasApplied(message: Message<unknown, unknown>): boolean {
-    const applied = this.#changelog
-      ? this.#changelog.partitions.get(message.partition)?.applied
-      : this.#localApplied.get(message.partition);
-    if (applied?.has(message.offset)) return true;
-    const origins = this.#changelog
-      ? this.#changelog.partitions.get(message.partition)?.origins
-      : this.#localPart?.origins;
-    if (origins === undefined) return false;
-    const hop = hopOrigin(message);
-    return hop !== undefined && origins.has(hop);
+    return wasApplied(this.#applying, message);
   }
 
   /** @internal Whether `partition` is owned here and restored (under test: partition 0, always). */
   isReady(partition: number): boolean {
-    if (!this.#scope) return partition === 0;
-    return this.#part(partition)?.state === 'ready';
-  }
-
-  #local(): TablePartition<V> {
-    if (!this.#localPart) {
-      this.#localPart = new TablePartition<V>(0, this.#store, this.host.logger);
-      this.#localPart.state = 'ready';
-    }
-    return this.#localPart;
-  }
-
-  /** An owned partition: the changelog's (bound to an agent), or the local one under test once made. */
-  #part(partition: number): TablePartition<V> | undefined {
-    if (this.#changelog) return this.#changelog.partitions.get(partition);
-    return partition === 0 ? this.#localPart : undefined;
-  }
-
-  /** The partition of a key: 0 under test, undefined until the partition count is known. */
-  #partitionOfKey(key: EncodedKey): number | undefined {
-    if (!this.#scope) return 0;
-    const count = this.#changelog?.partitionCount;
-    if (count === undefined) return undefined;
-    return this.#codecs.partitionOf(key, count);
-  }
-
-  #readable(partition: number | undefined): TablePartition<V> {
-    if (!this.#scope && partition === 0) return this.#local();
-    const part = partition === undefined ? undefined : this.#part(partition);
-    if (!part) throw new PartitionNotOwnedError(this.name, partition);
-    if (part.state !== 'ready') throw new PartitionRecoveringError(this.name, part.partition);
-    return part;
+    if (!this.#binding.scope) return partition === 0;
+    return this.#binding.part(partition)?.state === 'ready';
   }
 }
