@@ -45,6 +45,17 @@ describe('AgentDrain', () => {
     expect(await resolved(drained)).to.equal(true);
   });
 
+  it('a completed pipeline waits for its dead letters', async () => {
+    let pending = 1;
+    const drain = new AgentDrain({ unsettled: () => 3, pendingDeadLetters: () => pending, holds: () => 0 });
+    const drained = drain.wait();
+    drain.pipelineDone();
+    expect(await resolved(drained)).to.equal(false);
+    pending = 0;
+    drain.check();
+    expect(await resolved(drained)).to.equal(true);
+  });
+
   it('counts no holds when it is given no count of them', async () => {
     const drain = new AgentDrain({ unsettled: () => 0, pendingDeadLetters: () => 0 });
     const drained = drain.wait();

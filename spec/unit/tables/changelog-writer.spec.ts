@@ -503,18 +503,19 @@ describe('ChangelogWriter: retries, giving up, and what it reports', () => {
     it('a write that does not linger ends the linger: a lingering write after it waits a whole linger', async () => {
       const { writer, write, produced, advance } = lingering(100);
       writer.write(0, write('a', 1));
+      writer.write(0, write('a2', 1));
       writer.write(0, write('b', 1, false));
       await produceStarted();
-      expect(produced).to.deep.equal([['a=1', 'b=1']]);
+      expect(produced).to.deep.equal([['a=1', 'a2=1', 'b=1']]);
       await writer.drained(0);
       advance(50);
       writer.write(0, write('c', 1)); // at 50: produced at 150, not when a's linger would have been over
       advance(99);
       await produceStarted();
-      expect(produced).to.deep.equal([['a=1', 'b=1']]);
+      expect(produced).to.deep.equal([['a=1', 'a2=1', 'b=1']]);
       advance(1);
       await produceStarted();
-      expect(produced).to.deep.equal([['a=1', 'b=1'], ['c=1']]);
+      expect(produced).to.deep.equal([['a=1', 'a2=1', 'b=1'], ['c=1']]);
       await writer.drained(0);
     });
 

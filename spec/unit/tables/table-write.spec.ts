@@ -90,6 +90,9 @@ describe('TableWrite: one change and who waits for it', () => {
     durable.finish(true);
     expect(released).to.have.length(1);
     expect(released[0]).to.equal(hold);
+    const unheld = new HeldWrite(Buffer.from('k'), null, 'k', 3, {}, hold); // an agent that keeps no holds
+    unheld.finish(true);
+    expect(unheld.done).to.equal(true);
   });
 
   it('a change someone waits for does not linger', () => {
