@@ -519,6 +519,54 @@ describe('ChangelogWriter: retries, giving up, and what it reports', () => {
       await writer.drained(0);
     });
 
+    it('a lingering write made while a produce is in flight waits a whole linger once the produce returns', async () => {
+      const scheduler = new VirtualTimeScheduler();
+      const produced: string[][] = [];
+      let release!: () => void;
+      const writer = new ChangelogWriter(
+        {
+          topic: 'app-t-changelog',
+          logger: silentLogger,
+          async produce(_partition: number, records: readonly ChangelogWrite[]): Promise<RecordMetadata[]> {
+            produced.push(records.map((r) => r.key.toString()));
+            if (produced.length === 1) await new Promise<void>((resolve) => (release = resolve));
+            return records.map((_r, offset) => ({ topic: 'app-t-changelog', partition: 0, offset }));
+          },
+          acked: () => undefined,
+          abandoned: () => undefined,
+        },
+        { lingerMs: 100, scheduler },
+      );
+      const write = (key: string): ChangelogWrite => ({
+        key: Buffer.from(key),
+        value: null,
+        wanted: () => true,
+        lingers: true,
+      });
+      const advance = (ms: number): void => {
+        scheduler.maxFrames = scheduler.frame + ms;
+        scheduler.flush();
+        scheduler.frame = scheduler.maxFrames;
+        scheduler.maxFrames = Number.POSITIVE_INFINITY;
+      };
+      writer.write(0, write('a'));
+      advance(100);
+      await produceStarted();
+      expect(produced).to.deep.equal([['a']]);
+      advance(50);
+      writer.write(0, write('b')); // at 150, while a's produce is in flight
+      advance(50);
+      release(); // returns at 200: b goes at 300, not 250
+      await produceStarted();
+      advance(99);
+      await produceStarted();
+      expect(produced).to.deep.equal([['a']]);
+      advance(1);
+      await produceStarted();
+      expect(produced).to.deep.equal([['a'], ['b']]);
+      await writer.drained(0);
+    });
+
     it('abandoning a partition whose writes linger produces none of them, and its linger ends', async () => {
       const scheduler = new VirtualTimeScheduler();
       const produced: string[] = [];
