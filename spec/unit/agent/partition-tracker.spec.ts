@@ -136,6 +136,24 @@ describe('PartitionTracker', () => {
     );
   });
 
+  it('many holds released in the order taken (the released ones dropped from time to time) leave the lowest unreleased one committable', () => {
+    const tracker = new PartitionTracker('t', 0);
+    const holds = Array.from({ length: 3000 }, (_, offset) => {
+      const entry = tracker.add(record(offset), 0, undefined);
+      const hold = tracker.hold(entry);
+      tracker.settle(entry);
+      return hold;
+    });
+    for (const [i, hold] of holds.entries()) {
+      if (i === 2999) break;
+      tracker.release(hold);
+      expect(tracker.committable).to.equal(i + 1);
+    }
+    expect(tracker.held).to.equal(1);
+    tracker.release(holds[2999]!);
+    expect(tracker.committable).to.equal(3000);
+  });
+
   it('a hold released twice counts once', () => {
     const tracker = new PartitionTracker('t', 0);
     const a = tracker.add(record(0), 0, undefined);

@@ -522,6 +522,119 @@ describe('ChangelogWriter: retries, giving up, and what it reports', () => {
       expect(produced).to.deep.equal([['a=1'], ['b=1'], ['c=1'], ['d=1']]);
       await writer.drained(0);
     });
+
+    it('the linger counts from the first lingering write, and a write after its produce waits a whole linger of its own', async () => {
+      const { writer, write, produced, advance } = lingering(100);
+      writer.write(0, write('a', 1));
+      advance(50);
+      writer.write(0, write('b', 1)); // joins a's linger: no second timer
+      advance(50);
+      await produceStarted();
+      expect(produced).to.deep.equal([['a=1', 'b=1']]);
+      await writer.drained(0);
+      advance(20);
+      writer.write(0, write('c', 1)); // at 120: produced at 220, not when a timer of b's would be over
+      advance(99);
+      await produceStarted();
+      expect(produced).to.deep.equal([['a=1', 'b=1']]);
+      advance(1);
+      await produceStarted();
+      expect(produced).to.deep.equal([['a=1', 'b=1'], ['c=1']]);
+      await writer.drained(0);
+    });
+
+    it('a write that does not linger ends the linger: a lingering write after it waits a whole linger', async () => {
+      const { writer, write, produced, advance } = lingering(100);
+      writer.write(0, write('a', 1));
+      writer.write(0, write('a2', 1));
+      writer.write(0, write('b', 1, false));
+      await produceStarted();
+      expect(produced).to.deep.equal([['a=1', 'a2=1', 'b=1']]);
+      await writer.drained(0);
+      advance(50);
+      writer.write(0, write('c', 1)); // at 50: produced at 150, not when a's linger would have been over
+      advance(99);
+      await produceStarted();
+      expect(produced).to.deep.equal([['a=1', 'a2=1', 'b=1']]);
+      advance(1);
+      await produceStarted();
+      expect(produced).to.deep.equal([['a=1', 'a2=1', 'b=1'], ['c=1']]);
+      await writer.drained(0);
+    });
+
+    it('a lingering write made while a produce is in flight waits a whole linger once the produce returns', async () => {
+      const scheduler = new VirtualTimeScheduler();
+      const produced: string[][] = [];
+      let release!: () => void;
+      const writer = new ChangelogWriter(
+        {
+          topic: 'app-t-changelog',
+          logger: silentLogger,
+          async produce(_partition: number, records: readonly ChangelogWrite[]): Promise<RecordMetadata[]> {
+            produced.push(records.map((r) => r.key.toString()));
+            if (produced.length === 1) await new Promise<void>((resolve) => (release = resolve));
+            return records.map((_r, offset) => ({ topic: 'app-t-changelog', partition: 0, offset }));
+          },
+          acked: () => undefined,
+          abandoned: () => undefined,
+        },
+        { lingerMs: 100, scheduler },
+      );
+      const write = (key: string): ChangelogWrite => ({
+        key: Buffer.from(key),
+        value: null,
+        wanted: () => true,
+        lingers: true,
+      });
+      const advance = (ms: number): void => {
+        scheduler.maxFrames = scheduler.frame + ms;
+        scheduler.flush();
+        scheduler.frame = scheduler.maxFrames;
+        scheduler.maxFrames = Number.POSITIVE_INFINITY;
+      };
+      writer.write(0, write('a'));
+      advance(100);
+      await produceStarted();
+      expect(produced).to.deep.equal([['a']]);
+      advance(50);
+      writer.write(0, write('b')); // at 150, while a's produce is in flight
+      advance(50);
+      release(); // returns at 200: b goes at 300, not 250
+      await produceStarted();
+      advance(99);
+      await produceStarted();
+      expect(produced).to.deep.equal([['a']]);
+      advance(1);
+      await produceStarted();
+      expect(produced).to.deep.equal([['a'], ['b']]);
+      await writer.drained(0);
+    });
+
+    it('abandoning a partition whose writes linger produces none of them, and its linger ends', async () => {
+      const scheduler = new VirtualTimeScheduler();
+      const produced: string[] = [];
+      const abandoned: string[] = [];
+      const writer = new ChangelogWriter(
+        {
+          topic: 'app-t-changelog',
+          logger: silentLogger,
+          async produce(_partition: number, records: readonly ChangelogWrite[]): Promise<RecordMetadata[]> {
+            produced.push(...records.map((r) => r.key.toString()));
+            return records.map((_r, offset) => ({ topic: 'app-t-changelog', partition: 0, offset }));
+          },
+          acked: () => undefined,
+          abandoned: (_partition, writes) => abandoned.push(...writes.map((w) => w.key.toString())),
+        },
+        { lingerMs: 100, scheduler },
+      );
+      writer.write(0, { key: Buffer.from('a'), value: null, wanted: () => true, lingers: true });
+      writer.abandon(0);
+      expect(abandoned).to.deep.equal(['a']);
+      expect(scheduler.actions).to.have.length(0);
+      scheduler.flush();
+      await produceStarted();
+      expect(produced).to.deep.equal([]);
+    });
   });
 });
 

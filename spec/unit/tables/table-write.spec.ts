@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Lineage, type LineageOwner } from '../../../lib/core/lineage.js';
 import { type Message, recordMessage } from '../../../lib/core/message.js';
-import { type ApplyOutcome, DirectWrite, RecordWrite } from '../../../lib/tables/table-write.js';
+import { type ApplyOutcome, DirectWrite, HeldWrite, RecordWrite } from '../../../lib/tables/table-write.js';
 
 function message(accepting: boolean): Message<unknown, unknown> {
   const owner: LineageOwner = { accepting, onSettled: () => undefined, onFailed: () => undefined };
@@ -74,5 +74,47 @@ describe('TableWrite: one change and who waits for it', () => {
     write.finish(false);
     write.finish(true);
     expect(heard).to.deep.equal([false]);
+  });
+  it('a change whose message moved on lingers, is always wanted, and releases its hold only once durable', () => {
+    const released: unknown[] = [];
+    const hold = { offset: 3 };
+    const holder = { releaseCommit: (h: unknown) => released.push(h) };
+    const write = (): HeldWrite<number> => new HeldWrite(Buffer.from('k'), null, 'k', 3, holder, hold);
+    const lost = write();
+    expect(lost.lingers).to.equal(true);
+    expect(lost.wanted()).to.equal(true);
+    lost.finish(false); // never durable: the offset stays held, the record is delivered again
+    expect(released).to.deep.equal([]);
+    const durable = write();
+    durable.finish(true);
+    durable.finish(true);
+    expect(released).to.have.length(1);
+    expect(released[0]).to.equal(hold);
+    const unheld = new HeldWrite(Buffer.from('k'), null, 'k', 3, {}, hold); // an agent that keeps no holds
+    unheld.finish(true);
+    expect(unheld.done).to.equal(true);
+  });
+
+  it('a change someone waits for does not linger', () => {
+    const recordWrite = new RecordWrite(
+      Buffer.from('k'),
+      null,
+      'k',
+      3,
+      undefined,
+      message(true),
+      'k',
+      1,
+      () => undefined,
+    );
+    const directWrite = new DirectWrite<number>(
+      Buffer.from('k'),
+      null,
+      'k',
+      -1,
+      () => true,
+      () => undefined,
+    );
+    expect([recordWrite.lingers, directWrite.lingers]).to.deep.equal([false, false]);
   });
 });
