@@ -15,7 +15,7 @@ import { FailureHandler } from './failure-handler.js';
 import { Intake } from './intake.js';
 import { Ledger } from './ledger.js';
 import type { AgentScope } from './partition-resources.js';
-import type { CommitHold, Entry } from './partition-tracker.js';
+import type { Entry } from './partition-tracker.js';
 import { RestartBudget } from './restart-budget.js';
 import { StallDetector } from './stall-detector.js';
 import { DropDetector } from './drop-detector.js';
@@ -106,7 +106,7 @@ export class Agent<T = unknown, K = string> implements LineageOwner {
       fail: (error) => this.#fail(error),
       holdCommit: (lineage) => this.#ledger.holdCommit(lineage.token as Entry),
       releaseCommit: (hold) => {
-        this.#ledger.releaseCommit(hold as CommitHold);
+        this.#ledger.releaseCommit(hold);
         if (this.#drain.waiting) this.#drain.check();
       },
       commitIntervalMs: options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS,

@@ -1,6 +1,7 @@
 import type { ErrorPolicy } from '../core/error-policy.js';
 import { Lineage } from '../core/lineage.js';
 import type { AgentSinkHealth } from '../core/sink-health.js';
+import type { CommitHold } from './partition-tracker.js';
 import { LINEAGE, type Message } from '../core/message.js';
 import type { TopicPartition, TopicPartitionOffset } from '../transports/transport.js';
 
@@ -50,9 +51,9 @@ export interface AgentScope {
    * and its place in `maxInFlight` are not kept. Undefined: nothing of its partition is committed here
    * any more (revoked), or the agent keeps no holds.
    */
-  holdCommit?(lineage: Lineage): unknown;
+  holdCommit?(lineage: Lineage): CommitHold | undefined;
   /** Lets a held offset ({@link holdCommit}) be committed. */
-  releaseCommit?(hold: unknown): void;
+  releaseCommit?(hold: CommitHold): void;
   /** Least time between two commits of the agent, in ms: how long a change may wait to be written. */
   readonly commitIntervalMs?: number;
 }

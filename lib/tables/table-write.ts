@@ -1,4 +1,5 @@
 import { isAccepted } from '../core/ack.js';
+import type { CommitHold } from '../agent/partition-tracker.js';
 import type { Lineage } from '../core/lineage.js';
 import type { Message } from '../core/message.js';
 import type { ChangelogWrite } from './changelog-writer.js';
@@ -130,8 +131,8 @@ export class HeldWrite<V> extends TableWrite<V> {
     keyId: string,
     sourceOffset: number,
     /** The agent that holds the offset, and its hold. */
-    readonly holder: { releaseCommit?(hold: unknown): void },
-    readonly hold: unknown,
+    readonly holder: { releaseCommit?(hold: CommitHold): void },
+    readonly hold: CommitHold,
   ) {
     super(key, value, keyId, sourceOffset, undefined);
   }

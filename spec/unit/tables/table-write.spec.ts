@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { CommitHold, PartitionTracker } from '../../../lib/agent/partition-tracker.js';
 import { Lineage, type LineageOwner } from '../../../lib/core/lineage.js';
 import { type Message, recordMessage } from '../../../lib/core/message.js';
 import { type ApplyOutcome, DirectWrite, HeldWrite, RecordWrite } from '../../../lib/tables/table-write.js';
@@ -77,7 +78,7 @@ describe('TableWrite: one change and who waits for it', () => {
   });
   it('a change whose message moved on lingers, is always wanted, and releases its hold only once durable', () => {
     const released: unknown[] = [];
-    const hold = { offset: 3 };
+    const hold = new CommitHold(new PartitionTracker('t', 0), 3);
     const holder = { releaseCommit: (h: unknown) => released.push(h) };
     const write = (): HeldWrite<number> => new HeldWrite(Buffer.from('k'), null, 'k', 3, holder, hold);
     const lost = write();
