@@ -258,6 +258,48 @@ describe('final window results under the error policy (memory://)', () => {
     await made.stop();
   });
 
+  it("a closed window's removal lingers for the record cache's next flush: with the key's next change, it makes one changelog record", async () => {
+    const broker = new MemoryBroker();
+    const made = createApp({ id: 'volume', transport: new MemoryTransport(broker), logger: silentLogger });
+    const orders = made.topic<Order>('orders', { value: json(), partitions: 1 });
+    const perSecond = made.windowTable<Order, number>('per-second', {
+      window: tumbling(1000),
+      aggregate: count(),
+      idleAfterMs: 3_600_000,
+    });
+    const results: WindowResult<string, number>[] = [];
+    made.agent(
+      'volume',
+      orders,
+      (order$) =>
+        order$.pipe(
+          aggregateWindows(perSecond, { time: (m) => m.value.at }),
+          tap((m) => results.push(m.value)),
+        ),
+      { commitIntervalMs: 1000 }, // changes that may linger wait up to a second for the next flush
+    );
+    await made.start();
+    try {
+      const t = Math.floor(Date.now() / 1000) * 1000 + 3_600_000; // closed by records, not by the clock
+      await orders.send({ symbol: 'ACME', at: t }, { key: 'ACME' });
+      await orders.send({ symbol: 'ACME', at: t + 1000 }, { key: 'ACME' }); // closes [t, t + 1000)
+      await waitFor(() => results.length === 1, { timeoutMs: 5000 });
+      // the result settled: its window's removal is made, and waits for the next flush
+      await waitFor(() => perSecond.get('ACME').length === 1);
+      await orders.send({ symbol: 'ACME', at: t + 1001 }, { key: 'ACME' });
+      await waitFor(() => perSecond.get('ACME')[0]?.value === 2);
+      await waitForCommitted(made); // its change is durable
+      const windowsWritten = broker
+        .read(perSecond.changelogTopic, 0, 0, 100)
+        .map((record) => (JSON.parse(record.value!.toString()) as { w: unknown[] }).w);
+      // the removal alone (the next window with one record) never reached the changelog
+      expect(windowsWritten).to.not.deep.include([[t + 1000, t + 2000, 1]]);
+      expect(windowsWritten.at(-1)).to.deep.equal([[t + 1000, t + 2000, 2]]);
+    } finally {
+      await made.stop(); // a failed expectation leaves nothing running
+    }
+  });
+
   it('a record settles at once (the record cache), but its offset commits only once its change is in the changelog', async () => {
     const broker = new MemoryBroker();
     const inner = new MemoryTransport(broker);
