@@ -300,6 +300,61 @@ describe('final window results under the error policy (memory://)', () => {
     }
   });
 
+  it('a change acknowledged after its partition moved away closes nothing of that partition', async () => {
+    const broker = new MemoryBroker();
+    const inner = new MemoryTransport(broker);
+    let holding = false;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let waiting = 0;
+    const transport = delegateTransport(inner, {
+      produce: async (records) => {
+        if (holding && records.some((r) => r.topic.endsWith('-changelog'))) {
+          waiting++;
+          await held;
+        }
+        return inner.produce(records);
+      },
+    });
+    const made = createApp({ id: 'volume', transport, logger: silentLogger });
+    const orders = made.topic<Order>('orders', { value: json(), partitions: 1 });
+    const perSecond = made.windowTable<Order, number>('per-second', {
+      window: tumbling(1000),
+      aggregate: count(),
+      idleAfterMs: 3_600_000,
+    });
+    const results: string[] = [];
+    made.agent(
+      'volume',
+      orders,
+      (order$) =>
+        order$.pipe(
+          aggregateWindows(perSecond, { time: (m) => m.value.at }),
+          tap((m) => results.push(`${m.value.key}@${m.value.start - t}`)),
+        ),
+      { commitIntervalMs: 1 },
+    );
+    const t = Math.floor(Date.now() / 1000) * 1000 + 3_600_000; // closed by records, not by the clock
+    await made.start();
+    try {
+      await orders.send({ symbol: 'ACME', at: t }, { key: 'ACME' });
+      await waitForCommitted(made);
+      holding = true;
+      await orders.send({ symbol: 'ACME', at: t + 1000 }, { key: 'ACME' }); // would close [t, t + 1000)
+      await waitFor(() => waiting > 0);
+      perSecond.revoked([0]); // as a rebalance would, while the change is in flight
+      release();
+      await waitForCommitted(made);
+      // the partition is set up again from the table: the next record's watermark closes both windows, once
+      await orders.send({ symbol: 'INIT', at: t + 2000 }, { key: 'INIT' });
+      await waitFor(() => results.length >= 2, { timeoutMs: 5000 });
+      await waitForCommitted(made);
+      expect(results).to.deep.equal(['ACME@0', 'ACME@1000']);
+    } finally {
+      await made.stop(); // a failed expectation leaves nothing running
+    }
+  });
+
   it('a record settles at once (the record cache), but its offset commits only once its change is in the changelog', async () => {
     const broker = new MemoryBroker();
     const inner = new MemoryTransport(broker);
