@@ -65,10 +65,12 @@ describe('WindowTable', () => {
   let scheduler: TestScheduler;
   beforeEach(() => (scheduler = marbles()));
 
-  it('names its changelog <app id>-<name>-changelog; late records go to the dead-letter topic by default', () => {
+  it('names its changelog <app id>-<name>-changelog and its watermark header; late records go to the dead-letter topic by default', () => {
     const table = windows();
     expect(table.changelogTopic).to.equal('unit-w-changelog');
     expect(table.late).to.equal('dead-letter');
+    // changelogs written so far carry the watermark under this name: a restore reads it back
+    expect(WATERMARK_HEADER).to.equal('rivulet-watermark');
   });
 
   describe('partitions and subscriptions', () => {
