@@ -106,6 +106,24 @@ describe('windows on memory:// (an agent)', () => {
     await app.stop();
   });
 
+  it('a partition handed to another worker leaves this one: its watermark is no longer shown here', async () => {
+    const broker = new MemoryBroker();
+    const a = orderVolume(broker, []);
+    await a.app.start();
+    const b = orderVolume(broker, []);
+    try {
+      const start = Math.floor(Date.now() / 1000) * 1000 + 3_600_000;
+      for (const symbol of ['ACME', 'INIT', 'TECH', 'BETA', 'GAMA', 'DELT'])
+        await a.orders.send({ symbol, at: start }, { key: symbol });
+      await waitFor(() => Object.keys(a.perSecond.stats().watermarks).length === 2, { timeoutMs: 5000 });
+      await b.app.start(); // the group rebalances: one partition each
+      await waitFor(() => Object.keys(a.perSecond.stats().watermarks).length === 1, { timeoutMs: 5000 });
+    } finally {
+      await b.app.stop();
+      await a.app.stop();
+    }
+  });
+
   it('a worker stopped with windows open closes them after a restart, from the changelog alone', async () => {
     const broker = new MemoryBroker();
     const first: WindowResult<string, number>[] = [];
