@@ -17,6 +17,7 @@ import {
   tumbling,
   type ErrorPolicy,
   type WindowResult,
+  type WindowTableOptions,
 } from '../../lib/index.js';
 import { appMetrics } from '../../lib/metrics/app-metrics.js';
 import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
@@ -36,13 +37,18 @@ function sample(text: string, name: string, labels: Record<string, string | numb
   return line === undefined ? undefined : Number(line.split(' ').pop());
 }
 
-function orderVolume(broker: MemoryBroker, results: WindowResult<string, number>[]) {
+function orderVolume(
+  broker: MemoryBroker,
+  results: WindowResult<string, number>[],
+  options: Partial<WindowTableOptions<Order, number>> = {},
+) {
   const app = createApp({ id: 'volume', transport: new MemoryTransport(broker), logger: silentLogger });
   const orders = app.topic<Order>('orders', { value: json(), partitions: 2 });
   const perSecond = app.windowTable<Order, number>('per-second', {
     window: tumbling(1000),
     aggregate: count(),
     idleAfterMs: 100,
+    ...options,
   });
   app.agent(
     'volume',
@@ -118,6 +124,21 @@ describe('windows on memory:// (an agent)', () => {
       await waitFor(() => Object.keys(a.perSecond.stats().watermarks).length === 2, { timeoutMs: 5000 });
       await b.app.start(); // the group rebalances: one partition each
       await waitFor(() => Object.keys(a.perSecond.stats().watermarks).length === 1, { timeoutMs: 5000 });
+    } finally {
+      await b.app.stop();
+      await a.app.stop();
+    }
+  });
+
+  it('with standbys, a worker keeps a copy of the windows of the partition another worker owns', async () => {
+    const broker = new MemoryBroker();
+    const a = orderVolume(broker, [], { standbys: 1, standbyPollMs: 10 });
+    await a.app.start();
+    const b = orderVolume(broker, [], { standbys: 1, standbyPollMs: 10 });
+    try {
+      await b.app.start(); // the group rebalances: one partition each
+      await waitFor(() => a.perSecond.table.ownedPartitions().length === 1, { timeoutMs: 5000 });
+      await waitFor(() => (a.perSecond.table.stats().standbys ?? []).length === 1, { timeoutMs: 5000 });
     } finally {
       await b.app.stop();
       await a.app.stop();
