@@ -21,7 +21,7 @@ import {
 } from '../../lib/index.js';
 import { appMetrics } from '../../lib/metrics/app-metrics.js';
 import { waitFor, waitForCommitted } from '../../lib/testing/index.js';
-import { delegateTransport } from '../support/delegate.js';
+import { heldChangelog } from '../support/held-changelog.js';
 
 interface Order {
   readonly symbol: string;
@@ -341,21 +341,8 @@ describe('final window results under the error policy (memory://)', () => {
 
   it('a change acknowledged after its partition moved away closes nothing of that partition', async () => {
     const broker = new MemoryBroker();
-    const inner = new MemoryTransport(broker);
-    let holding = false;
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let waiting = 0;
-    const transport = delegateTransport(inner, {
-      produce: async (records) => {
-        if (holding && records.some((r) => r.topic.endsWith('-changelog'))) {
-          waiting++;
-          await held;
-        }
-        return inner.produce(records);
-      },
-    });
-    const made = createApp({ id: 'volume', transport, logger: silentLogger });
+    const held = heldChangelog(new MemoryTransport(broker));
+    const made = createApp({ id: 'volume', transport: held.transport, logger: silentLogger });
     const orders = made.topic<Order>('orders', { value: json(), partitions: 1 });
     const perSecond = made.windowTable<Order, number>('per-second', {
       window: tumbling(1000),
@@ -378,11 +365,11 @@ describe('final window results under the error policy (memory://)', () => {
     try {
       await orders.send({ symbol: 'ACME', at: t }, { key: 'ACME' });
       await waitForCommitted(made);
-      holding = true;
+      held.hold();
       await orders.send({ symbol: 'ACME', at: t + 1000 }, { key: 'ACME' }); // would close [t, t + 1000)
-      await waitFor(() => waiting > 0);
+      await waitFor(() => held.waiting() > 0);
       perSecond.revoked([0]); // as a rebalance would, while the change is in flight
-      release();
+      held.release();
       await waitForCommitted(made);
       // the partition is set up again from the table: the next record's watermark closes both windows, once
       await orders.send({ symbol: 'INIT', at: t + 2000 }, { key: 'INIT' });
@@ -396,20 +383,8 @@ describe('final window results under the error policy (memory://)', () => {
 
   it('a record settles at once (the record cache), but its offset commits only once its change is in the changelog', async () => {
     const broker = new MemoryBroker();
-    const inner = new MemoryTransport(broker);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let waiting = 0;
-    const transport = delegateTransport(inner, {
-      produce: async (records) => {
-        if (records.some((r) => r.topic.endsWith('-changelog'))) {
-          waiting++;
-          await held;
-        }
-        return inner.produce(records);
-      },
-    });
-    const made = createApp({ id: 'volume', transport, logger: silentLogger });
+    const held = heldChangelog(new MemoryTransport(broker), true);
+    const made = createApp({ id: 'volume', transport: held.transport, logger: silentLogger });
     const orders = made.topic<Order>('orders', { value: json(), partitions: 1 });
     const perSecond = made.windowTable<Order, number>('per-second', {
       window: tumbling(1000),
@@ -424,12 +399,12 @@ describe('final window results under the error policy (memory://)', () => {
     await made.start();
     await orders.send({ symbol: 'ACME', at: Date.now() + 3_600_000 }, { key: 'ACME' });
     // settled and out of maxInFlight while its change waits for the broker
-    await waitFor(() => made.agents[0]!.stats().settled === 1 && waiting > 0);
+    await waitFor(() => made.agents[0]!.stats().settled === 1 && held.waiting() > 0);
     expect(made.agents[0]!.stats().inFlight).to.equal(0);
     expect(perSecond.get('ACME').map((w) => w.value)).to.deep.equal([1]);
     expect(made.agents[0]!.stats().partitions[0]!.committable).to.equal(0);
     expect(made.agents[0]!.stats().partitions[0]!.committed).to.be.at.most(0);
-    release();
+    held.release();
     await waitForCommitted(made);
     expect(broker.committedOffsets('volume.volume', 'orders')).to.deep.equal([
       { topic: 'orders', partition: 0, offset: 1 },
