@@ -98,7 +98,8 @@ export {
   TableBindingError,
   TableNotBoundError,
 } from './tables/table-errors.js';
-export { WindowTable, WATERMARK_HEADER } from './windows/window-table.js';
+export { WindowTable } from './windows/window-table.js';
+export { WATERMARK_HEADER } from './windows/watermark-header.js';
 export {
   type WindowTableOptions,
   type WindowResult,

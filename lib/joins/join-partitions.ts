@@ -2,7 +2,7 @@ import type { Logger } from '../core/logger.js';
 import type { Table } from '../tables/table.js';
 import type { Transport } from '../transports/transport.js';
 import { IdleCloser } from '../windows/idle-closer.js';
-import { WATERMARK_HEADER, rewriteWatermark } from '../windows/window-table.js';
+import { WATERMARK_HEADER, rewriteWatermark } from '../windows/watermark-header.js';
 import { JoinPartition, SideIdler, type SideIdlerHost } from './join-clock.js';
 import type { JoinBinding, JoinPending, JoinResults, PendingPartition } from './join-results.js';
 import { type JoinState, type JoinType, expire, nextExpiry } from './join-state.js';

@@ -3,21 +3,13 @@ import { string } from '../codecs/string.js';
 import type { Codec } from '../codecs/codec.js';
 import type { Message } from '../core/message.js';
 import { type ApplyOutcome, Table, type TableHost } from '../tables/table.js';
-import { type KeyWindows, addEvent, expiresAt, prune, removeWindow } from './key-windows.js';
+import { type KeyWindows, addEvent } from './key-windows.js';
 import { earliestEnd } from './window-spec.js';
-import {
-  type EventTimePartition,
-  type PendingResult,
-  WindowPartition,
-  resultId,
-} from './window-partition.js';
-import { IdleCloser } from './idle-closer.js';
+import { WATERMARK_HEADER } from './watermark-header.js';
+import { WindowPartitions } from './window-partitions.js';
 import { ResultBindings } from './result-bindings.js';
 import { type WindowBinding, WindowResults } from './window-results.js';
 import type { OpenWindow, WindowTableOptions, WindowTableStats } from './window-types.js';
-
-/** Header of every changelog record of a windowed table: the partition's watermark after the change. */
-export const WATERMARK_HEADER = 'rivulet-watermark';
 
 /** What {@link WindowTable.accept} reports for a record. @internal */
 export type AcceptOutcome<K, A> =
@@ -25,8 +17,6 @@ export type AcceptOutcome<K, A> =
   | { readonly kind: 'late'; readonly watermark: number; readonly windowEnd: number };
 
 const DAY_MS = 86_400_000;
-/** A window's removal and an expiry wait for the record cache's next flush: nothing commits by them. */
-const LINGERS = { lingers: true } as const;
 
 /**
  * Windowed aggregates per key, kept in a changelogged table (`<app id>-<name>-changelog`, compacted,
@@ -53,17 +43,16 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
   readonly graceMs: number;
   readonly idleAfterMs: number;
   readonly late: 'dead-letter' | 'drop';
-  readonly #parts = new Map<number, WindowPartition<K, A>>();
+  readonly #parts: WindowPartitions<K, A>;
   readonly #results: WindowResults<K, A>;
   /** The subscriptions results go to: the first of those running (several under `groupBy` → `mergeMap`). */
   readonly #bindings = new ResultBindings<WindowBinding<K, A>>({
-    serve: () => this.#serve(),
+    serve: () => this.#parts.serve(),
     unserved: () => {
-      this.#idle.stop();
+      this.#parts.stop();
       this.#results.unbound();
     },
   });
-  readonly #idle: IdleCloser<WindowPartition<K, A>>;
   #lateDeadLettered = 0;
   #lateDropped = 0;
 
@@ -94,29 +83,31 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
       {
         changelogConfig: { 'cleanup.policy': 'compact,delete', 'retention.ms': String(retentionMs) },
         // Windows restored from the changelog close (and expire) even if no record comes.
-        ready: (partition) => void this.#part(partition),
+        ready: (partition) => void this.#parts.part(partition),
         // Revoked partitions forget their windows (their results are the new owner's).
         revoked: (partitions) => this.revoked(partitions),
       },
     );
+    const binding = (): WindowBinding<K, A> | undefined => this.#bindings.current;
     this.#results = new WindowResults<K, A>({
       table: name,
       logger: host.logger,
       transport: () => host.transport(),
-      binding: () => this.#bindings.current,
+      binding,
       part: (partition) => this.#parts.get(partition),
-      remove: (result) => this.#remove(result),
+      remove: (result) => this.#parts.remove(result),
       keyBytes: (key) => this.table.keyCodec.encode(key),
     });
-    this.#idle = new IdleCloser<WindowPartition<K, A>>({
+    this.#parts = new WindowPartitions<K, A>({
       name,
       logger: host.logger,
+      table: this.table,
+      window,
+      graceMs: this.graceMs,
       idleAfterMs: this.idleAfterMs,
-      binding: () => this.#bindings.current,
-      owns: (part) => this.#parts.get(part.partition) === part,
+      results: this.#results,
       transport: () => host.transport(),
-      writeWatermark: (part, watermark, then) => rewriteWatermark(this.table, part, watermark, then),
-      closeDue: (part) => this.#closeDue(part),
+      binding,
     });
   }
 
@@ -149,8 +140,8 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
   stats(): WindowTableStats {
     const watermarks: Record<number, number> = {};
     let pending = 0;
-    for (const [partition, part] of this.#parts) {
-      if (Number.isFinite(part.watermark)) watermarks[partition] = part.watermark;
+    for (const part of this.#parts.values()) {
+      if (Number.isFinite(part.watermark)) watermarks[part.partition] = part.watermark;
       pending += part.results.size;
     }
     return {
@@ -171,16 +162,6 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     this.#bindings.bind(binding);
   }
 
-  /** Results go to the binding now current: those not settled yet again, and windows due close. */
-  #serve(): void {
-    for (const part of this.#parts.values()) {
-      for (const result of part.results.values()) if (!result.handled) this.#results.emit(result);
-      part.probing = false; // the last subscription's timers are gone
-      this.#closeDue(part);
-      this.#idle.arm(part);
-    }
-  }
-
   /** @internal The subscription ended: results go to another one still running, or wait for the next. */
   unbind(binding: WindowBinding<K, A>): void {
     this.#bindings.unbind(binding);
@@ -188,7 +169,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
 
   /** @internal The partitions moved away: their results and watermarks are the new owner's. */
   revoked(partitions: readonly number[]): void {
-    for (const partition of partitions) this.#parts.delete(partition);
+    this.#parts.revoked(partitions);
   }
 
   /** @internal Counts a late record (dead-lettered or dropped). */
@@ -209,10 +190,10 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
   ): void {
     const local = this.table.agentScope === undefined;
     const partition = local ? 0 : message.partition;
-    const part = this.#part(partition);
+    const part = this.#parts.part(partition);
     const keyId = part ? this.table.keyId(key) : '';
     if (part) {
-      part.lastRecordAt = this.#now();
+      part.lastRecordAt = this.#parts.now();
       part.nextOffset = Math.max(part.nextOffset, message.offset + 1);
     }
     if (part && !this.table.wasApplied(message)) {
@@ -239,158 +220,20 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
         early: true,
         staged: () => {
           // The change is made: the watermark moves, and the key's first window to close is noted.
-          part!.observe(t, this.#now());
+          part!.observe(t, this.#parts.now());
           carried = part!.watermark;
           const first = next!.w[0];
           if (first) part!.schedule(first[1], keyId, key);
-          this.#idle.arm(part!);
+          this.#parts.arm(part!);
           return { [WATERMARK_HEADER]: String(carried) };
         },
         // Windows close only up to a watermark the changelog holds.
         durable: (durable) => {
           if (!durable || this.#parts.get(partition) !== part) return;
           part!.durable = Math.max(part!.durable, carried);
-          this.#closeDue(part!);
+          this.#parts.closeDue(part!);
         },
       },
     );
   }
-
-  /** The partition's window state, set up (from the restored table) the first time it is ready. */
-  #part(partition: number): WindowPartition<K, A> | undefined {
-    if (!this.table.isReady(partition)) return undefined;
-    let part = this.#parts.get(partition);
-    if (part) return part;
-    part = new WindowPartition<K, A>(partition, this.graceMs, this.#now());
-    const restored = Number(this.table.restoredHeaders(partition)?.[WATERMARK_HEADER]);
-    if (Number.isFinite(restored)) part.restore(restored, this.#now());
-    this.#parts.set(partition, part);
-    let page = this.table.keys(partition, { limit: 1000 });
-    for (;;) {
-      for (const key of page.keys) this.#scheduleKey(part, key, this.table.get(key));
-      if (page.next === undefined) break;
-      page = this.table.keys(partition, { after: page.next, limit: 1000 });
-    }
-    this.#closeDue(part);
-    this.#idle.arm(part);
-    return part;
-  }
-
-  /** Notes when the key's first window closes (or its events expire), and arms the idle closer. */
-  #scheduleKey(part: WindowPartition<K, A>, key: K, state: KeyWindows<A, unknown> | undefined): void {
-    if (!state) return;
-    const keyId = this.table.keyId(key);
-    const first = state.w[0];
-    const at = first ? first[1] : expiresAt(state, this.options.window);
-    if (at === undefined) return;
-    part.schedule(at, keyId, key);
-    this.#idle.arm(part);
-  }
-
-  /** Emits the final result of every window the durable watermark has passed; expires old events. */
-  #closeDue(part: WindowPartition<K, A>): void {
-    if (!this.#bindings.current) return; // closed when a subscription is back
-    const upTo = part.durable;
-    for (const [keyId, key] of part.takeDue(upTo)) {
-      const state = this.table.get(key);
-      if (!state) continue;
-      for (const [start, end, value] of state.w) {
-        if (end > upTo) break; // windows are ordered by end
-        const id = resultId(keyId, start, end);
-        if (part.results.has(id)) continue;
-        const result: PendingResult<K, A> = {
-          partition: part.partition,
-          key,
-          keyId,
-          start,
-          end,
-          value,
-          attempts: 0,
-          firstFailedAt: undefined,
-          handled: false,
-          lineage: undefined,
-        };
-        part.results.set(id, result);
-        this.#results.emit(result);
-      }
-      const open = state.w.find(([, end]) => end > upTo);
-      if (open) part.schedule(open[1], keyId, key);
-      else if (state.w.length === 0) this.#expire(part, key, state, upTo);
-    }
-  }
-
-  /** A key with no window left keeps events only while a new window may need them. */
-  #expire(part: WindowPartition<K, A>, key: K, state: KeyWindows<A, unknown>, upTo: number): void {
-    const kept = prune(state, this.options.window, upTo);
-    // What is kept expires after upTo (prune keeps exactly the events a later window may need).
-    if (kept && kept.ev?.length === state.ev?.length) return this.#scheduleKey(part, key, kept);
-    this.table.put(
-      part.partition,
-      key,
-      kept,
-      this.#headers(part),
-      (durable) => {
-        if (durable && kept) this.#scheduleKey(part, key, kept);
-      },
-      LINGERS,
-    );
-  }
-
-  /** Deletes a window whose final result was settled (or dead-lettered). */
-  #remove(result: PendingResult<K, A>): void {
-    const part = this.#parts.get(result.partition);
-    const id = resultId(result.keyId, result.start, result.end);
-    if (!part || part.results.get(id) !== result) return; // the partition moved away meanwhile
-    result.handled = true;
-    let state: KeyWindows<A, unknown> | undefined;
-    try {
-      state = this.table.get(result.key);
-    } catch {
-      part.results.delete(id);
-      return;
-    }
-    const next = removeWindow(state, this.options.window, result.start, result.end, part.durable);
-    this.table.put(
-      part.partition,
-      result.key,
-      next,
-      this.#headers(part),
-      (durable) => {
-        if (part.results.get(id) === result) part.results.delete(id);
-        if (durable && next && next.w.length === 0) this.#scheduleKey(part, result.key, next);
-      },
-      LINGERS,
-    );
-  }
-
-  #headers(part: WindowPartition<K, A>): Record<string, string> {
-    return { [WATERMARK_HEADER]: String(part.watermark) };
-  }
-
-  #now(): number {
-    return this.#bindings.current?.scheduler.now() ?? Date.now();
-  }
-}
-
-/**
- * Re-writes the state of the key due first in `part`, with `watermark` in the changelog headers (an
- * idle partition's watermark, durable before anything closes by it) besides `headers`; `then(false)`
- * when the partition is moving away.
- * @internal
- */
-export function rewriteWatermark<K, V>(
-  table: Table<K, V>,
-  part: EventTimePartition<K, unknown>,
-  watermark: number,
-  then: (durable: boolean) => void,
-  headers: Readonly<Record<string, string>> = {},
-): void {
-  const key = part.firstDue()!;
-  let state: V | undefined;
-  try {
-    state = table.get(key);
-  } catch {
-    return then(false);
-  }
-  table.put(part.partition, key, state, { ...headers, [WATERMARK_HEADER]: String(watermark) }, then);
 }

@@ -20,7 +20,7 @@ import {
   type WindowTableOptions,
 } from '../../../lib/index.js';
 import { type PipelineRun, testMessage, testPipeline, waitFor } from '../../../lib/testing/index.js';
-import { WATERMARK_HEADER } from '../../../lib/windows/window-table.js';
+import { WATERMARK_HEADER } from '../../../lib/windows/watermark-header.js';
 import { delegateTransport } from '../../support/delegate.js';
 import { GatedTableStore } from '../../support/gated-table-store.js';
 import { marbles } from '../../support/marbles.js';
