@@ -13,7 +13,7 @@ const message = (fields: Partial<KafkaMessage>): KafkaMessage =>
     headers: {},
     size: 0,
     ...fields,
-  }) as KafkaMessage;
+  }) as unknown as KafkaMessage;
 
 describe('toTransportRecord', () => {
   it('reads offset and timestamp as numbers', () => {
