@@ -7,7 +7,8 @@
  * record). So the broker, the network and kafkajs's decoding, which dominate `bench:kafka` and its noise,
  * are left out: what remains is what rivulet adds per record. Readers: `hand`, `rivulet` (this checkout)
  * and `rivulet-base+BENCH_BASELINE_LIB=<another lib folder>`, each in a fresh process, rotated each round.
- * Rates are records per second of the process's CPU time (not the wall clock).
+ * Rates are records per second of the process's CPU time (not the wall clock). A baseline `lib` folder
+ * needs its checkout's `tsconfig.json` and `package.json` beside it (see `bench/kafka.bench.ts`).
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
