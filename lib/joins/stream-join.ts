@@ -234,13 +234,15 @@ export class StreamJoin<K, L, R, T extends JoinType = 'inner'> {
         }
         then(outcome);
       },
-      () => {
-        // The change is made: stream time moves, and the record's expiry is noted.
-        part!.observeSide(side, t, this.#parts.now());
-        carried = part!.watermark;
-        part!.schedule(expiryOf(t, this.within), keyId, key);
-        this.#parts.arm(part!);
-        return this.#parts.headers(part!);
+      {
+        staged: () => {
+          // The change is made: stream time moves, and the record's expiry is noted.
+          part!.observeSide(side, t, this.#parts.now());
+          carried = part!.watermark;
+          part!.schedule(expiryOf(t, this.within), keyId, key);
+          this.#parts.arm(part!);
+          return this.#parts.headers(part!);
+        },
       },
     );
   }

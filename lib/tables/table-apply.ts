@@ -19,6 +19,27 @@ export interface ApplyContext<K, V> {
   readonly local: TableLocal<V>;
 }
 
+/** How `Table.apply` treats one change besides making it. @internal */
+export interface ApplyOptions {
+  /**
+   * Called once the change is made (not for a redelivered record, nor when `update` threw): headers
+   * for its changelog record.
+   */
+  readonly staged?: () => Readonly<Record<string, string>>;
+  /**
+   * The record cache: a change made is reported done at once, once queued for the changelog; the agent
+   * keeps only the record's offset from being committed until the change is durable, not the message,
+   * and the change may wait for the next flush. A redelivered record still waits for its change to be
+   * durable. Without an agent (under test) the change is reported once durable, as without `early`.
+   */
+  readonly early?: boolean;
+  /**
+   * Told once a change made is durable (`true`) or never will be here (`false`: the partition moved
+   * away, the agent stopped); not called when no change was made (redelivered, failed, dropped).
+   */
+  readonly durable?: (durable: boolean) => void;
+}
+
 const failed = (error: unknown): ApplyOutcome<never, never> => ({ kind: 'failed', error });
 
 /**
@@ -26,7 +47,7 @@ const failed = (error: unknown): ApplyOutcome<never, never> => ({ kind: 'failed'
  * a record out (an aggregate, a partition not owned or not restored, a key of another partition, an
  * offset below the committed one) through a redelivered record or a second copy of a repartitioned
  * one (reported once its change is durable) to the change staged and written: held for the record
- * cache (`early`), or a record write that reports once durable.
+ * cache (`early`), or a record write that reports once durable; `options.durable` is told either way.
  * @internal
  */
 export function applyUpdate<K, V, C extends V | undefined>(
@@ -35,8 +56,7 @@ export function applyUpdate<K, V, C extends V | undefined>(
   key: K,
   update: (current: C, message: Message<unknown, unknown>) => V,
   then: ApplyCallback<K, V>,
-  staged: (() => Readonly<Record<string, string>>) | undefined,
-  early: boolean,
+  options: ApplyOptions | undefined,
 ): void {
   const { table, codecs, binding } = context;
   const lineage = message[LINEAGE];
@@ -120,13 +140,14 @@ export function applyUpdate<K, V, C extends V | undefined>(
   try {
     value = update(current, message);
     encoded = codecs.valueCodec.encode(value);
-    extra = staged?.();
+    extra = options?.staged?.();
   } catch (error) {
     return then(failed(error), message);
   }
   const scope = binding.scope;
   const writer = binding.changelog; // read again: `update` ran meanwhile
-  if (early && writer && scope?.holdCommit && lineage !== undefined) {
+  const durable = options?.durable;
+  if (options?.early === true && writer && scope?.holdCommit && lineage !== undefined) {
     const attempt = lineage as Lineage;
     const hold = scope.holdCommit(attempt);
     if (hold === undefined) return then(DROPPED, message); // revoked meanwhile: the new owner's
@@ -134,6 +155,7 @@ export function applyUpdate<K, V, C extends V | undefined>(
     if (hop !== undefined) part.originOffsets().add(hop);
     const held = new HeldWrite<V>(encodedKey.bytes, encoded, encodedKey.id, offset, scope, hold);
     held.hop = hop;
+    if (durable) held.waiters = [durable];
     part.stage(held, value);
     part.appliedNow(attempt);
     writer.write(part, held, extra);
@@ -153,6 +175,7 @@ export function applyUpdate<K, V, C extends V | undefined>(
     then,
   );
   write.hop = hop;
+  if (durable) write.waiters = [durable];
   part.stage(write, value);
   if (writer) writer.write(part, write, extra);
   else part.ackedLocally(write);

@@ -156,6 +156,8 @@ export class DirectWrite<V> extends TableWrite<V> {
     id: number,
     readonly isWanted: () => boolean,
     readonly then: (durable: boolean) => void,
+    /** Nobody waits for it soon (a closed window's removal): it may wait for the next flush. */
+    override readonly lingers: boolean = false,
   ) {
     super(key, value, keyId, id, undefined);
   }

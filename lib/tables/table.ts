@@ -2,7 +2,7 @@ import type { Codec } from '../codecs/codec.js';
 import type { Message, MessageHeaders } from '../core/message.js';
 import type { AgentScope, PipelineScope } from '../agent/partition-resources.js';
 import { TableCodecs } from './table-codecs.js';
-import { type ApplyContext, applyUpdate, wasApplied } from './table-apply.js';
+import { type ApplyContext, type ApplyOptions, applyUpdate, wasApplied } from './table-apply.js';
 import { TableBinding, type TableHost, type TableInternals } from './table-binding.js';
 import { TableLocal } from './table-local.js';
 import { tableStats } from './table-stats.js';
@@ -23,6 +23,7 @@ export type {
 } from './table-types.js';
 export type { TableHost, TableInternals } from './table-binding.js';
 export type { ApplyCallback, ApplyOutcome } from './table-write.js';
+export type { ApplyOptions } from './table-apply.js';
 
 /**
  * Keyed state next to an agent, sharded like the agent's topic: each partition's keys live on the
@@ -232,28 +233,24 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
   /**
    * @internal Applies `update` for one message (see `updateTable`), reporting through `then` once the
    * change is durable (at once under test), or the failure; `then` gets the message too, so that one
-   * function serves every message. `staged`, when given, is called once the change is made (not for a
-   * redelivered record, nor when `update` threw) and returns headers for its changelog record.
-   *
-   * `early`: a change made is reported done at once, once queued for the changelog (the record cache):
-   * the agent keeps only the record's offset from being committed until the change is durable, not the
-   * message. A redelivered record still waits for its change to be durable.
+   * function serves every message. See {@link ApplyOptions} for the record cache (`early`), headers of
+   * the change's own (`staged`) and being told when the change is durable (`durable`).
    */
   apply(
     message: Message<unknown, unknown>,
     key: K,
     update: (current: C, message: Message<unknown, unknown>) => V,
     then: ApplyCallback<K, V>,
-    staged?: () => Readonly<Record<string, string>>,
-    early = false,
+    options?: ApplyOptions,
   ): void {
-    applyUpdate(this.#applying, message, key, update, then, staged, early);
+    applyUpdate(this.#applying, message, key, update, then, options);
   }
 
   /**
    * @internal Writes a change that no source record made (`undefined` deletes the key: a tombstone),
    * with extra changelog headers; `then(true)` once durable, `then(false)` when it never will be (the
-   * partition is not owned and ready here, or moved away meanwhile).
+   * partition is not owned and ready here, or moved away meanwhile). `lingers`: nobody waits for it
+   * soon (a closed window's removal), so it may wait for the record cache's next flush.
    */
   put(
     partition: number,
@@ -261,6 +258,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     value: V | undefined,
     headers: Readonly<Record<string, string>>,
     then: (durable: boolean) => void,
+    options: { readonly lingers?: boolean } = {},
   ): void {
     const changelog = this.#binding.changelog;
     const part = changelog ? changelog.partitions.get(partition) : this.#local.part();
@@ -274,6 +272,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
       --this.#directWrites,
       this.#open,
       then,
+      options.lingers === true,
     );
     part.stage(write, value as V);
     if (changelog) changelog.write(part, write, headers);

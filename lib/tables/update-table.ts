@@ -3,7 +3,10 @@ import { failMessage, moveMessage } from '../core/ack.js';
 import type { Message } from '../core/message.js';
 import { subscribingScope } from '../agent/partition-resources.js';
 import { operateMessages } from '../core/operate-messages.js';
-import type { ApplyOutcome, Table } from './table.js';
+import type { ApplyOptions, ApplyOutcome, Table } from './table.js';
+
+/** updateTable's changes go through the record cache. */
+const EARLY: ApplyOptions = { early: true };
 
 /**
  * What {@link updateTable} emits for each message: the key, the key's new value, the message's value
@@ -115,7 +118,7 @@ export function updateTable<T, MK, K, V, C extends V | undefined>(
           run.completeIfIdle();
           return;
         }
-        table.apply(entered, key, apply, settle, undefined, true);
+        table.apply(entered, key, apply, settle, EARLY);
       };
       // Subscribed with the agent's pipeline: bound now. Otherwise the first message binds it.
       const scope = subscribingScope();

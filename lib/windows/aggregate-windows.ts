@@ -24,8 +24,8 @@ export interface AggregateWindowsOptions<T, MK, K> {
   /** The event time of a message, ms since the epoch (default: the record's timestamp). */
   readonly time?: (message: Message<T, MK>) => number;
   /**
-   * Also emit a running update (`final: false`) for each window a record changed, once the change is
-   * durable, for dashboards (default false: records are settled once their change is durable).
+   * Also emit a running update (`final: false`) for each window a record changed, as the change is
+   * made, for dashboards (default false: records settle once their change is queued).
    */
   readonly updates?: boolean;
   /** Where time comes from (idle closing, retries): a `TestScheduler` in marble tests. */
@@ -38,8 +38,11 @@ export interface AggregateWindowsOptions<T, MK, K> {
  * window is deleted from the table only after the message settled (written by a sink, or filtered).
  * A crash before that emits it again after recovery, with the same value; nothing is lost.
  *
- * Each record's change goes to the table's changelog first (exact under redelivery, like
- * {@link updateTable}); the record settles once the broker acknowledged it. A record one of whose
+ * Each record's change goes to the table's changelog (exact under redelivery, like {@link updateTable}):
+ * the record settles once its change is queued, and its offset is committed only once the broker
+ * acknowledged the change (the record cache: changes wait up to the agent's commit interval, at most
+ * 1 s, and a key changed several times meanwhile is written once). Windows close only by a watermark
+ * the changelog holds. A record one of whose
  * windows has already closed is late: it goes to the agent's dead-letter topic with a
  * {@link LateRecordError} (or is counted and dropped with the table's `late: 'drop'`), and joins no
  * window. A final result that keeps failing follows the agent's error policy (retries; waiting out a

@@ -25,6 +25,8 @@ export type AcceptOutcome<K, A> =
   | { readonly kind: 'late'; readonly watermark: number; readonly windowEnd: number };
 
 const DAY_MS = 86_400_000;
+/** A window's removal and an expiry wait for the record cache's next flush: nothing commits by them. */
+const LINGERS = { lingers: true } as const;
 
 /**
  * Windowed aggregates per key, kept in a changelogged table (`<app id>-<name>-changelog`, compacted,
@@ -231,21 +233,25 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
           message.value,
           part!.watermark,
         )),
-      (outcome) => {
-        if (outcome.kind === 'done' && !outcome.replayed && part && this.#parts.get(partition) === part) {
-          part.durable = Math.max(part.durable, carried);
-          this.#closeDue(part);
-        }
-        then(outcome);
-      },
-      () => {
-        // The change is made: the watermark moves, and the key's first window to close is noted.
-        part!.observe(t, this.#now());
-        carried = part!.watermark;
-        const first = next!.w[0];
-        if (first) part!.schedule(first[1], keyId, key);
-        this.#idle.arm(part!);
-        return { [WATERMARK_HEADER]: String(carried) };
+      then,
+      {
+        // The record cache: the record moves on once its change is queued; its offset waits for the ack.
+        early: true,
+        staged: () => {
+          // The change is made: the watermark moves, and the key's first window to close is noted.
+          part!.observe(t, this.#now());
+          carried = part!.watermark;
+          const first = next!.w[0];
+          if (first) part!.schedule(first[1], keyId, key);
+          this.#idle.arm(part!);
+          return { [WATERMARK_HEADER]: String(carried) };
+        },
+        // Windows close only up to a watermark the changelog holds.
+        durable: (durable) => {
+          if (!durable || this.#parts.get(partition) !== part) return;
+          part!.durable = Math.max(part!.durable, carried);
+          this.#closeDue(part!);
+        },
       },
     );
   }
@@ -318,9 +324,16 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     const kept = prune(state, this.options.window, upTo);
     // What is kept expires after upTo (prune keeps exactly the events a later window may need).
     if (kept && kept.ev?.length === state.ev?.length) return this.#scheduleKey(part, key, kept);
-    this.table.put(part.partition, key, kept, this.#headers(part), (durable) => {
-      if (durable && kept) this.#scheduleKey(part, key, kept);
-    });
+    this.table.put(
+      part.partition,
+      key,
+      kept,
+      this.#headers(part),
+      (durable) => {
+        if (durable && kept) this.#scheduleKey(part, key, kept);
+      },
+      LINGERS,
+    );
   }
 
   /** Deletes a window whose final result was settled (or dead-lettered). */
@@ -337,10 +350,17 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
       return;
     }
     const next = removeWindow(state, this.options.window, result.start, result.end, part.durable);
-    this.table.put(part.partition, result.key, next, this.#headers(part), (durable) => {
-      if (part.results.get(id) === result) part.results.delete(id);
-      if (durable && next && next.w.length === 0) this.#scheduleKey(part, result.key, next);
-    });
+    this.table.put(
+      part.partition,
+      result.key,
+      next,
+      this.#headers(part),
+      (durable) => {
+        if (part.results.get(id) === result) part.results.delete(id);
+        if (durable && next && next.w.length === 0) this.#scheduleKey(part, result.key, next);
+      },
+      LINGERS,
+    );
   }
 
   #headers(part: WindowPartition<K, A>): Record<string, string> {

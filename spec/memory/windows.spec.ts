@@ -258,14 +258,18 @@ describe('final window results under the error policy (memory://)', () => {
     await made.stop();
   });
 
-  it('a record settles only once its change is in the changelog', async () => {
+  it('a record settles at once (the record cache), but its offset commits only once its change is in the changelog', async () => {
     const broker = new MemoryBroker();
     const inner = new MemoryTransport(broker);
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
+    let waiting = 0;
     const transport = delegateTransport(inner, {
       produce: async (records) => {
-        if (records.some((r) => r.topic.endsWith('-changelog'))) await held;
+        if (records.some((r) => r.topic.endsWith('-changelog'))) {
+          waiting++;
+          await held;
+        }
         return inner.produce(records);
       },
     });
@@ -275,17 +279,25 @@ describe('final window results under the error policy (memory://)', () => {
       window: tumbling(1000),
       aggregate: count(),
     });
-    made.agent('volume', orders, (order$) =>
-      order$.pipe(aggregateWindows(perSecond, { time: (m) => m.value.at })),
+    made.agent(
+      'volume',
+      orders,
+      (order$) => order$.pipe(aggregateWindows(perSecond, { time: (m) => m.value.at })),
+      { commitIntervalMs: 1 },
     );
     await made.start();
     await orders.send({ symbol: 'ACME', at: Date.now() + 3_600_000 }, { key: 'ACME' });
-    await waitFor(() => made.agents[0]!.stats().received === 1);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(made.agents[0]!.stats().settled).to.equal(0);
+    // settled and out of maxInFlight while its change waits for the broker
+    await waitFor(() => made.agents[0]!.stats().settled === 1 && waiting > 0);
+    expect(made.agents[0]!.stats().inFlight).to.equal(0);
+    expect(perSecond.get('ACME').map((w) => w.value)).to.deep.equal([1]);
+    expect(made.agents[0]!.stats().partitions[0]!.committable).to.equal(0);
+    expect(made.agents[0]!.stats().partitions[0]!.committed).to.be.at.most(0);
     release();
     await waitForCommitted(made);
-    expect(made.agents[0]!.stats().settled).to.equal(1);
+    expect(broker.committedOffsets('volume.volume', 'orders')).to.deep.equal([
+      { topic: 'orders', partition: 0, offset: 1 },
+    ]);
     await made.stop();
   });
 });

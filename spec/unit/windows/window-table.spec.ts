@@ -243,17 +243,26 @@ describe('WindowTable on memory:// (an agent)', () => {
     const changelog = broker.read(perSecond.changelogTopic, partition, 0, 100);
     const values = changelog.map((r) => (r.value === null ? null : JSON.parse(r.value.toString())));
     const marks = changelog.map((r) => r.headers[WATERMARK_HEADER]);
-    expect(values).to.deep.equal([
-      { w: [[base, base + 1000, 1]] },
-      { w: [[base, base + 1000, 2]] },
+    // The record cache: the two changes linger (up to the commit interval, at most 1 s) and the idle
+    // watermark's rewrite of the key due first (urgent: windows close by it) flushes them, so the key is
+    // usually written once, carrying the idle watermark. Each change written on its own, on a slow
+    // machine, is the longer form; either way each record carries the watermark after its change.
+    const idle = values.length - 2;
+    expect(values.slice(idle)).to.deep.equal([
       { w: [[base, base + 1000, 2]] }, // the idle watermark, with the key due first
       null, // the window deleted once its result settled
     ]);
-    expect(changelog[0]!.headers).to.have.property('rivulet-watermark', String(base + 898));
-    expect(marks.slice(0, 2)).to.deep.equal([String(base + 898), String(base + 899)]);
-    expect(Number(marks[2])).to.be.at.least(base + 1000);
-    expect(marks[3]).to.equal(marks[2]);
-    expect(perSecond.stats().watermarks).to.deep.equal({ [partition]: Number(marks[2]) });
+    expect(idle).to.be.within(0, 2);
+    // a change written before the idle flush: n records counted, watermark after the n-th (t - grace)
+    changelog.slice(0, idle).forEach((record, i) => {
+      const n = (values[i] as { w: [number, number, number][] }).w[0]![2];
+      expect(values[i]).to.deep.equal({ w: [[base, base + 1000, n]] });
+      expect(n).to.be.greaterThan(i);
+      expect(record.headers[WATERMARK_HEADER]).to.equal(String(base + 897 + n));
+    });
+    expect(Number(marks[idle])).to.be.at.least(base + 1000);
+    expect(marks[idle + 1]).to.equal(marks[idle]);
+    expect(perSecond.stats().watermarks).to.deep.equal({ [partition]: Number(marks[idle]) });
     expect(writes.length).to.be.greaterThan(0); // the store given is the one used
 
     const spec = topics.find((t) => t.name === perSecond.changelogTopic);
