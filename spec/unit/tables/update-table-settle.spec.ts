@@ -17,7 +17,10 @@ function heldTable(unbound?: Error) {
   const applied: Applied[] = [];
   const fake = {
     name: 'totals',
-    enter(message: Message<unknown, unknown>, go: (message: Message<unknown, unknown>) => void): Error | undefined {
+    enter(
+      message: Message<unknown, unknown>,
+      go: (message: Message<unknown, unknown>) => void,
+    ): Error | undefined {
       if (unbound) return unbound; // as a table bound to no agent, or to another, answers
       go(message);
       return undefined;
