@@ -198,10 +198,10 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     if (part) {
       part.lastRecordAt = this.#parts.now();
       part.nextOffset = Math.max(part.nextOffset, message.offset + 1);
-    }
-    if (part && !this.table.wasApplied(message)) {
+      // Late, unless its change is in the table already (delivered again): then it passes as a replay.
       const windowEnd = earliestEnd(this.options.window, t);
-      if (windowEnd <= part.watermark) return then({ kind: 'late', watermark: part.watermark, windowEnd });
+      if (windowEnd <= part.watermark && !this.table.wasApplied(message))
+        return then({ kind: 'late', watermark: part.watermark, windowEnd });
     }
     const adding = this.#adding;
     adding.part = part;
