@@ -18,14 +18,13 @@
  * the consumers' fetch sizes (all readers).
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cpSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { silentLogger } from '../lib/index.js';
 import { KafkaTransport } from '../lib/kafka.js';
 import type { Sample } from './kafka-memory-child.js';
+import { ROOT, compile, workFolder } from './compile.js';
 import { machine } from './machine.js';
 
 const run = promisify(execFile);
@@ -37,7 +36,6 @@ const BROKERS = (process.env.RIVULET_KAFKA_BROKERS ?? '127.0.0.1:19092').split('
 const suffix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 /** BENCH_TOPIC reuses a topic of an earlier run (with BENCH_COUNT records). */
 const TOPIC = process.env.BENCH_TOPIC ?? `bench-memory-${suffix}`;
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 2 ** 20;
 
 async function produce(): Promise<number> {
@@ -66,29 +64,6 @@ async function produce(): Promise<number> {
   return COUNT / ((Date.now() - started) / 1000);
 }
 
-/** Compiles `include` (absolute paths under `rootDir`) to `outDir` with this checkout's compiler settings. */
-async function compile(rootDir: string, include: readonly string[], outDir: string): Promise<void> {
-  const config = join(outDir, '..', `tsconfig.${Math.random().toString(36).slice(2, 8)}.json`);
-  writeFileSync(
-    config,
-    JSON.stringify({
-      extends: join(ROOT, 'tsconfig.json'),
-      compilerOptions: {
-        noEmit: false,
-        rootDir,
-        outDir,
-        declaration: false,
-        sourceMap: false,
-        types: ['node'],
-      },
-      include,
-    }),
-  );
-  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', config], {
-    maxBuffer: 16 << 20,
-  });
-}
-
 interface Reader {
   readonly name: string;
   /** The compiled library (undefined for plain kafkajs). */
@@ -97,8 +72,6 @@ interface Reader {
 
 /** Compiles this checkout (lib and the child script) and every baseline into a temporary folder. */
 async function build(work: string): Promise<{ child: string; readers: Reader[] }> {
-  writeFileSync(join(work, 'package.json'), JSON.stringify({ type: 'module' }));
-  symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'));
   const self = join(work, 'self');
   await compile(ROOT, [join(ROOT, 'lib'), join(ROOT, 'bench/kafka-memory-child.ts')], self);
   const readers: Reader[] = [
@@ -194,7 +167,7 @@ console.log(
   `topic ${TOPIC}: ${COUNT.toLocaleString('en-US')} records of ~200 bytes in ${PARTITIONS} partitions; ` +
     `sink 10 ms per batch of up to 500; ${SECONDS} s per reading; ${ROUNDS} rounds`,
 );
-const work = mkdtempSync(join(tmpdir(), 'rivulet-bench-memory-'));
+const work = workFolder('rivulet-bench-memory-');
 try {
   const [{ child, readers }, rate] = await Promise.all([
     build(work),

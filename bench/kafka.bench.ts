@@ -114,7 +114,9 @@ const CURRENT: RivuletLib = {
 
 /**
  * The library of another checkout, for the `rivulet-base` reader: BENCH_BASELINE_LIB is its `lib`
- * folder (e.g. a `git worktree` of the old main), imported through tsx like this one.
+ * folder (e.g. a `git worktree` of the old main), imported through tsx like this one. The folder must
+ * have the checkout's `tsconfig.json` and `package.json` beside it: tsx compiles a bare copy of `lib`
+ * without them, and it runs slower (0.8 of the same code in a checkout, BENCHMARKS.md).
  */
 async function baselineLib(): Promise<RivuletLib> {
   const dir = process.env.BENCH_BASELINE_LIB;

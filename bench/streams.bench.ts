@@ -11,16 +11,18 @@
  * - `streams-count`: Kafka Streams `groupByKey().count()` (RocksDB store + changelog);
  * - `streams-tumbling`: Kafka Streams `groupByKey().windowedBy(1 minute, grace 1 s).count()`.
  *
- * A rivulet rate runs from the first record to the last one settled (an `updateTable` message moves on
- * once its change is queued for the changelog, as Kafka Streams' record cache; a window's once its
- * change is acknowledged); a Kafka Streams rate from the first record to the last one processed (its
+ * A rivulet rate runs from the first record to the last one settled (an `updateTable` or
+ * `aggregateWindows` message moves on once its change is queued for the changelog, as Kafka Streams'
+ * record cache); a Kafka Streams rate from the first record to the last one processed (its
  * change may still be in the record cache, flushed at the next commit, every second here). The commit
  * that covers every record is reported too (`to commit`: for a table, every change acknowledged),
  * and the ratios of those rates. The table reader checks that its counts sum
- * to the records. The Java reader (bench/kafka-streams) is built with Maven on first use.
+ * to the records. The Java reader (bench/kafka-streams) is built with Maven on first use. The rivulet
+ * readers run compiled with tsc, by plain node, as an app runs the package (BENCH_SOURCE=1: under tsx).
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
@@ -37,6 +39,7 @@ import {
 } from '../lib/index.js';
 import { KafkaTransport } from '../lib/kafka.js';
 import { waitFor, waitForCommitted } from '../lib/testing/index.js';
+import { ROOT, compile, workFolder } from './compile.js';
 import { machine } from './machine.js';
 
 const run = promisify(execFile);
@@ -50,7 +53,8 @@ const GRACE_MS = 1000;
 const BROKERS = process.env.RIVULET_KAFKA_BROKERS ?? '127.0.0.1:19092';
 const suffix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 const TOPIC = process.env.BENCH_TOPIC ?? `bench-streams-${suffix}`;
-const JAVA_DIR = fileURLToPath(new URL('./kafka-streams/', import.meta.url));
+/** The Java reader's folder (a compiled child is told where it is). */
+const JAVA_DIR = process.env.BENCH_JAVA_DIR ?? join(ROOT, 'bench/kafka-streams/');
 
 type Reader = 'stateless' | 'table' | 'tumbling' | 'streams-count' | 'streams-tumbling';
 interface Reading {
@@ -259,10 +263,25 @@ if (child) {
   ]) as Reader[];
   const rates = new Map<Reader, number[]>(READERS.map((reader) => [reader, []]));
   const toCommit = new Map<Reader, number[]>(READERS.map((reader) => [reader, []]));
+  // The readers run compiled (as a user's app runs the package), unless BENCH_SOURCE=1 (under tsx).
+  let script = ['--import', 'tsx', fileURLToPath(import.meta.url)];
+  let work: string | undefined;
+  if (process.env.BENCH_SOURCE !== '1') {
+    work = workFolder('rivulet-bench-streams-');
+    await compile(ROOT, [join(ROOT, 'lib'), join(ROOT, 'bench/streams.bench.ts')], join(work, 'self'));
+    script = [join(work, 'self/bench/streams.bench.js')];
+  }
+  console.log(`readers run ${work ? 'compiled (tsc), by plain node' : 'from source, under tsx'}`);
   for (let round = 0; round < ROUNDS; round++) {
     for (const reader of READERS.map((_, i) => READERS[(i + round) % READERS.length]!)) {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-        env: { ...process.env, BENCH_CHILD: reader, BENCH_ROUND: String(round), BENCH_TOPIC: TOPIC },
+      const { stdout } = await run(process.execPath, script, {
+        env: {
+          ...process.env,
+          BENCH_CHILD: reader,
+          BENCH_ROUND: String(round),
+          BENCH_TOPIC: TOPIC,
+          BENCH_JAVA_DIR: JAVA_DIR,
+        },
         maxBuffer: 1 << 20,
       });
       const reading = JSON.parse(stdout.trim().split('\n').at(-1)!) as Reading;
@@ -296,4 +315,5 @@ if (child) {
   ratio('tumbling', 'streams-tumbling');
   ratio('table', 'stateless');
   ratio('tumbling', 'table');
+  if (work) rmSync(work, { recursive: true, force: true });
 }

@@ -35,9 +35,10 @@ export interface ApplyOptions {
   readonly early?: boolean;
   /**
    * Told once a change made is durable (`true`) or never will be here (`false`: the partition moved
-   * away, the agent stopped); not called when no change was made (redelivered, failed, dropped).
+   * away, the agent stopped), with the headers `staged` gave its changelog record (so that one function
+   * can serve every change); not called when no change was made (redelivered, failed, dropped).
    */
-  readonly durable?: (durable: boolean) => void;
+  readonly durable?: (durable: boolean, headers: Readonly<Record<string, string>> | undefined) => void;
 }
 
 const failed = (error: unknown): ApplyOutcome<never, never> => ({ kind: 'failed', error });
@@ -155,7 +156,7 @@ export function applyUpdate<K, V, C extends V | undefined>(
     if (hop !== undefined) part.originOffsets().add(hop);
     const held = new HeldWrite<V>(encodedKey.bytes, encoded, encodedKey.id, offset, scope, hold);
     held.hop = hop;
-    if (durable) held.waiters = [durable];
+    held.onDurable = durable;
     part.stage(held, value);
     part.appliedNow(attempt);
     writer.write(part, held, extra);
@@ -175,10 +176,13 @@ export function applyUpdate<K, V, C extends V | undefined>(
     then,
   );
   write.hop = hop;
-  if (durable) write.waiters = [durable];
+  write.onDurable = durable;
   part.stage(write, value);
   if (writer) writer.write(part, write, extra);
-  else part.ackedLocally(write);
+  else {
+    write.extra = extra; // the headers its record would carry, for `durable`
+    part.ackedLocally(write);
+  }
 }
 
 /** See `Table.wasApplied`. @internal */

@@ -59,6 +59,9 @@ export abstract class TableWrite<V = unknown> implements ChangelogWrite {
   hop: HopOrigin | undefined = undefined;
   /** Others waiting for this change (a redelivered record), rarely any. */
   waiters: ((durable: boolean) => void)[] | undefined = undefined;
+  /** Told first once the change is durable or never will be, with its headers (`ApplyOptions.durable`). */
+  onDurable: ((durable: boolean, extra: Readonly<Record<string, string>> | undefined) => void) | undefined =
+    undefined;
   /** Nobody waits for it soon: it may wait for more changes to share its produce. */
   readonly lingers: boolean = false;
 
@@ -79,6 +82,7 @@ export abstract class TableWrite<V = unknown> implements ChangelogWrite {
   finish(durable: boolean): void {
     if (this.done) return;
     this.done = true;
+    this.onDurable?.(durable, this.extra);
     this.settled(durable);
     const waiters = this.waiters;
     if (waiters) for (const then of waiters) then(durable);

@@ -1,5 +1,5 @@
 import type { Aggregate } from './aggregate.js';
-import { type WindowSpec, windowsOf } from './window-spec.js';
+import { type WindowSpec, firstStart, lastStart } from './window-spec.js';
 
 /** One window of a key in the table: start, end (excluded), aggregate. @internal */
 export type StoredWindow<A> = readonly [start: number, end: number, aggregate: A];
@@ -31,14 +31,20 @@ export function addEvent<A, T>(
   watermark: number,
 ): KeyWindows<A, unknown> {
   const value = aggregate.event ? aggregate.event(record) : record;
-  const windows = [...(state?.w ?? [])];
+  const windows = state ? state.w.slice() : [];
   if (spec.kind !== 'sliding') {
-    for (const [start, end] of windowsOf(spec, t)) {
-      const i = windows.findIndex((w) => w[0] === start && w[1] === end);
+    let added = false;
+    const last = lastStart(spec, t);
+    for (let start = firstStart(spec, t); start <= last; start += spec.step) {
+      const end = start + spec.size;
+      const i = indexOf(windows, start, end);
       if (i >= 0) windows[i] = [start, end, aggregate.add(windows[i]![2], value)];
-      else windows.push([start, end, aggregate.add(aggregate.init(), value)]);
+      else {
+        windows.push([start, end, aggregate.add(aggregate.init(), value)]);
+        added = true;
+      }
     }
-    return { w: sortWindows(windows) };
+    return { w: added ? sortWindows(windows) : windows };
   }
   const events = state?.ev ?? [];
   const start = t - spec.size + 1;
@@ -92,6 +98,11 @@ export function expiresAt<A, T>(state: KeyWindows<A, T>, spec: WindowSpec): numb
   let last = -Infinity;
   for (const [time] of events) last = Math.max(last, time);
   return last + spec.size;
+}
+
+function indexOf<A>(windows: readonly StoredWindow<A>[], start: number, end: number): number {
+  for (let i = 0; i < windows.length; i++) if (windows[i]![0] === start && windows[i]![1] === end) return i;
+  return -1;
 }
 
 function sortWindows<A>(windows: StoredWindow<A>[]): StoredWindow<A>[] {

@@ -72,7 +72,7 @@ export function sliding(sizeMs: number): WindowSpec {
 export function windowsOf(spec: WindowSpec, t: number): [number, number][] {
   if (spec.kind === 'sliding') return [[t - spec.size + 1, t + 1]];
   const windows: [number, number][] = [];
-  const last = Math.floor(t / spec.step) * spec.step;
+  const last = lastStart(spec, t);
   for (let start = firstStart(spec, t); start <= last; start += spec.step)
     windows.push([start, start + spec.size]);
   return windows;
@@ -88,7 +88,13 @@ export function earliestEnd(spec: WindowSpec, t: number): number {
   return firstStart(spec, t) + spec.size;
 }
 
-function firstStart(spec: WindowSpec, t: number): number {
+/** The start of the last (tumbling or hopping) window holding an event at `t`. @internal */
+export function lastStart(spec: WindowSpec, t: number): number {
+  return Math.floor(t / spec.step) * spec.step;
+}
+
+/** The start of the first (tumbling or hopping) window holding an event at `t`. @internal */
+export function firstStart(spec: WindowSpec, t: number): number {
   return (Math.floor((t - spec.size) / spec.step) + 1) * spec.step;
 }
 

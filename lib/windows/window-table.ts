@@ -2,10 +2,11 @@ import { json } from '../codecs/json.js';
 import { string } from '../codecs/string.js';
 import type { Codec } from '../codecs/codec.js';
 import type { Message } from '../core/message.js';
-import { type ApplyOutcome, Table, type TableHost } from '../tables/table.js';
+import { type ApplyOptions, type ApplyOutcome, Table, type TableHost } from '../tables/table.js';
 import { type KeyWindows, addEvent } from './key-windows.js';
 import { earliestEnd } from './window-spec.js';
 import { WATERMARK_HEADER } from './watermark-header.js';
+import type { WindowPartition } from './window-partition.js';
 import { WindowPartitions } from './window-partitions.js';
 import { ResultBindings } from './result-bindings.js';
 import { type WindowBinding, WindowResults } from './window-results.js';
@@ -17,6 +18,8 @@ export type AcceptOutcome<K, A> =
   | { readonly kind: 'late'; readonly watermark: number; readonly windowEnd: number };
 
 const DAY_MS = 86_400_000;
+/** A record of a partition not ready here: the table refuses it before any change. */
+const NOT_READY: ApplyOptions = { early: true };
 
 /**
  * Windowed aggregates per key, kept in a changelogged table (`<app id>-<name>-changelog`, compacted,
@@ -195,45 +198,81 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     if (part) {
       part.lastRecordAt = this.#parts.now();
       part.nextOffset = Math.max(part.nextOffset, message.offset + 1);
-    }
-    if (part && !this.table.wasApplied(message)) {
+      // Late, unless its change is in the table already (delivered again): then it passes as a replay.
       const windowEnd = earliestEnd(this.options.window, t);
-      if (windowEnd <= part.watermark) return then({ kind: 'late', watermark: part.watermark, windowEnd });
+      if (windowEnd <= part.watermark && !this.table.wasApplied(message))
+        return then({ kind: 'late', watermark: part.watermark, windowEnd });
     }
-    let next: KeyWindows<A, unknown> | undefined;
-    let carried = Number.NEGATIVE_INFINITY;
+    const adding = this.#adding;
+    adding.part = part;
+    adding.t = t;
+    adding.value = message.value;
+    adding.key = key;
+    adding.keyId = keyId;
     this.table.apply(
       message as Message<unknown, unknown>,
       key,
-      (current) =>
-        (next = addEvent(
-          current,
-          this.options.window,
-          this.options.aggregate,
-          t,
-          message.value,
-          part!.watermark,
-        )),
+      this.#update,
       then,
-      {
-        // The record cache: the record moves on once its change is queued; its offset waits for the ack.
-        early: true,
-        staged: () => {
-          // The change is made: the watermark moves, and the key's first window to close is noted.
-          part!.observe(t, this.#parts.now());
-          carried = part!.watermark;
-          const first = next!.w[0];
-          if (first) part!.schedule(first[1], keyId, key);
-          this.#parts.arm(part!);
-          return { [WATERMARK_HEADER]: String(carried) };
-        },
-        // Windows close only up to a watermark the changelog holds.
-        durable: (durable) => {
-          if (!durable || this.#parts.get(partition) !== part) return;
-          part!.durable = Math.max(part!.durable, carried);
-          this.#parts.closeDue(part!);
-        },
-      },
+      part ? this.#applyOptions(part) : NOT_READY,
     );
+    adding.part = undefined;
+    adding.value = adding.next = adding.key = undefined;
+  }
+
+  /** The record being added: `Table.apply` calls `update`, then `staged`, synchronously, within `accept`. */
+  readonly #adding: {
+    part: WindowPartition<K, A> | undefined;
+    t: number;
+    value: unknown;
+    key: K | undefined;
+    keyId: string;
+    next: KeyWindows<A, unknown> | undefined;
+  } = { part: undefined, t: 0, value: undefined, key: undefined, keyId: '', next: undefined };
+
+  readonly #update = (current: KeyWindows<A, unknown> | undefined): KeyWindows<A, unknown> => {
+    const adding = this.#adding;
+    return (adding.next = addEvent(
+      current,
+      this.options.window,
+      this.options.aggregate,
+      adding.t,
+      adding.value as T,
+      adding.part!.watermark,
+    ));
+  };
+
+  /** The change is made: the watermark moves, and the key's first window to close is noted. */
+  readonly #staged = (): Readonly<Record<string, string>> => {
+    const { part, t, next, keyId, key } = this.#adding;
+    part!.observe(t, this.#parts.now());
+    const first = next!.w[0];
+    if (first) part!.schedule(first[1], keyId, key!);
+    this.#parts.arm(part!);
+    return { [WATERMARK_HEADER]: String(part!.watermark) };
+  };
+
+  readonly #byPartition = new WeakMap<WindowPartition<K, A>, ApplyOptions>();
+
+  /**
+   * How a partition's changes are applied: through the record cache (the record moves on once its
+   * change is queued; its offset waits for the ack), and windows close only up to a watermark the
+   * changelog acknowledged (the one its record carries).
+   */
+  #applyOptions(part: WindowPartition<K, A>): ApplyOptions {
+    let options = this.#byPartition.get(part);
+    if (options) return options;
+    options = {
+      early: true,
+      staged: this.#staged,
+      durable: (durable, headers) => {
+        if (!durable || this.#parts.get(part.partition) !== part) return;
+        const carried = Number(headers?.[WATERMARK_HEADER]);
+        if (carried > part.durable) part.durable = carried;
+        this.#parts.closeDue(part);
+      },
+    };
+    this.#byPartition.set(part, options);
+    return options;
   }
 }

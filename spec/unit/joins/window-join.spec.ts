@@ -54,6 +54,9 @@ function run<T extends JoinType>(
   );
   return { ...r, shown: r.output.pipe(map((m) => `${m.value}@${m.timestamp}`)) };
 }
+/** Frames of the actions still scheduled after this one (a closed action is skipped by the flush). */
+const due = (scheduler: TestScheduler): number[] =>
+  scheduler.actions.filter((action) => !action.closed && action.delay > scheduler.frame).map((a) => a.delay);
 const failure = (f: TestFailure): string => `${f.offset}:${(f.error as Error).name}`;
 
 describe('windowJoin (marbles, testPipeline)', () => {
@@ -124,6 +127,21 @@ describe('windowJoin (marbles, testPipeline)', () => {
       expectSubscriptions(input.subscriptions).toBe('^ 19ms !');
     });
     expect(j.stats()).to.deep.include({ emitted: 1, settled: 1, pending: 0 });
+  });
+
+  it('left, idle: unsubscribing the output mid-stream unsubscribes the input and cancels the idle timers (nothing expires into a closed subscription)', () => {
+    const j = join('left', 2, 'dead-letter', 4);
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      // as above, a would come out at frame 13 by the clock; the output is unsubscribed at frame 9
+      const input = cold('a 19ms |', { a: L(0, 0, 'a') });
+      const r = run(j, input, scheduler);
+      expectObservable(r.shown, '^ 8ms !').toBe('');
+      expectSubscriptions(input.subscriptions).toBe('^ 8ms !');
+      // at frame 10, what is still scheduled: no timer of the join (its probe was due at frame 13)
+      const look = cold('10ms (x|)', { x: 0 }).pipe(map(() => due(scheduler)));
+      expectObservable(look).toBe('10ms (x|)', { x: [] });
+    });
+    expect(j.stats()).to.deep.include({ emitted: 0, pending: 0 });
   });
 
   it('outer: unmatched records of both sides come out at expiry; matched ones do not', () => {

@@ -39,5 +39,8 @@ describe('AppliedOffsets without later offsets (the applied set as of a change)'
     applied.delete(15);
     expect(applied.encode()).to.equal('0;10-15,16-20');
     expect(applied.ranges).to.equal(2);
+    const empty = new AppliedOffsets();
+    empty.delete(3);
+    expect(empty.encode(), 'nothing held: nothing to delete').to.equal('0;');
   });
 });

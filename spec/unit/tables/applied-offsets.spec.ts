@@ -42,6 +42,17 @@ describe('AppliedOffsets', () => {
     expect(AppliedOffsets.decodeGaps('0;1,0')).to.equal(undefined); // adjacent ranges are one range
   });
 
+  it('reads runs of 36 offsets and more (lengths of several base-36 digits), and refuses text around an encoding', () => {
+    const applied = new AppliedOffsets();
+    for (let offset = 0; offset < 40; offset++) applied.add(offset);
+    for (let offset = 100; offset < 200; offset++) applied.add(offset);
+    const text = applied.encodeGaps();
+    expect(text).to.equal('0;0.14,1o.2s');
+    expect(AppliedOffsets.decodeGaps(text)?.encode()).to.equal('0;0-40,100-200');
+    for (const bad of [`=${text}`, `${text}!`, ` ${text}`])
+      expect(AppliedOffsets.decodeGaps(bad), bad).to.equal(undefined);
+  });
+
   it('keeps a run of consecutive offsets as one range', () => {
     const applied = new AppliedOffsets();
     for (let offset = 10; offset < 1000; offset++) applied.add(offset);

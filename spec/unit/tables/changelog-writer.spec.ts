@@ -393,7 +393,16 @@ describe('ChangelogWriter: retries, giving up, and what it reports', () => {
     await Promise.all([writer.drained(0), writer.drained(1), writer.drained(2)]);
     expect(produced.map((p) => p.partition)).to.deep.equal([0, 1, 2]);
     expect(acked, 'abandoned in flight: never reported acknowledged').to.deep.equal([]);
+    expect(abandoned, 'nothing was queued behind the produces of 1 and 2').to.have.length(1);
     expect([writer.pending(1), writer.pending(2)]).to.deep.equal([0, 0]);
+  });
+
+  it('acknowledges a produce answered without record metadata, with the changelog end unknown (0)', async () => {
+    const { writerHost, acked } = host(async () => []);
+    const writer = new ChangelogWriter(writerHost, fast);
+    writer.write(0, change('a'));
+    await writer.drained(0);
+    expect(acked).to.deep.equal([{ partition: 0, keys: ['a'], end: 0 }]);
   });
 
   it('counts a record’s framing and its extra headers in a produce’s bytes, and a tombstone as its key', async () => {

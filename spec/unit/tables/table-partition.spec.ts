@@ -4,6 +4,7 @@ import type { Logger } from '../../../lib/core/logger.js';
 import { silentLogger } from '../../../lib/index.js';
 import { MemoryTableStore } from '../../../lib/tables/stores/memory-table-store.js';
 import type { StoreChange } from '../../../lib/tables/stores/table-store.js';
+import type { HopOrigin } from '../../../lib/tables/origin-offsets.js';
 import { TablePartition } from '../../../lib/tables/table-partition.js';
 import { TableWrite } from '../../../lib/tables/table-write.js';
 
@@ -45,8 +46,15 @@ function partition(store = new RecordingStore(), logger: Logger = silentLogger) 
     part.stage(change, value);
     return change;
   };
+  /** A change made for a copy that a repartition hop made of an origin record. */
+  const stageCopy = (key: string, offset: number, hop: HopOrigin): Change => {
+    const change = new Change(key, '1', offset);
+    change.hop = hop;
+    part.stage(change, '1');
+    return change;
+  };
   const read = (key: string) => part.lookup(key, Buffer.from(key), fromStore);
-  return { part, store, stage, read };
+  return { part, store, stage, stageCopy, read };
 }
 
 describe('TablePartition', () => {
@@ -106,6 +114,77 @@ describe('TablePartition', () => {
     part.onDurable(5, (durable) => heard.push(`5 ${durable}`));
     part.acked([second], 2);
     expect(heard, '7 is still in flight').to.deep.equal(['5 true', '6 true']);
+  });
+
+  it('tells who waits for a copy of an origin record once that copy’s change is durable (at once when none is in flight)', () => {
+    const { part, stage, stageCopy } = partition();
+    const origin = (id: string, offset: number): HopOrigin => ({ id, offset, committed: 0 });
+    const plain = stage('p', '1', 0); // no hop
+    const sameTopicOther = stageCopy('a', 1, origin('orders/0', 7));
+    const otherTopicSame = stageCopy('b', 2, origin('orders/1', 8));
+    const copy = stageCopy('c', 3, origin('orders/0', 8));
+    const ackedEarly = stageCopy('d', 4, origin('orders/1', 9));
+    const lost = stageCopy('e', 5, origin('orders/2', 1));
+    part.acked([ackedEarly], 1); // out of order: the queue's head stays at `plain`
+    const heard: string[] = [];
+    const wait = (hop: HopOrigin) =>
+      part.onDurableHop(hop, (durable) => heard.push(`${hop.id}@${hop.offset} ${durable}`));
+    wait(origin('orders/0', 8));
+    wait(origin('orders/2', 1));
+    wait(origin('orders/2', 7)); // no copy of it: at once
+    wait(origin('orders/0', 9)); // likewise
+    wait(origin('orders/1', 9)); // its change is durable already
+    expect(heard).to.deep.equal(['orders/2@7 true', 'orders/0@9 true', 'orders/1@9 true']);
+    part.acked([plain, sameTopicOther, otherTopicSame], 2);
+    expect(heard, 'other copies were acknowledged').to.have.length(3);
+    part.acked([copy], 3);
+    part.abandoned([lost]);
+    expect(heard.slice(3)).to.deep.equal(['orders/0@8 true', 'orders/2@1 false']);
+  });
+
+  it('names as applied, for a change, only the origin offsets of copies applied up to it', () => {
+    const { part, stage, stageCopy } = partition();
+    expect(part.originsAsOf(stage('x', '1', 0)), 'no copy applied here').to.equal(undefined);
+    const origins = part.originOffsets();
+    expect(part.originOffsets(), 'made once').to.equal(origins);
+    expect(part.origins).to.equal(origins);
+    const hops: HopOrigin[] = [
+      { id: 'orders/0', offset: 7, committed: 0 },
+      { id: 'orders/0', offset: 8, committed: 0 },
+      { id: 'orders/1', offset: 3, committed: 0 },
+    ];
+    const first = stageCopy('a', 1, hops[0]!);
+    const plain = stage('b', '1', 2);
+    const second = stageCopy('c', 3, hops[1]!);
+    const third = stageCopy('d', 4, hops[2]!);
+    for (const hop of hops) origins.add(hop);
+    expect([first, plain, second, third].map((change) => part.originsAsOf(change))).to.deep.equal([
+      'orders/0=0;7 orders/1=0;',
+      'orders/0=0;7 orders/1=0;',
+      'orders/0=0;7.2 orders/1=0;',
+      'orders/0=0;7.2 orders/1=0;3',
+    ]);
+  });
+
+  it('knows an attempt changed it through a change that does not keep its lineage (a held write)', () => {
+    const { part } = partition();
+    const attempt = lineage();
+    expect(part.appliedBy(attempt)).to.equal(false);
+    part.appliedNow(attempt);
+    expect(part.appliedBy(attempt)).to.equal(true);
+    attempt.settleAll();
+    expect(part.appliedBy(attempt)).to.equal(false);
+  });
+
+  it('a change acknowledged again leaves a newer change of its key in memory', async () => {
+    const { part, stage, read } = partition();
+    const first = stage('a', '1', 0);
+    part.acked([first], 1);
+    await part.stored();
+    stage('a', '2', 1);
+    part.acked([first], 1); // reported again: nothing changes
+    await part.stored();
+    expect(read('a')).to.equal('2');
   });
 
   it('tells a waiter on an abandoned change that it will never be durable', () => {

@@ -118,4 +118,46 @@ describe('TableWrite: one change and who waits for it', () => {
     );
     expect([recordWrite.lingers, directWrite.lingers]).to.deep.equal([false, false]);
   });
+
+  it('a change no record made lingers when asked (a closed window’s removal)', () => {
+    const write = new DirectWrite<number>(
+      Buffer.from('k'),
+      null,
+      'k',
+      -1,
+      () => true,
+      () => undefined,
+      true,
+    );
+    expect(write.lingers).to.equal(true);
+  });
+
+  it('onDurable hears first, once, whether the change is durable, with the headers its record carries', () => {
+    const heard: string[] = [];
+    const hold = new CommitHold(new PartitionTracker('t', 0), 3);
+    const holder = { releaseCommit: () => heard.push('released') };
+    const durable = new HeldWrite<number>(Buffer.from('k'), null, 'k', 3, holder, hold);
+    durable.extra = { 'rivulet-watermark': '42' };
+    durable.onDurable = (d, extra) => heard.push(`durable ${d} ${extra?.['rivulet-watermark']}`);
+    durable.waiters = [(d) => heard.push(`waiter ${d}`)];
+    durable.finish(true);
+    durable.finish(true);
+    const lost = new DirectWrite<number>(
+      Buffer.from('k'),
+      null,
+      'k',
+      -1,
+      () => true,
+      (d) => heard.push(`then ${d}`),
+    );
+    lost.onDurable = (d, extra) => heard.push(`durable ${d} ${extra === undefined}`);
+    lost.finish(false);
+    expect(heard).to.deep.equal([
+      'durable true 42',
+      'released',
+      'waiter true',
+      'durable false true',
+      'then false',
+    ]);
+  });
 });

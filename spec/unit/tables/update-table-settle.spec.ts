@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Subject } from 'rxjs';
 import { Lineage, type LineageOwner } from '../../../lib/core/lineage.js';
-import { type Message, recordMessage } from '../../../lib/core/message.js';
+import { LINEAGE, type Message, recordMessage } from '../../../lib/core/message.js';
 import { NotAMessageError, updateTable } from '../../../lib/index.js';
 import type { ApplyCallback, ApplyOutcome, Table } from '../../../lib/tables/table.js';
 
@@ -13,11 +13,15 @@ interface Applied {
 }
 
 /** A table that holds each change until the test says what became of it (as a changelog ack would). */
-function heldTable() {
+function heldTable(unbound?: Error) {
   const applied: Applied[] = [];
   const fake = {
     name: 'totals',
-    enter(message: Message<unknown, unknown>, go: (message: Message<unknown, unknown>) => void): undefined {
+    enter(
+      message: Message<unknown, unknown>,
+      go: (message: Message<unknown, unknown>) => void,
+    ): Error | undefined {
+      if (unbound) return unbound; // as a table bound to no agent, or to another, answers
       go(message);
       return undefined;
     },
@@ -138,7 +142,7 @@ describe('updateTable: what moves on, and when (a table holding its changes)', (
   });
 
   it('fails a message whose key function throws, without touching the table', () => {
-    const { table, applied } = heldTable();
+    const { table, applied, outcome } = heldTable();
     const { message, failed } = records();
     const bad = new Error('no account');
     const { source, state } = run(table, {
@@ -153,6 +157,8 @@ describe('updateTable: what moves on, and when (a table holding its changes)', (
     expect(applied.map((a) => a.message.offset)).to.deep.equal([0]);
     expect(failed).to.deep.equal([{ offset: 1, error: bad }]);
     expect(state.completed, 'offset 0 is still held').to.equal(false);
+    outcome(0, { kind: 'done', key: 'ada', value: 1, replayed: false });
+    expect(state.completed, 'the failed message holds nothing').to.equal(true);
   });
 
   it('errors with NotAMessageError naming the operator for a value that is not a message, and applies nothing', () => {
@@ -169,6 +175,29 @@ describe('updateTable: what moves on, and when (a table holding its changes)', (
     expect(applied).to.deep.equal([]);
     expect(state.error).to.be.instanceOf(NotAMessageError);
     expect((state.error as NotAMessageError).where).to.equal('updateTable totals');
+  });
+
+  it('marks a held message’s record deferred (a direct subscription settles it by references), until it moves on', () => {
+    const { table, outcome } = heldTable();
+    const { message } = records();
+    const { source } = run(table);
+    const held = message(0);
+    source.next(held);
+    const lineage = held[LINEAGE] as Lineage;
+    expect(lineage.deferred, 'held across the write').to.equal(true);
+    outcome(0, { kind: 'done', key: 'ada', value: 1, replayed: false });
+    expect(lineage.deferred, 'handed on').to.equal(false);
+  });
+
+  it('fails the pipeline with the table’s error for a message the table cannot take (no agent, or another’s)', () => {
+    const unbound = new Error('table totals is bound to another agent');
+    const { table, applied } = heldTable(unbound);
+    const { message } = records();
+    const { source, out, state } = run(table);
+    source.next(message(0));
+    expect(state.error).to.equal(unbound);
+    expect(applied).to.deep.equal([]);
+    expect(out).to.deep.equal([]);
   });
 
   it('passes an error of its source on', () => {

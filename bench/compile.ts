@@ -1,0 +1,50 @@
+/**
+ * Compiling a bench's code with tsc into a temporary folder, run there by plain `node`: what a user's
+ * app runs (a build of the package), without tsx, whose esbuild transform wraps every function created
+ * on a hot path in a naming helper and whose cache takes tens of MiB of a process.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** This checkout. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * A temporary folder (name starting with `prefix`) where compiled code runs as ESM and resolves this
+ * checkout's node_modules.
+ */
+export function workFolder(prefix: string): string {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  writeFileSync(join(work, 'package.json'), JSON.stringify({ type: 'module' }));
+  symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'));
+  return work;
+}
+
+/** Compiles `include` (absolute paths under `rootDir`) to `outDir` with this checkout's compiler settings. */
+export async function compile(rootDir: string, include: readonly string[], outDir: string): Promise<void> {
+  const config = join(outDir, '..', `tsconfig.${Math.random().toString(36).slice(2, 8)}.json`);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      extends: join(ROOT, 'tsconfig.json'),
+      compilerOptions: {
+        noEmit: false,
+        rootDir,
+        outDir,
+        declaration: false,
+        sourceMap: false,
+        types: ['node'],
+      },
+      include,
+    }),
+  );
+  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', config], {
+    maxBuffer: 16 << 20,
+  });
+}
