@@ -1,5 +1,6 @@
 import type { Logger } from '../core/logger.js';
 import type { Table } from '../tables/table.js';
+import { eachKey } from '../tables/each-key.js';
 import type { Transport } from '../transports/transport.js';
 import { IdleCloser } from '../windows/idle-closer.js';
 import { WATERMARK_HEADER, rewriteWatermark } from '../windows/watermark-header.js';
@@ -109,17 +110,11 @@ export class JoinPartitions<K> {
     if (Number.isFinite(restored)) part.restore(restored, now);
     part.restoreSides(headers, now);
     this.#parts.set(partition, part);
-    let page = table.keys(partition, { limit: 1000 });
-    for (;;) {
-      for (const key of page.keys) {
-        const state = table.get(key);
-        const keyId = table.keyId(key);
-        this.schedule(part, key, keyId, state);
-        this.host.results.pend(part, key, keyId, state); // emitted again by this owner
-      }
-      if (page.next === undefined) break;
-      page = table.keys(partition, { after: page.next, limit: 1000 });
-    }
+    eachKey(table, partition, (key, state) => {
+      const keyId = table.keyId(key);
+      this.schedule(part, key, keyId, state);
+      this.host.results.pend(part, key, keyId, state); // emitted again by this owner
+    });
     this.closeDue(part);
     this.#idle.arm(part);
     return part;

@@ -1,5 +1,6 @@
 import type { Logger } from '../core/logger.js';
 import type { Table } from '../tables/table.js';
+import { eachKey } from '../tables/each-key.js';
 import type { Transport } from '../transports/transport.js';
 import { IdleCloser } from './idle-closer.js';
 import { type KeyWindows, expiresAt, prune, removeWindow } from './key-windows.js';
@@ -93,12 +94,7 @@ export class WindowPartitions<K, A> {
     const restored = Number(table.restoredHeaders(partition)?.[WATERMARK_HEADER]);
     if (Number.isFinite(restored)) part.restore(restored, this.now());
     this.#parts.set(partition, part);
-    let page = table.keys(partition, { limit: 1000 });
-    for (;;) {
-      for (const key of page.keys) this.#scheduleKey(part, key, table.get(key));
-      if (page.next === undefined) break;
-      page = table.keys(partition, { after: page.next, limit: 1000 });
-    }
+    eachKey(table, partition, (key, state) => this.#scheduleKey(part, key, state));
     this.closeDue(part);
     this.#idle.arm(part);
     return part;

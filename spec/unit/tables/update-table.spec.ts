@@ -11,6 +11,7 @@ import {
   type Message,
 } from '../../../lib/index.js';
 import { testMessage, testPipeline } from '../../../lib/testing/index.js';
+import { eachKey } from '../../../lib/tables/each-key.js';
 import { bufferCount, map } from 'rxjs';
 
 interface Order {
@@ -43,6 +44,22 @@ describe('updateTable under testPipeline (no agent: a local table)', () => {
     expect(totals.get('ada')).to.equal(123);
     expect(totals.get('nobody')).to.equal(0); // the default
     expect(totals.ownsKey('anything')).to.equal(true);
+  });
+
+  it('eachKey goes through every key of a partition and its value, past a page of keys', async () => {
+    const totals = table();
+    const orders = Array.from({ length: 2500 }, (_, i) => order(i, i, `k${i}`));
+    const run = testPipeline(
+      (order$) =>
+        order$.pipe(updateTable(totals, (sum: number, m: Message<Order, string>) => sum + m.value.qty)),
+      of(...orders),
+    );
+    await run.output.pipe(toArray()).toPromise();
+    await new Promise((resolve) => setImmediate(resolve)); // acknowledged changes reach the store in microtasks
+    const seen = new Map<string, number>();
+    eachKey(totals, 0, (key, value) => seen.set(key, value));
+    expect(seen.size).to.equal(2500);
+    expect([seen.get('k0'), seen.get('k1234'), seen.get('k2499')]).to.deep.equal([0, 1234, 2499]);
   });
 
   it('a throwing update leaves the table unchanged and fails the message; its retry applies it once', async () => {
