@@ -339,6 +339,52 @@ describe('final window results under the error policy (memory://)', () => {
     }
   });
 
+  it("a graceful stop writes a closed window's lingering removal: restarted, the app does not emit its result again", async () => {
+    const broker = new MemoryBroker();
+    const t = Math.floor(Date.now() / 1000) * 1000 + 3_600_000; // closed by records, not by the clock
+    const start = async (results: string[]) => {
+      const made = createApp({ id: 'volume', transport: new MemoryTransport(broker), logger: silentLogger });
+      const orders = made.topic<Order>('orders', { value: json(), partitions: 1 });
+      const perSecond = made.windowTable<Order, number>('per-second', {
+        window: tumbling(1000),
+        aggregate: count(),
+        idleAfterMs: 3_600_000,
+      });
+      made.agent(
+        'volume',
+        orders,
+        (order$) =>
+          order$.pipe(
+            aggregateWindows(perSecond, { time: (m) => m.value.at }),
+            tap((m) => results.push(`${m.value.start - t}:${m.value.value}`)),
+          ),
+        { commitIntervalMs: 1000 }, // the removal may linger up to a second
+      );
+      await made.start();
+      return { made, orders, perSecond };
+    };
+    const first: string[] = [];
+    const one = await start(first);
+    try {
+      await one.orders.send({ symbol: 'ACME', at: t }, { key: 'ACME' });
+      await one.orders.send({ symbol: 'ACME', at: t + 1000 }, { key: 'ACME' }); // closes [t, t + 1000)
+      await waitFor(() => first.length === 1 && one.perSecond.get('ACME').length === 1);
+    } finally {
+      await one.made.stop(); // the removal is made and lingering: the stop writes it
+    }
+    expect(first).to.deep.equal(['0:1']);
+    const second: string[] = [];
+    const two = await start(second);
+    try {
+      await two.orders.send({ symbol: 'ACME', at: t + 1001 }, { key: 'ACME' });
+      // restored (a closed window left in the state would have been emitted then), and the record applied
+      await waitFor(() => two.perSecond.get('ACME')[0]?.value === 2);
+      expect(second).to.deep.equal([]);
+    } finally {
+      await two.made.stop();
+    }
+  });
+
   it('a change acknowledged after its partition moved away closes nothing of that partition', async () => {
     const broker = new MemoryBroker();
     const held = heldChangelog(new MemoryTransport(broker));
