@@ -191,19 +191,19 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     t: number,
     then: (outcome: AcceptOutcome<K, A>) => void,
   ): void {
+    const adding = this.#adding;
     const local = this.table.agentScope === undefined;
     const partition = local ? 0 : message.partition;
     const part = this.#parts.part(partition);
     const keyId = part ? this.table.keyId(key) : '';
     if (part) {
-      part.lastRecordAt = this.#parts.now();
+      part.lastRecordAt = adding.now = this.#parts.now();
       part.nextOffset = Math.max(part.nextOffset, message.offset + 1);
       // Late, unless its change is in the table already (delivered again): then it passes as a replay.
       const windowEnd = earliestEnd(this.options.window, t);
       if (windowEnd <= part.watermark && !this.table.wasApplied(message))
         return then({ kind: 'late', watermark: part.watermark, windowEnd });
     }
-    const adding = this.#adding;
     adding.part = part;
     adding.t = t;
     adding.value = message.value;
@@ -224,11 +224,13 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
   readonly #adding: {
     part: WindowPartition<K, A> | undefined;
     t: number;
+    /** The clock when it arrived. */
+    now: number;
     value: unknown;
     key: K | undefined;
     keyId: string;
     next: KeyWindows<A, unknown> | undefined;
-  } = { part: undefined, t: 0, value: undefined, key: undefined, keyId: '', next: undefined };
+  } = { part: undefined, t: 0, now: 0, value: undefined, key: undefined, keyId: '', next: undefined };
 
   readonly #update = (current: KeyWindows<A, unknown> | undefined): KeyWindows<A, unknown> => {
     const adding = this.#adding;
@@ -244,8 +246,8 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
 
   /** The change is made: the watermark moves, and the key's first window to close is noted. */
   readonly #staged = (): Readonly<Record<string, string>> => {
-    const { part, t, next, keyId, key } = this.#adding;
-    part!.observe(t, this.#parts.now());
+    const { part, t, now, next, keyId, key } = this.#adding;
+    part!.observe(t, now);
     const first = next!.w[0];
     if (first) part!.schedule(first[1], keyId, key!);
     this.#parts.arm(part!);
