@@ -10,6 +10,16 @@ export function marbles(): TestScheduler {
   });
 }
 
+/**
+ * The frames of the actions still scheduled after the current frame (a closed action is skipped by
+ * the flush): read inside `run` to see that a teardown cancelled its timers.
+ */
+export function dueFrames(scheduler: TestScheduler): number[] {
+  return scheduler.actions
+    .filter((action) => !action.closed && action.delay > scheduler.frame)
+    .map((action) => action.delay);
+}
+
 /** The fields of a message that marble tests compare. */
 export function fields<T, K>(): OperatorFunction<
   Message<T, K>,

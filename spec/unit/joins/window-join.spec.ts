@@ -13,7 +13,7 @@ import {
   windowJoin,
 } from '../../../lib/index.js';
 import { type TestFailure, testMessage, testPipeline } from '../../../lib/testing/index.js';
-import { marbles } from '../../support/marbles.js';
+import { dueFrames, marbles } from '../../support/marbles.js';
 
 type In = Message<JoinSide<string, string>, string>;
 const NEVER_IDLE = 1e9;
@@ -54,9 +54,6 @@ function run<T extends JoinType>(
   );
   return { ...r, shown: r.output.pipe(map((m) => `${m.value}@${m.timestamp}`)) };
 }
-/** Frames of the actions still scheduled after this one (a closed action is skipped by the flush). */
-const due = (scheduler: TestScheduler): number[] =>
-  scheduler.actions.filter((action) => !action.closed && action.delay > scheduler.frame).map((a) => a.delay);
 const failure = (f: TestFailure): string => `${f.offset}:${(f.error as Error).name}`;
 
 describe('windowJoin (marbles, testPipeline)', () => {
@@ -138,7 +135,7 @@ describe('windowJoin (marbles, testPipeline)', () => {
       expectObservable(r.shown, '^ 8ms !').toBe('');
       expectSubscriptions(input.subscriptions).toBe('^ 8ms !');
       // at frame 10, what is still scheduled: no timer of the join (its probe was due at frame 13)
-      const look = cold('10ms (x|)', { x: 0 }).pipe(map(() => due(scheduler)));
+      const look = cold('10ms (x|)', { x: 0 }).pipe(map(() => dueFrames(scheduler)));
       expectObservable(look).toBe('10ms (x|)', { x: [] });
     });
     expect(j.stats()).to.deep.include({ emitted: 0, pending: 0 });

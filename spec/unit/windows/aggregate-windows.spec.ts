@@ -22,7 +22,7 @@ import {
 } from '../../../lib/index.js';
 import { type PipelineRun, type TestFailure, testMessage, testPipeline } from '../../../lib/testing/index.js';
 import { earliestEnd, windowsOf } from '../../../lib/windows/window-spec.js';
-import { marbles } from '../../support/marbles.js';
+import { dueFrames, marbles } from '../../support/marbles.js';
 
 type In = Message<string, string>;
 type Out<A> = Message<WindowResult<string, A>, string>;
@@ -104,6 +104,21 @@ describe('aggregateWindows (marbles, testPipeline)', () => {
       expect(results.map((m) => [m.key, m.partition, m.offset, m.timestamp, m.value])).to.deep.equal([
         ['k', 0, -1, 10, { key: 'k', start: 0, end: 10, value: 1, final: true }],
       ]);
+    });
+
+    it('unsubscribing the output mid-stream unsubscribes the input and leaves no idle timer scheduled', () => {
+      const table = windows({ window: tumbling(10), aggregate: count(), graceMs: 3, idleAfterMs: 5 });
+      scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        // a alone would close [0, 10) by the clock at frame 13; the output is unsubscribed at frame 4
+        const input = cold('-a 18ms |', { a: at(1, 0) });
+        const r = run(table, input, { scheduler });
+        expectObservable(shown(r.output), '^ 3ms !').toBe('');
+        expectSubscriptions(input.subscriptions).toBe('^ 3ms !');
+        const look = cold('5ms (x|)', { x: 0 }).pipe(map(() => dueFrames(scheduler)));
+        expectObservable(look).toBe('5ms (x|)', { x: [] });
+      });
+      expect(table.stats()).to.deep.include({ emitted: 0, pending: 0 });
+      expect(table.get('k')).to.deep.equal([{ start: 0, end: 10, value: 1 }]); // closed by the next subscription
     });
 
     // Live data: event times follow the (virtual) wall clock, a record at frame t has event time t.
