@@ -18,6 +18,25 @@ export function registerJsonCodec(codec: Codec<unknown>, identity: JsonIdentity)
 }
 
 /**
+ * Whether `codec` is a `json()` codec: its encoding is `JSON.stringify`, which cannot fail on a
+ * {@link isJsonPrimitive} value.
+ * @internal
+ */
+export function isJsonCodec(codec: Codec<unknown>): boolean {
+  return jsonCodecs.has(codec);
+}
+
+/**
+ * Whether `value` is a number, a string, a boolean or null: a value `json()` encodes without fail and
+ * that nothing can change later.
+ * @internal
+ */
+export function isJsonPrimitive(value: unknown): boolean {
+  const type = typeof value;
+  return type === 'number' || type === 'string' || type === 'boolean' || value === null;
+}
+
+/**
  * Whether two codecs encode and decode alike: the same object, or two `json()` codecs made from the
  * same schema object with the same options (`json()` and `json()` are alike; `json(A)` and `json(B)` are not).
  *

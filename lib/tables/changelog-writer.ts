@@ -270,21 +270,48 @@ function sizeOf(write: ChangelogWrite): number {
  * carries every source offset the batch applied.
  *
  * Bounded by bytes as well as by count: Kafka refuses a request over its message size limit (1 MiB by
- * default), and retrying that request unchanged would never succeed.
+ * default), and retrying that request unchanged would never succeed. Most often the whole queue fits:
+ * then only the records produced are sized (a value left to encode until produced is encoded for them
+ * alone); otherwise the prefix is cut write by write.
  */
 function cutBatch(
   queue: readonly ChangelogWrite[],
   maxRecords: number,
   maxBytes: number,
 ): { take: number; records: ChangelogWrite[] } {
-  const latest = new Map<string, { index: number; size: number }>();
+  const last = new Map<string, number>();
   const ids: string[] = [];
+  for (let i = 0; i < queue.length; i++) {
+    const write = queue[i]!;
+    const id = write.keyId ?? write.key.toString('latin1');
+    last.set(id, i);
+    ids.push(id);
+  }
+  if (last.size <= maxRecords) {
+    let bytes = 0;
+    for (const index of last.values()) bytes += sizeOf(queue[index]!);
+    if (bytes <= maxBytes) {
+      const records: ChangelogWrite[] = [];
+      for (let i = 0; i < queue.length; i++) if (last.get(ids[i]!) === i) records.push(queue[i]!);
+      return { take: queue.length, records };
+    }
+  }
+  return cutPrefix(queue, ids, maxRecords, maxBytes);
+}
+
+/** {@link cutBatch} when the whole queue does not fit: the prefix grows write by write while it fits. */
+function cutPrefix(
+  queue: readonly ChangelogWrite[],
+  ids: readonly string[],
+  maxRecords: number,
+  maxBytes: number,
+): { take: number; records: ChangelogWrite[] } {
+  const latest = new Map<string, { index: number; size: number }>();
   let bytes = 0;
   let take = 0;
   for (; take < queue.length; take++) {
-    const write = queue[take]!;
-    const id = write.keyId ?? write.key.toString('latin1');
-    const size = sizeOf(write);
+    const id = ids[take]!;
+    const size = sizeOf(queue[take]!);
     const previous = latest.get(id);
     const after = bytes + size - (previous?.size ?? 0);
     if (take > 0 && (after > maxBytes || (!previous && latest.size >= maxRecords))) break;
@@ -293,7 +320,6 @@ function cutBatch(
       previous.index = take;
       previous.size = size;
     } else latest.set(id, { index: take, size });
-    ids.push(id);
   }
   if (latest.size === take) return { take, records: queue.slice(0, take) };
   const records: ChangelogWrite[] = [];

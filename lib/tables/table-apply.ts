@@ -20,7 +20,7 @@ export interface ApplyContext<K, V> {
 }
 
 /** How `Table.apply` treats one change besides making it. @internal */
-export interface ApplyOptions {
+export interface ApplyOptions<V = unknown> {
   /**
    * Called once the change is made (not for a redelivered record, nor when `update` threw): headers
    * for its changelog record.
@@ -39,6 +39,12 @@ export interface ApplyOptions {
    * can serve every change); not called when no change was made (redelivered, failed, dropped).
    */
   readonly durable?: (durable: boolean, headers: Readonly<Record<string, string>> | undefined) => void;
+  /**
+   * With `early`: whether a new value holds only JSON primitives in arrays and objects made for this
+   * change, never changed after, so that it may be encoded once produced (see
+   * `TableCodecs.encodesLater`; numbers, strings, booleans and null need no say).
+   */
+  readonly plain?: (value: V) => boolean;
 }
 
 const failed = (error: unknown): ApplyOutcome<never, never> => ({ kind: 'failed', error });
@@ -57,7 +63,7 @@ export function applyUpdate<K, V, C extends V | undefined>(
   key: K,
   update: (current: C, message: Message<unknown, unknown>) => V,
   then: ApplyCallback<K, V>,
-  options: ApplyOptions | undefined,
+  options: ApplyOptions<V> | undefined,
 ): void {
   const { table, codecs, binding } = context;
   const lineage = message[LINEAGE];
@@ -136,11 +142,13 @@ export function applyUpdate<K, V, C extends V | undefined>(
       message,
     );
   let value: V;
-  let encoded: Buffer;
+  let encoded: Buffer | undefined;
   let extra: Readonly<Record<string, string>> | undefined;
   try {
     value = update(current, message);
-    encoded = codecs.valueCodec.encode(value);
+    // through the record cache, a value that cannot fail to encode is encoded only if it is produced
+    if (options?.early !== true || !codecs.encodesLater(value, options.plain))
+      encoded = codecs.valueCodec.encode(value);
     extra = options?.staged?.();
   } catch (error) {
     return then(failed(error), message);
@@ -154,7 +162,16 @@ export function applyUpdate<K, V, C extends V | undefined>(
     if (hold === undefined) return then(DROPPED, message); // revoked meanwhile: the new owner's
     applied.add(offset);
     if (hop !== undefined) part.originOffsets().add(hop);
-    const held = new HeldWrite<V>(encodedKey.bytes, encoded, encodedKey.id, offset, scope, hold);
+    const held = new HeldWrite<V>(
+      encodedKey.bytes,
+      encoded,
+      value,
+      codecs.valueCodec,
+      encodedKey.id,
+      offset,
+      scope,
+      hold,
+    );
     held.hop = hop;
     held.onDurable = durable;
     part.stage(held, value);
@@ -166,7 +183,7 @@ export function applyUpdate<K, V, C extends V | undefined>(
   if (hop !== undefined) part.originOffsets().add(hop);
   const write = new RecordWrite<K, V>(
     encodedKey.bytes,
-    encoded,
+    encoded ?? codecs.valueCodec.encode(value), // cannot fail: `encodesLater` said so
     encodedKey.id,
     offset,
     lineage as Lineage | undefined,

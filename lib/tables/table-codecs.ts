@@ -1,4 +1,5 @@
 import type { Codec } from '../codecs/codec.js';
+import { isJsonCodec, isJsonPrimitive } from '../codecs/codec-identity.js';
 import { partitionForKey } from '../transports/partitioner.js';
 
 /** A key's encodings, kept for keys seen often (encoding and hashing them per record is not free). @internal */
@@ -22,12 +23,26 @@ const KEY_CACHE_SIZE = 10_000;
  */
 export class TableCodecs<K, V> {
   readonly #keyCache = new Map<unknown, EncodedKey>();
+  readonly #json: boolean;
 
   constructor(
     private readonly table: string,
     readonly keyCodec: Codec<K>,
     readonly valueCodec: Codec<V>,
-  ) {}
+  ) {
+    this.#json = isJsonCodec(valueCodec as Codec<unknown>);
+  }
+
+  /**
+   * Whether `value` may be encoded only once its changelog record is produced (the record cache writes
+   * a key's last change of a flush, so most changes never are): the value codec is `json()`, and the
+   * value a number, string, boolean or null, or one `plain` vouches for (JSON primitives in arrays and
+   * objects made for this change, never changed after). Encoding it then cannot fail, nor give other
+   * bytes than now; any other value is encoded at once, where a codec's error fails its record.
+   */
+  encodesLater(value: V, plain: ((value: V) => boolean) | undefined): boolean {
+    return this.#json && (isJsonPrimitive(value) || (plain !== undefined && plain(value)));
+  }
 
   /** The key's bytes and map key. */
   encodeKey(key: K): EncodedKey {

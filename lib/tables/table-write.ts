@@ -1,4 +1,5 @@
 import { isAccepted } from '../core/ack.js';
+import type { Codec } from '../codecs/codec.js';
 import type { CommitHold } from '../agent/partition-tracker.js';
 import type { Lineage } from '../core/lineage.js';
 import type { Message } from '../core/message.js';
@@ -64,10 +65,11 @@ export abstract class TableWrite<V = unknown> implements ChangelogWrite {
     undefined;
   /** Nobody waits for it soon: it may wait for more changes to share its produce. */
   readonly lingers: boolean = false;
+  /** The changelog record's value (null: a tombstone). */
+  abstract readonly value: Buffer | null;
 
   constructor(
     readonly key: Buffer,
-    readonly value: Buffer | null,
     /** The key as a map key (latin1 of its bytes). */
     readonly keyId: string,
     /** The source record it was made for; a negative id for a change no record made. */
@@ -95,7 +97,7 @@ export abstract class TableWrite<V = unknown> implements ChangelogWrite {
 export class RecordWrite<K, V> extends TableWrite<V> {
   constructor(
     key: Buffer,
-    value: Buffer | null,
+    readonly value: Buffer | null,
     keyId: string,
     sourceOffset: number,
     lineage: Lineage | undefined,
@@ -104,7 +106,7 @@ export class RecordWrite<K, V> extends TableWrite<V> {
     readonly newValue: V,
     readonly then: ApplyCallback<K, V>,
   ) {
-    super(key, value, keyId, sourceOffset, lineage);
+    super(key, keyId, sourceOffset, lineage);
   }
 
   wanted(): boolean {
@@ -123,22 +125,40 @@ export class RecordWrite<K, V> extends TableWrite<V> {
  * The change a source record made whose message moved on at once (`updateTable`): it keeps no message,
  * only the hold that keeps its source offset from being committed, released once the change is durable.
  * Never acknowledged (the partition moved away, the app closed), the hold stays: the offset is not
- * committed here, and the record is delivered again.
+ * committed here, and the record is delivered again. Its value may be encoded only when first read
+ * (`TableCodecs.encodesLater`): a change the record cache replaces by a later one is never encoded.
  * @internal
  */
 export class HeldWrite<V> extends TableWrite<V> {
   override readonly lingers = true;
+  #bytes: Buffer | undefined;
+  /** The value left to encode (undefined once encoded). */
+  #later: V | undefined;
 
   constructor(
     key: Buffer,
-    value: Buffer | null,
+    /** The value's bytes, or undefined: `newValue` is encoded with `codec` when first read. */
+    bytes: Buffer | undefined,
+    newValue: V,
+    readonly codec: Codec<V>,
     keyId: string,
     sourceOffset: number,
     /** The agent that holds the offset, and its hold. */
     readonly holder: { releaseCommit?(hold: CommitHold): void },
     readonly hold: CommitHold,
   ) {
-    super(key, value, keyId, sourceOffset, undefined);
+    super(key, keyId, sourceOffset, undefined);
+    this.#bytes = bytes;
+    this.#later = bytes === undefined ? newValue : undefined;
+  }
+
+  get value(): Buffer {
+    let bytes = this.#bytes;
+    if (bytes === undefined) {
+      bytes = this.#bytes = this.codec.encode(this.#later as V);
+      this.#later = undefined;
+    }
+    return bytes;
   }
 
   /** Its agent waits for it until the partition moves away (then the writer gives it up). */
@@ -155,7 +175,7 @@ export class HeldWrite<V> extends TableWrite<V> {
 export class DirectWrite<V> extends TableWrite<V> {
   constructor(
     key: Buffer,
-    value: Buffer | null,
+    readonly value: Buffer | null,
     keyId: string,
     id: number,
     readonly isWanted: () => boolean,
@@ -163,7 +183,7 @@ export class DirectWrite<V> extends TableWrite<V> {
     /** Nobody waits for it soon (a closed window's removal): it may wait for the next flush. */
     override readonly lingers: boolean = false,
   ) {
-    super(key, value, keyId, id, undefined);
+    super(key, keyId, id, undefined);
   }
 
   wanted(): boolean {

@@ -241,7 +241,7 @@ export class Table<K = string, V = unknown, C extends V | undefined = V | undefi
     key: K,
     update: (current: C, message: Message<unknown, unknown>) => V,
     then: ApplyCallback<K, V>,
-    options?: ApplyOptions,
+    options?: ApplyOptions<V>,
   ): void {
     applyUpdate(this.#applying, message, key, update, then, options);
   }

@@ -1,3 +1,4 @@
+import { isJsonPrimitive } from '../codecs/codec-identity.js';
 import type { Aggregate } from './aggregate.js';
 import { type WindowSpec, firstStart, lastStart } from './window-spec.js';
 
@@ -98,6 +99,19 @@ export function expiresAt<A, T>(state: KeyWindows<A, T>, spec: WindowSpec): numb
   let last = -Infinity;
   for (const [time] of events) last = Math.max(last, time);
   return last + spec.size;
+}
+
+/**
+ * Whether a key's state holds only JSON primitives (every aggregate, and every event kept): then its
+ * changelog value may be encoded only when produced. The state is made anew by each change (arrays and
+ * tuples are never changed after), so only values of the aggregate or the records could change later.
+ * @internal
+ */
+export function plainWindows<A, T>(state: KeyWindows<A, T>): boolean {
+  for (const window of state.w) if (!isJsonPrimitive(window[2])) return false;
+  const events = state.ev;
+  if (events !== undefined) for (const event of events) if (!isJsonPrimitive(event[1])) return false;
+  return true;
 }
 
 function indexOf<A>(windows: readonly StoredWindow<A>[], start: number, end: number): number {

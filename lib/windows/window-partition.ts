@@ -1,4 +1,5 @@
 import { MinHeap } from './min-heap.js';
+import { WATERMARK_HEADER } from './watermark-header.js';
 
 /** A final result handed downstream and not yet settled (or whose tombstone is not yet durable). @internal */
 export interface PendingResult<K, A> {
@@ -44,6 +45,9 @@ export class EventTimePartition<K, R> {
   readonly results = new Map<string, R>();
   readonly #due = new MinHeap();
   readonly #keysAt = new Map<number, Map<string, K>>();
+  /** The headers naming the watermark, kept while it stays (records share them: nobody changes them). */
+  #header: Readonly<Record<string, string>> = {};
+  #headerFor = Number.NaN;
 
   constructor(
     readonly partition: number,
@@ -86,6 +90,16 @@ export class EventTimePartition<K, R> {
   /** The watermark now (it may not be durable yet). */
   get watermark(): number {
     return Math.max(this.maxTime - this.grace, this.floor);
+  }
+
+  /** The changelog headers naming the watermark now ({@link WATERMARK_HEADER}). */
+  watermarkHeader(): Readonly<Record<string, string>> {
+    const watermark = this.watermark;
+    if (watermark !== this.#headerFor) {
+      this.#header = { [WATERMARK_HEADER]: String(watermark) };
+      this.#headerFor = watermark;
+    }
+    return this.#header;
   }
 
   /** The earliest time something is due, if anything is. */

@@ -152,7 +152,7 @@ export class WindowPartitions<K, A> {
       part.partition,
       key,
       kept,
-      this.#headers(part),
+      part.watermarkHeader(),
       (durable) => {
         if (durable && kept) this.#scheduleKey(part, key, kept);
       },
@@ -179,17 +179,13 @@ export class WindowPartitions<K, A> {
       part.partition,
       result.key,
       next,
-      this.#headers(part),
+      part.watermarkHeader(),
       (durable) => {
         if (part.results.get(id) === result) part.results.delete(id);
         if (durable && next && next.w.length === 0) this.#scheduleKey(part, result.key, next);
       },
       LINGERS,
     );
-  }
-
-  #headers(part: WindowPartition<K, A>): Record<string, string> {
-    return { [WATERMARK_HEADER]: String(part.watermark) };
   }
 
   /** The binding's clock (the scheduler's, under test), or the wall clock. */

@@ -3,7 +3,7 @@ import { string } from '../codecs/string.js';
 import type { Codec } from '../codecs/codec.js';
 import type { Message } from '../core/message.js';
 import { type ApplyOptions, type ApplyOutcome, Table, type TableHost } from '../tables/table.js';
-import { type KeyWindows, addEvent } from './key-windows.js';
+import { type KeyWindows, addEvent, plainWindows } from './key-windows.js';
 import { earliestEnd } from './window-spec.js';
 import { WATERMARK_HEADER } from './watermark-header.js';
 import type { WindowPartition } from './window-partition.js';
@@ -251,22 +251,23 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     const first = next!.w[0];
     if (first) part!.schedule(first[1], keyId, key!);
     this.#parts.arm(part!);
-    return { [WATERMARK_HEADER]: String(part!.watermark) };
+    return part!.watermarkHeader();
   };
 
-  readonly #byPartition = new WeakMap<WindowPartition<K, A>, ApplyOptions>();
+  readonly #byPartition = new WeakMap<WindowPartition<K, A>, ApplyOptions<KeyWindows<A, unknown>>>();
 
   /**
    * How a partition's changes are applied: through the record cache (the record moves on once its
    * change is queued; its offset waits for the ack), and windows close only up to a watermark the
    * changelog acknowledged (the one its record carries).
    */
-  #applyOptions(part: WindowPartition<K, A>): ApplyOptions {
+  #applyOptions(part: WindowPartition<K, A>): ApplyOptions<KeyWindows<A, unknown>> {
     let options = this.#byPartition.get(part);
     if (options) return options;
     options = {
       early: true,
       staged: this.#staged,
+      plain: plainWindows,
       durable: (durable, headers) => {
         if (!durable || this.#parts.get(part.partition) !== part) return;
         const carried = Number(headers?.[WATERMARK_HEADER]);

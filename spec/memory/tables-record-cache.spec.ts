@@ -59,4 +59,46 @@ describe('tables: the record cache (a change made, its message moves on at once;
     expect(counts.get('k')).to.equal(1);
     await app.stop();
   });
+
+  it('a value JSON cannot encode fails its record at once (dead-lettered, the key unchanged); numbers are written as ever', async () => {
+    const broker = new MemoryBroker({ defaultPartitions: 1 });
+    const app = createApp({ id: 'cache', transport: new MemoryTransport(broker), logger: silentLogger });
+    const events = app.topic('events', { value: string(), partitions: 1 });
+    const totals = app.table<{ n: number | bigint }>('totals', { value: json(), default: () => ({ n: 0 }) });
+    const moved: string[] = [];
+    app.agent(
+      'total',
+      events,
+      (event$) =>
+        event$.pipe(
+          updateTable(
+            totals,
+            (total, message) => ({ n: message.value === 'big' ? 1n : Number(total.n) + 1 }),
+            {
+              key: () => 'k',
+            },
+          ),
+          map((update) => {
+            moved.push(String(update.value.value.n));
+            return update;
+          }),
+        ),
+      { commitIntervalMs: 1, stallTimeoutMs: 0, errors: { retries: 0 } },
+    );
+    await app.start();
+    for (const value of ['a', 'big', 'b']) await events.send(value);
+    await waitFor(() => broker.endOffset('events.dlq', 0) === 1 && moved.length === 2);
+    expect(JSON.stringify(broker.read('events.dlq', 0, 0, 1)[0]!.headers)).to.match(/BigInt/);
+    expect(moved).to.deep.equal(['1', '2']);
+    await waitFor(() => broker.endOffset('cache-totals-changelog', 0) >= 1);
+    const last = broker.read(
+      'cache-totals-changelog',
+      0,
+      broker.endOffset('cache-totals-changelog', 0) - 1,
+      1,
+    );
+    expect(last[0]!.value?.toString()).to.equal('{"n":2}');
+    expect(totals.get('k')).to.deep.equal({ n: 2 });
+    await app.stop();
+  });
 });

@@ -141,6 +141,58 @@ describe('ChangelogWriter', () => {
     expect(produced).to.deep.equal([['a=1']]);
   });
 
+  it('reads the value of a key’s last write only, when the whole queue fits: a replaced value is never encoded', async () => {
+    const read: string[] = [];
+    const produced: string[][] = [];
+    const writer = new ChangelogWriter(
+      {
+        topic: 'app-t-changelog',
+        logger: silentLogger,
+        async produce(_partition: number, records: readonly ChangelogWrite[]): Promise<RecordMetadata[]> {
+          produced.push(records.map((r) => `${r.key.toString()}=${r.value!.toString()}`));
+          return records.map((_, offset) => ({ topic: 'app-t-changelog', partition: 0, offset }));
+        },
+        acked: () => undefined,
+        abandoned: () => undefined,
+      },
+      { maxBatchSize: 2 },
+    );
+    /** A write whose value is encoded when read (a held change left to encode). */
+    const write = (key: string, value: string): ChangelogWrite => ({
+      key: Buffer.from(key),
+      get value() {
+        read.push(`${key}=${value}`);
+        return Buffer.from(value);
+      },
+      wanted: () => true,
+    });
+    for (const [key, value] of [
+      ['a', '1'],
+      ['b', '1'],
+      ['a', '2'],
+      ['b', '2'],
+      ['a', '3'],
+    ] as const)
+      writer.write(0, write(key, value));
+    await writer.drained(0);
+    expect(produced).to.deep.equal([['b=2', 'a=3']]);
+    expect(read).to.not.include.members(['a=1', 'b=1', 'a=2']);
+    // three keys do not fit two records: cut write by write, a key's write before the cut is produced there
+    read.length = 0;
+    for (const [key, value] of [
+      ['a', '4'],
+      ['b', '4'],
+      ['c', '4'],
+      ['a', '5'],
+    ] as const)
+      writer.write(0, write(key, value));
+    await writer.drained(0);
+    expect(produced.slice(1)).to.deep.equal([
+      ['a=4', 'b=4'],
+      ['c=4', 'a=5'],
+    ]);
+  });
+
   it('bounds a produce by the records it carries, not by the writes they stand for', async () => {
     const { writer, produced, acked, release } = blockedWriter({ maxBatchSize: 2 });
     writer.write(0, sized('x', 1));

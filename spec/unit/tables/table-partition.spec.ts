@@ -11,8 +11,10 @@ import { TableWrite } from '../../../lib/tables/table-write.js';
 /** One change of a test: records whether (and how often) it was reported durable. */
 class Change extends TableWrite<string> {
   readonly outcomes: boolean[] = [];
+  readonly value: Buffer;
   constructor(key: string, value: string, sourceOffset: number, lineage?: Lineage) {
-    super(Buffer.from(key), Buffer.from(value), key, sourceOffset, lineage);
+    super(Buffer.from(key), key, sourceOffset, lineage);
+    this.value = Buffer.from(value);
   }
   wanted(): boolean {
     return true;

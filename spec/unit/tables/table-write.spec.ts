@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { CommitHold, PartitionTracker } from '../../../lib/agent/partition-tracker.js';
 import { Lineage, type LineageOwner } from '../../../lib/core/lineage.js';
 import { type Message, recordMessage } from '../../../lib/core/message.js';
+import type { Codec } from '../../../lib/codecs/codec.js';
+import { json } from '../../../lib/codecs/json.js';
 import { type ApplyOutcome, DirectWrite, HeldWrite, RecordWrite } from '../../../lib/tables/table-write.js';
 
 function message(accepting: boolean): Message<unknown, unknown> {
@@ -80,7 +82,8 @@ describe('TableWrite: one change and who waits for it', () => {
     const released: unknown[] = [];
     const hold = new CommitHold(new PartitionTracker('t', 0), 3);
     const holder = { releaseCommit: (h: unknown) => released.push(h) };
-    const write = (): HeldWrite<number> => new HeldWrite(Buffer.from('k'), null, 'k', 3, holder, hold);
+    const write = (): HeldWrite<number> =>
+      new HeldWrite(Buffer.from('k'), Buffer.from('1'), 1, json<number>(), 'k', 3, holder, hold);
     const lost = write();
     expect(lost.lingers).to.equal(true);
     expect(lost.wanted()).to.equal(true);
@@ -91,9 +94,28 @@ describe('TableWrite: one change and who waits for it', () => {
     durable.finish(true);
     expect(released).to.have.length(1);
     expect(released[0]).to.equal(hold);
-    const unheld = new HeldWrite(Buffer.from('k'), null, 'k', 3, {}, hold); // an agent that keeps no holds
+    // an agent that keeps no holds
+    const unheld = new HeldWrite(Buffer.from('k'), Buffer.from('1'), 1, json<number>(), 'k', 3, {}, hold);
     unheld.finish(true);
     expect(unheld.done).to.equal(true);
+  });
+
+  it('a held change left to encode is encoded once, when its value is first read', () => {
+    const hold = new CommitHold(new PartitionTracker('t', 0), 3);
+    const encoded: number[] = [];
+    const counting: Codec<number> = {
+      name: 'counting',
+      encode: (n) => (encoded.push(n), Buffer.from(String(n))),
+      decode: (bytes) => Number(bytes.toString()),
+    };
+    const later = new HeldWrite(Buffer.from('k'), undefined, 7, counting, 'k', 3, {}, hold);
+    expect(encoded).to.deep.equal([]);
+    expect(later.value.toString()).to.equal('7');
+    expect(later.value.toString()).to.equal('7');
+    expect(encoded).to.deep.equal([7]);
+    const now = new HeldWrite(Buffer.from('k'), Buffer.from('8'), 8, counting, 'k', 3, {}, hold);
+    expect(now.value.toString()).to.equal('8');
+    expect(encoded).to.deep.equal([7]); // given its bytes: never encoded again
   });
 
   it('a change someone waits for does not linger', () => {
@@ -136,7 +158,16 @@ describe('TableWrite: one change and who waits for it', () => {
     const heard: string[] = [];
     const hold = new CommitHold(new PartitionTracker('t', 0), 3);
     const holder = { releaseCommit: () => heard.push('released') };
-    const durable = new HeldWrite<number>(Buffer.from('k'), null, 'k', 3, holder, hold);
+    const durable = new HeldWrite(
+      Buffer.from('k'),
+      Buffer.from('1'),
+      1,
+      json<number>(),
+      'k',
+      3,
+      holder,
+      hold,
+    );
     durable.extra = { 'rivulet-watermark': '42' };
     durable.onDurable = (d, extra) => heard.push(`durable ${d} ${extra?.['rivulet-watermark']}`);
     durable.waiters = [(d) => heard.push(`waiter ${d}`)];

@@ -6,6 +6,7 @@ import {
   type KeyWindows,
   addEvent,
   expiresAt,
+  plainWindows,
   prune,
   removeWindow,
 } from '../../../lib/windows/key-windows.js';
@@ -285,6 +286,42 @@ describe('key windows', () => {
 
     it('negative times', () => {
       expect(expiresAt({ w: [], ev: [[-25, 'a']] }, sliding(10))).to.equal(-15);
+    });
+  });
+
+  describe('plainWindows', () => {
+    it('holds when every aggregate and every event kept is a JSON primitive, not when one is an object', () => {
+      const plain = (state: KeyWindows<unknown, unknown>): boolean => plainWindows(state);
+      expect(
+        plain({
+          w: [
+            [0, 10, 3],
+            [5, 15, 'x'],
+          ],
+          ev: [
+            [1, true],
+            [2, null],
+          ],
+        }),
+      ).to.equal(true);
+      expect(
+        plain({
+          w: [
+            [0, 10, 3],
+            [5, 15, [3]],
+          ],
+        }),
+      ).to.equal(false);
+      expect(
+        plain({
+          w: [[0, 10, 3]],
+          ev: [
+            [1, 2],
+            [2, { qty: 1 }],
+          ],
+        }),
+      ).to.equal(false);
+      expect(plain({ w: [[0, 10, 3n]] })).to.equal(false); // JSON cannot encode a bigint
     });
   });
 
