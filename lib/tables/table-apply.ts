@@ -40,8 +40,8 @@ export interface ApplyOptions<V = unknown> {
    */
   readonly durable?: (durable: boolean, headers: Readonly<Record<string, string>> | undefined) => void;
   /**
-   * With `early`: whether a new value holds only JSON primitives in arrays and objects made for this
-   * change, never changed after, so that it may be encoded once produced (see
+   * Whether a new value holds only JSON primitives in arrays and objects made for this change, never
+   * changed after, so that with `early` it may be encoded once produced (see
    * `TableCodecs.encodesLater`; numbers, strings, booleans and null need no say).
    */
   readonly plain?: (value: V) => boolean;
@@ -146,9 +146,8 @@ export function applyUpdate<K, V, C extends V | undefined>(
   let extra: Readonly<Record<string, string>> | undefined;
   try {
     value = update(current, message);
-    // through the record cache, a value that cannot fail to encode is encoded only if it is produced
-    if (options?.early !== true || !codecs.encodesLater(value, options.plain))
-      encoded = codecs.valueCodec.encode(value);
+    // a value that cannot fail to encode waits until it is produced (the record cache produces few)
+    if (!codecs.encodesLater(value, options?.plain)) encoded = codecs.valueCodec.encode(value);
     extra = options?.staged?.();
   } catch (error) {
     return then(failed(error), message);
@@ -183,7 +182,7 @@ export function applyUpdate<K, V, C extends V | undefined>(
   if (hop !== undefined) part.originOffsets().add(hop);
   const write = new RecordWrite<K, V>(
     encodedKey.bytes,
-    encoded ?? codecs.valueCodec.encode(value), // cannot fail: `encodesLater` said so
+    encoded ?? codecs.valueCodec.encode(value), // cannot fail: `encodesLater` said so (no record cache here)
     encodedKey.id,
     offset,
     lineage as Lineage | undefined,

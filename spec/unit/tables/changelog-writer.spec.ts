@@ -498,7 +498,15 @@ describe('ChangelogWriter: retries, giving up, and what it reports', () => {
       change('q', () => true, exact),
     );
     await writer.drained(0);
-    expect(produced.map((p) => p.keys)).to.deep.equal([['big'], ['next'], ['p', 'q']]);
+    // the same behind a third write that does not fit: cut write by write, the bound still fits two
+    for (const key of ['r', 's'])
+      writer.write(
+        0,
+        change(key, () => true, exact),
+      );
+    writer.write(0, change('t'));
+    await writer.drained(0);
+    expect(produced.map((p) => p.keys)).to.deep.equal([['big'], ['next'], ['p', 'q'], ['r', 's'], ['t']]);
   });
 
   describe('lingering writes (changes whose messages moved on: the record cache)', () => {
