@@ -29,9 +29,13 @@ export interface LedgerOptions {
 /**
  * Offsets held from commit (settled records whose changes are not durable yet) per `maxInFlight`: a
  * hold keeps an offset, not a record, so a longer changelog linger need not crowd the in-flight bound;
- * this bounds what an outage of the changelog lets pile up.
+ * this bounds what an outage of the changelog lets pile up. A change waits up to the commit interval
+ * (100 ms by default) in the record cache: at 200,000 records/s that is 20,000 holds and more, so 8
+ * per place (20,000 at the default 2,500) paused a fast table agent until each flush (BENCHMARKS,
+ * "Kafka Streams side by side"); 32 per place is 80,000 holds, ~25 MB at the most (a held change is
+ * ~300 bytes: its write, its hold, its key's value left to encode).
  */
-const HOLDS_PER_IN_FLIGHT = 8;
+const HOLDS_PER_IN_FLIGHT = 32;
 
 const key = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
 

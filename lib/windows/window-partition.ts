@@ -1,6 +1,9 @@
 import { MinHeap } from './min-heap.js';
 import { WATERMARK_HEADER } from './watermark-header.js';
 
+/** What {@link EventTimePartition.takeDue} answers when nothing is due (shared: never changed). */
+const NOTHING_DUE: ReadonlyMap<string, never> = new Map<string, never>();
+
 /** A final result handed downstream and not yet settled (or whose tombstone is not yet durable). @internal */
 export interface PendingResult<K, A> {
   readonly partition: number;
@@ -132,7 +135,9 @@ export class EventTimePartition<K, R> {
   }
 
   /** The keys with something due at or before `upTo` (each once), forgotten here. */
-  takeDue(upTo: number): Map<string, K> {
+  takeDue(upTo: number): ReadonlyMap<string, K> {
+    const first = this.#due.peek();
+    if (first === undefined || first > upTo) return NOTHING_DUE; // most calls: a change was acknowledged
     const keys = new Map<string, K>();
     for (let time = this.#due.peek(); time !== undefined && time <= upTo; time = this.#due.peek()) {
       this.#due.pop();

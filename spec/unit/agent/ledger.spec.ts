@@ -509,11 +509,11 @@ describe('Ledger', () => {
       expect(consumer.commits.at(-1)).to.deep.equal([{ topic: 't', partition: 0, offset: 2 }]);
     });
 
-    it('bounds the held offsets too (8 per place in maxInFlight), and a release makes room', async () => {
+    it('bounds the held offsets too (32 per place in maxInFlight), and a release makes room', async () => {
       const { ledger, consumer, admit } = setup({ maxInFlight: 4 });
       ledger.attach(consumer);
       ledger.assign([p0]);
-      const offsets = Array.from({ length: 32 }, (_, i) => i);
+      const offsets = Array.from({ length: 128 }, (_, i) => i);
       const holds = admit(p0, ...offsets).map((entry) => {
         const hold = ledger.holdCommit(entry)!;
         ledger.settle(entry);
@@ -523,7 +523,7 @@ describe('Ledger', () => {
       expect(ledger.open).to.equal(false);
       let woken = false;
       void ledger.waitForRoom().then(() => (woken = true));
-      for (const hold of holds.slice(24, 32)) ledger.releaseCommit(hold); // 24 held: not below 3 × 8
+      for (const hold of holds.slice(96, 128)) ledger.releaseCommit(hold); // 96 held: not below 3 × 32
       await tick();
       expect(woken).to.equal(false);
       ledger.releaseCommit(holds[0]!);
