@@ -27,6 +27,12 @@ export interface ApplyOptions<V = unknown> {
    */
   readonly staged?: () => Readonly<Record<string, string>>;
   /**
+   * Called once the change is made, as `staged`: a number kept with the change (a window's watermark
+   * after it), given to `durable`, and turned into headers of its changelog record by the table's
+   * `noteHeaders` only if that record is produced (the record cache produces few of its changes).
+   */
+  readonly note?: () => number;
+  /**
    * The record cache: a change made is reported done at once, once queued for the changelog; the agent
    * keeps only the record's offset from being committed until the change is durable, not the message,
    * and the change may wait for the next flush. A redelivered record still waits for its change to be
@@ -35,10 +41,10 @@ export interface ApplyOptions<V = unknown> {
   readonly early?: boolean;
   /**
    * Told once a change made is durable (`true`) or never will be here (`false`: the partition moved
-   * away, the agent stopped), with the headers `staged` gave its changelog record (so that one function
-   * can serve every change); not called when no change was made (redelivered, failed, dropped).
+   * away, the agent stopped), with the number `note` kept with it (NaN: none), so that one function
+   * can serve every change; not called when no change was made (redelivered, failed, dropped).
    */
-  readonly durable?: (durable: boolean, headers: Readonly<Record<string, string>> | undefined) => void;
+  readonly durable?: (durable: boolean, note: number) => void;
   /**
    * Whether a new value holds only JSON primitives in arrays and objects made for this change, never
    * changed after, so that with `early` it may be encoded once produced (see
@@ -144,11 +150,13 @@ export function applyUpdate<K, V, C extends V | undefined>(
   let value: V;
   let encoded: Buffer | undefined;
   let extra: Readonly<Record<string, string>> | undefined;
+  let note = Number.NaN;
   try {
     value = update(current, message);
     // a value that cannot fail to encode waits until it is produced (the record cache produces few)
     if (!codecs.encodesLater(value, options?.plain)) encoded = codecs.valueCodec.encode(value);
     extra = options?.staged?.();
+    if (options?.note) note = options.note();
   } catch (error) {
     return then(failed(error), message);
   }
@@ -172,6 +180,7 @@ export function applyUpdate<K, V, C extends V | undefined>(
       hold,
     );
     held.hop = hop;
+    held.note = note;
     held.onDurable = durable;
     part.stage(held, value);
     part.appliedNow(attempt);
@@ -192,13 +201,11 @@ export function applyUpdate<K, V, C extends V | undefined>(
     then,
   );
   write.hop = hop;
+  write.note = note;
   write.onDurable = durable;
   part.stage(write, value);
   if (writer) writer.write(part, write, extra);
-  else {
-    write.extra = extra; // the headers its record would carry, for `durable`
-    part.ackedLocally(write);
-  }
+  else part.ackedLocally(write);
 }
 
 /** See `Table.wasApplied`. @internal */

@@ -35,6 +35,8 @@ export interface TableInternals {
   readonly ready?: (partition: number) => void;
   /** Partitions moved away from the table's agent (after the table let them go). */
   readonly revoked?: (partitions: readonly number[]) => void;
+  /** The headers a change's note (`ApplyOptions.note`) gives its changelog record, if produced. */
+  readonly noteHeaders?: (note: number) => Readonly<Record<string, string>>;
 }
 
 /** A message waiting for its partition's restore after a late binding, and what to do with it then. */
@@ -129,6 +131,7 @@ export class TableBinding<K, V> {
       lingerMs: Math.min(agent.commitIntervalMs ?? 0, MAX_LINGER_MS),
       ...(internals.changelogConfig ? { topicConfig: internals.changelogConfig } : {}),
       ...(internals.ready ? { ready: internals.ready } : {}),
+      ...(internals.noteHeaders ? { noteHeaders: internals.noteHeaders } : {}),
     });
     const restored = agent.use(this.#resource);
     if (restored) this.#hold(restored);

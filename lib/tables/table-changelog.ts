@@ -44,6 +44,8 @@ export interface TableChangelogOptions {
   readonly standbyPollMs?: number | undefined;
   /** How long a produce of changes whose messages moved on waits for more (the agent's commit interval). */
   readonly lingerMs?: number | undefined;
+  /** The headers of a change's note (`ApplyOptions.note`), made only for the records produced. */
+  readonly noteHeaders?: (note: number) => Readonly<Record<string, string>>;
 }
 
 /**
@@ -256,8 +258,11 @@ export class TableChangelog<V> implements PartitionResource {
   #records(partition: number, writes: readonly TableWrite<V>[]): ProducerRecord[] {
     const { topic, source } = this.options;
     const last = writes.length - 1;
+    const noteHeaders = this.options.noteHeaders;
     return writes.map((write, i) => {
-      const extra = write.extra;
+      const note = write.note;
+      const extra =
+        noteHeaders && !Number.isNaN(note) ? { ...write.extra, ...noteHeaders(note) } : write.extra;
       if (i !== last) return { topic, partition, key: write.key, value: write.value, headers: extra };
       const headers: Record<string, string> = {};
       if (extra !== undefined) for (const name in extra) headers[name] = extra[name]!;

@@ -60,9 +60,10 @@ export abstract class TableWrite<V = unknown> implements ChangelogWrite {
   hop: HopOrigin | undefined = undefined;
   /** Others waiting for this change (a redelivered record), rarely any. */
   waiters: ((durable: boolean) => void)[] | undefined = undefined;
-  /** Told first once the change is durable or never will be, with its headers (`ApplyOptions.durable`). */
-  onDurable: ((durable: boolean, extra: Readonly<Record<string, string>> | undefined) => void) | undefined =
-    undefined;
+  /** A number kept with the change (`ApplyOptions.note`; NaN: none): its record's headers are made from it. */
+  note = Number.NaN;
+  /** Told first once the change is durable or never will be, with its note (`ApplyOptions.durable`). */
+  onDurable: ((durable: boolean, note: number) => void) | undefined = undefined;
   /** Nobody waits for it soon: it may wait for more changes to share its produce. */
   readonly lingers: boolean = false;
   /** The changelog record's value (null: a tombstone). */
@@ -84,7 +85,7 @@ export abstract class TableWrite<V = unknown> implements ChangelogWrite {
   finish(durable: boolean): void {
     if (this.done) return;
     this.done = true;
-    this.onDurable?.(durable, this.extra);
+    this.onDurable?.(durable, this.note);
     this.settled(durable);
     const waiters = this.waiters;
     if (waiters) for (const then of waiters) then(durable);

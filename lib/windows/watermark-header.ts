@@ -13,6 +13,14 @@ import type { EventTimePartition } from './window-partition.js';
 export const WATERMARK_HEADER = 'rivulet-watermark';
 
 /**
+ * The changelog headers naming `watermark`.
+ * @internal
+ */
+export function watermarkHeaders(watermark: number): Readonly<Record<string, string>> {
+  return { [WATERMARK_HEADER]: String(watermark) };
+}
+
+/**
  * Re-writes the state of the key due first in `part`, with `watermark` in the changelog headers (an
  * idle partition's watermark, durable before anything closes by it) besides `headers`; `then(false)`
  * when the partition is moving away.

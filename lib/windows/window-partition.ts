@@ -1,5 +1,5 @@
 import { MinHeap } from './min-heap.js';
-import { WATERMARK_HEADER } from './watermark-header.js';
+import { watermarkHeaders } from './watermark-header.js';
 
 /** What {@link EventTimePartition.takeDue} answers when nothing is due (shared: never changed). */
 const NOTHING_DUE: ReadonlyMap<string, never> = new Map<string, never>();
@@ -95,11 +95,11 @@ export class EventTimePartition<K, R> {
     return Math.max(this.maxTime - this.grace, this.floor);
   }
 
-  /** The changelog headers naming the watermark now ({@link WATERMARK_HEADER}). */
+  /** The changelog headers naming the watermark now (`rivulet-watermark`). */
   watermarkHeader(): Readonly<Record<string, string>> {
     const watermark = this.watermark;
     if (watermark !== this.#headerFor) {
-      this.#header = { [WATERMARK_HEADER]: String(watermark) };
+      this.#header = watermarkHeaders(watermark);
       this.#headerFor = watermark;
     }
     return this.#header;

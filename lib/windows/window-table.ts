@@ -5,7 +5,7 @@ import type { Message } from '../core/message.js';
 import { type ApplyOptions, type ApplyOutcome, Table, type TableHost } from '../tables/table.js';
 import { type KeyWindows, addEvent, plainWindows } from './key-windows.js';
 import { earliestEnd } from './window-spec.js';
-import { WATERMARK_HEADER } from './watermark-header.js';
+import { watermarkHeaders } from './watermark-header.js';
 import type { WindowPartition } from './window-partition.js';
 import { WindowPartitions } from './window-partitions.js';
 import { ResultBindings } from './result-bindings.js';
@@ -89,6 +89,8 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
         ready: (partition) => void this.#parts.part(partition),
         // Revoked partitions forget their windows (their results are the new owner's).
         revoked: (partitions) => this.revoked(partitions),
+        // A change's note is the watermark after it, named in its record only if that is produced.
+        noteHeaders: watermarkHeaders,
       },
     );
     const binding = (): WindowBinding<K, A> | undefined => this.#bindings.current;
@@ -244,14 +246,17 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     ));
   };
 
-  /** The change is made: the watermark moves, and the key's first window to close is noted. */
-  readonly #staged = (): Readonly<Record<string, string>> => {
+  /**
+   * The change is made: the watermark moves, and the key's first window to close is noted. Kept with
+   * the change: the watermark after it.
+   */
+  readonly #staged = (): number => {
     const { part, t, now, next, keyId, key } = this.#adding;
     part!.observe(t, now);
     const first = next!.w[0];
     if (first) part!.schedule(first[1], keyId, key!);
     this.#parts.arm(part!);
-    return part!.watermarkHeader();
+    return part!.watermark;
   };
 
   readonly #byPartition = new WeakMap<WindowPartition<K, A>, ApplyOptions<KeyWindows<A, unknown>>>();
@@ -266,12 +271,11 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     if (options) return options;
     options = {
       early: true,
-      staged: this.#staged,
+      note: this.#staged,
       plain: plainWindows,
-      durable: (durable, headers) => {
+      durable: (durable, watermark) => {
         if (!durable || this.#parts.get(part.partition) !== part) return;
-        const carried = Number(headers?.[WATERMARK_HEADER]);
-        if (carried > part.durable) part.durable = carried;
+        if (watermark > part.durable) part.durable = watermark;
         this.#parts.closeDue(part);
       },
     };

@@ -154,7 +154,7 @@ describe('TableWrite: one change and who waits for it', () => {
     expect(write.lingers).to.equal(true);
   });
 
-  it('onDurable hears first, once, whether the change is durable, with the headers its record carries', () => {
+  it('onDurable hears first, once, whether the change is durable, with the note kept with it', () => {
     const heard: string[] = [];
     const hold = new CommitHold(new PartitionTracker('t', 0), 3);
     const holder = { releaseCommit: () => heard.push('released') };
@@ -168,8 +168,8 @@ describe('TableWrite: one change and who waits for it', () => {
       holder,
       hold,
     );
-    durable.extra = { 'rivulet-watermark': '42' };
-    durable.onDurable = (d, extra) => heard.push(`durable ${d} ${extra?.['rivulet-watermark']}`);
+    durable.note = 42;
+    durable.onDurable = (d, note) => heard.push(`durable ${d} ${note}`);
     durable.waiters = [(d) => heard.push(`waiter ${d}`)];
     durable.finish(true);
     durable.finish(true);
@@ -181,13 +181,13 @@ describe('TableWrite: one change and who waits for it', () => {
       () => true,
       (d) => heard.push(`then ${d}`),
     );
-    lost.onDurable = (d, extra) => heard.push(`durable ${d} ${extra === undefined}`);
+    lost.onDurable = (d, note) => heard.push(`durable ${d} ${note}`);
     lost.finish(false);
     expect(heard).to.deep.equal([
       'durable true 42',
       'released',
       'waiter true',
-      'durable false true',
+      'durable false NaN',
       'then false',
     ]);
   });
