@@ -41,10 +41,10 @@ export interface ApplyOptions<V = unknown> {
   readonly early?: boolean;
   /**
    * Told once a change made is durable (`true`) or never will be here (`false`: the partition moved
-   * away, the agent stopped), with the number `note` kept with it (NaN: none), so that one function
+   * away, the agent stopped), with the number `note` kept with it (if any), so that one function
    * can serve every change; not called when no change was made (redelivered, failed, dropped).
    */
-  readonly durable?: (durable: boolean, note: number) => void;
+  readonly durable?: (durable: boolean, note: number | undefined) => void;
   /**
    * Whether a new value holds only JSON primitives in arrays and objects made for this change, never
    * changed after, so that with `early` it may be encoded once produced (see
@@ -150,7 +150,7 @@ export function applyUpdate<K, V, C extends V | undefined>(
   let value: V;
   let encoded: Buffer | undefined;
   let extra: Readonly<Record<string, string>> | undefined;
-  let note = Number.NaN;
+  let note: number | undefined;
   try {
     value = update(current, message);
     // a value that cannot fail to encode waits until it is produced (the record cache produces few)

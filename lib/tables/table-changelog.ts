@@ -262,7 +262,7 @@ export class TableChangelog<V> implements PartitionResource {
     return writes.map((write, i) => {
       const note = write.note;
       const extra =
-        noteHeaders && !Number.isNaN(note) ? { ...write.extra, ...noteHeaders(note) } : write.extra;
+        noteHeaders && note !== undefined ? { ...write.extra, ...noteHeaders(note) } : write.extra;
       if (i !== last) return { topic, partition, key: write.key, value: write.value, headers: extra };
       const headers: Record<string, string> = {};
       if (extra !== undefined) for (const name in extra) headers[name] = extra[name]!;

@@ -60,10 +60,13 @@ export abstract class TableWrite<V = unknown> implements ChangelogWrite {
   hop: HopOrigin | undefined = undefined;
   /** Others waiting for this change (a redelivered record), rarely any. */
   waiters: ((durable: boolean) => void)[] | undefined = undefined;
-  /** A number kept with the change (`ApplyOptions.note`; NaN: none): its record's headers are made from it. */
-  note = Number.NaN;
+  /**
+   * A number kept with the change (`ApplyOptions.note`): its record's headers are made from it.
+   * Undefined when none (a number field would box a double in every change).
+   */
+  note: number | undefined = undefined;
   /** Told first once the change is durable or never will be, with its note (`ApplyOptions.durable`). */
-  onDurable: ((durable: boolean, note: number) => void) | undefined = undefined;
+  onDurable: ((durable: boolean, note: number | undefined) => void) | undefined = undefined;
   /** Nobody waits for it soon: it may wait for more changes to share its produce. */
   readonly lingers: boolean = false;
   /** The changelog record's value (null: a tombstone). */

@@ -275,7 +275,7 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
       plain: plainWindows,
       durable: (durable, watermark) => {
         if (!durable || this.#parts.get(part.partition) !== part) return;
-        if (watermark > part.durable) part.durable = watermark;
+        if (watermark! > part.durable) part.durable = watermark!; // every change here keeps one
         this.#parts.closeDue(part);
       },
     };

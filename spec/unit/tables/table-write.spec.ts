@@ -187,7 +187,7 @@ describe('TableWrite: one change and who waits for it', () => {
       'durable true 42',
       'released',
       'waiter true',
-      'durable false NaN',
+      'durable false undefined',
       'then false',
     ]);
   });
