@@ -32,8 +32,8 @@ export interface LedgerOptions {
  * this bounds what an outage of the changelog lets pile up. A change waits up to the commit interval
  * (100 ms by default) in the record cache: at 200,000 records/s that is 20,000 holds and more, so 8
  * per place (20,000 at the default 2,500) paused a fast table agent until each flush (BENCHMARKS,
- * "Kafka Streams side by side"); 32 per place is 80,000 holds, ~25 MB at the most (a held change is
- * ~300 bytes: its write, its hold, its key's value left to encode).
+ * "Kafka Streams side by side"); 32 per place is 80,000 holds, 17 MiB at the most for a counting
+ * table (`npm run bench:held-memory`: ~225 bytes a held change, its write and its hold).
  */
 const HOLDS_PER_IN_FLIGHT = 32;
 
