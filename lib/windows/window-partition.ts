@@ -134,17 +134,19 @@ export class EventTimePartition<K, R> {
     return undefined;
   }
 
-  /** The keys with something due at or before `upTo` (each once), forgotten here. */
+  /**
+   * The keys with something due at or before `upTo` (each once), forgotten here. No map is made when
+   * nothing is due (most calls: one per change acknowledged).
+   */
   takeDue(upTo: number): ReadonlyMap<string, K> {
-    const first = this.#due.peek();
-    if (first === undefined || first > upTo) return NOTHING_DUE; // most calls: a change was acknowledged
-    const keys = new Map<string, K>();
+    let keys: Map<string, K> | undefined;
     for (let time = this.#due.peek(); time !== undefined && time <= upTo; time = this.#due.peek()) {
       this.#due.pop();
+      keys ??= new Map<string, K>();
       for (const [keyId, key] of this.#keysAt.get(time) ?? []) keys.set(keyId, key);
       this.#keysAt.delete(time);
     }
-    return keys;
+    return keys ?? NOTHING_DUE;
   }
 }
 
