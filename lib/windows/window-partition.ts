@@ -1,5 +1,4 @@
 import { MinHeap } from './min-heap.js';
-import { watermarkHeaders } from './watermark-header.js';
 
 /** What {@link EventTimePartition.takeDue} answers when nothing is due (shared: never changed). */
 const NOTHING_DUE: ReadonlyMap<string, never> = new Map<string, never>();
@@ -48,9 +47,6 @@ export class EventTimePartition<K, R> {
   readonly results = new Map<string, R>();
   readonly #due = new MinHeap();
   readonly #keysAt = new Map<number, Map<string, K>>();
-  /** The headers naming the watermark, kept while it stays (records share them: nobody changes them). */
-  #header: Readonly<Record<string, string>> = {};
-  #headerFor = Number.NaN;
 
   constructor(
     readonly partition: number,
@@ -93,16 +89,6 @@ export class EventTimePartition<K, R> {
   /** The watermark now (it may not be durable yet). */
   get watermark(): number {
     return Math.max(this.maxTime - this.grace, this.floor);
-  }
-
-  /** The changelog headers naming the watermark now (`rivulet-watermark`). */
-  watermarkHeader(): Readonly<Record<string, string>> {
-    const watermark = this.watermark;
-    if (watermark !== this.#headerFor) {
-      this.#header = watermarkHeaders(watermark);
-      this.#headerFor = watermark;
-    }
-    return this.#header;
   }
 
   /** The earliest time something is due, if anything is. */

@@ -4,7 +4,7 @@ import { eachKey } from '../tables/each-key.js';
 import type { Transport } from '../transports/transport.js';
 import { IdleCloser } from './idle-closer.js';
 import { type KeyWindows, expiresAt, prune, removeWindow } from './key-windows.js';
-import { WATERMARK_HEADER, rewriteWatermark } from './watermark-header.js';
+import { WATERMARK_HEADER, rewriteWatermark, watermarkHeaders } from './watermark-header.js';
 import { type PendingResult, WindowPartition, resultId } from './window-partition.js';
 import type { WindowBinding, WindowResults } from './window-results.js';
 import type { WindowSpec } from './window-spec.js';
@@ -152,7 +152,7 @@ export class WindowPartitions<K, A> {
       part.partition,
       key,
       kept,
-      part.watermarkHeader(),
+      watermarkHeaders(part.watermark),
       (durable) => {
         if (durable && kept) this.#scheduleKey(part, key, kept);
       },
@@ -179,7 +179,7 @@ export class WindowPartitions<K, A> {
       part.partition,
       result.key,
       next,
-      part.watermarkHeader(),
+      watermarkHeaders(part.watermark),
       (durable) => {
         if (part.results.get(id) === result) part.results.delete(id);
         if (durable && next && next.w.length === 0) this.#scheduleKey(part, result.key, next);

@@ -22,17 +22,6 @@ describe('WindowPartition: one partition’s watermark and what is due', () => {
     expect(part.wallTimeOf(60)).to.equal(25);
   });
 
-  it('names its watermark in one headers object, shared while the watermark stays, made anew once it moves', () => {
-    const part = new WindowPartition<string, number>(0, 10, 0);
-    part.observe(50, 1);
-    const first = part.watermarkHeader();
-    expect(first).to.deep.equal({ 'rivulet-watermark': '40' });
-    expect(part.watermarkHeader()).to.equal(first);
-    part.observe(60, 2);
-    expect(part.watermarkHeader()).to.deep.equal({ 'rivulet-watermark': '50' });
-    expect(first).to.deep.equal({ 'rivulet-watermark': '40' }); // records given it keep their watermark
-  });
-
   it('restored: the watermark from the changelog, durable, and event time resuming from it (plus the grace) now', () => {
     const part = new WindowPartition<string, number>(0, 10, 0);
     part.restore(100, 50);
