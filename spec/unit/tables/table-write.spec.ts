@@ -118,6 +118,18 @@ describe('TableWrite: one change and who waits for it', () => {
     expect(encoded).to.deep.equal([7]); // given its bytes: never encoded again
   });
 
+  /** A change no record made (`Table.put`), lingering or not. */
+  const direct = (lingers?: boolean): DirectWrite<number> =>
+    new DirectWrite<number>(
+      Buffer.from('k'),
+      null,
+      'k',
+      -1,
+      () => true,
+      () => undefined,
+      lingers,
+    );
+
   it('a change someone waits for does not linger', () => {
     const recordWrite = new RecordWrite(
       Buffer.from('k'),
@@ -130,27 +142,12 @@ describe('TableWrite: one change and who waits for it', () => {
       1,
       () => undefined,
     );
-    const directWrite = new DirectWrite<number>(
-      Buffer.from('k'),
-      null,
-      'k',
-      -1,
-      () => true,
-      () => undefined,
-    );
+    const directWrite = direct();
     expect([recordWrite.lingers, directWrite.lingers]).to.deep.equal([false, false]);
   });
 
   it('a change no record made lingers when asked (a closed window’s removal)', () => {
-    const write = new DirectWrite<number>(
-      Buffer.from('k'),
-      null,
-      'k',
-      -1,
-      () => true,
-      () => undefined,
-      true,
-    );
+    const write = direct(true);
     expect(write.lingers).to.equal(true);
   });
 
