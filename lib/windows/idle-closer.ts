@@ -35,18 +35,23 @@ export class IdleCloser<P extends EventTimePartition<unknown, unknown>> {
   constructor(private readonly host: IdleCloserHost<P>) {}
 
   /**
-   * Looks at the partition when its first due window could close by the wall clock; a timer already
-   * armed for later is brought forward (event time moved on, or an earlier window became due).
+   * Looks at the partition when its first due window could close by the wall clock. A timer already
+   * armed for later (event time moved on, or an earlier window became due) is brought forward to the
+   * time the partition could first be idle, not to that window's time: while records flow, event time
+   * moves that time earlier with nearly every record, and the look then re-arms once per
+   * `idleAfterMs` instead of once per record.
    */
   arm(part: P): void {
     const binding = this.host.binding();
     const due = part.nextDue;
     if (!binding || due === undefined || part.probing) return;
     if (part.maxTime === Number.NEGATIVE_INFINITY) return; // no event time yet: records will move it
-    const at = Math.max(part.lastRecordAt + this.host.idleAfterMs, part.wallTimeOf(due));
+    const quietAt = part.lastRecordAt + this.host.idleAfterMs;
+    const at = Math.max(quietAt, part.wallTimeOf(due));
     const armed = this.#timers.armed(part);
     if (armed && armed.at <= at) return;
-    this.#timers.set(part, at, undefined, binding.scheduler, () => this.#probe(part, binding));
+    const when = armed ? quietAt : at;
+    this.#timers.set(part, when, undefined, binding.scheduler, () => this.#probe(part, binding));
   }
 
   /** Cancels every timer (the subscription ended); partitions are armed again by the next one. */

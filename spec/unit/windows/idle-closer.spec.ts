@@ -183,6 +183,23 @@ describe('IdleCloser: closing by the wall clock', () => {
       expect(h.timers).to.equal(0);
     });
 
+    it('while records flow with event time racing ahead, it re-arms once per idle period, not per record, and still closes on time', async () => {
+      const h = new Harness(10);
+      const part = h.part();
+      for (let wall = 0; wall < 10; wall++) {
+        h.scheduler.frame = wall;
+        h.record(part, 100 * wall, 1000); // each record brings the window's wall time 99 earlier
+      }
+      // armed at 1000 by the first record, brought forward once to 11 (when it could first be idle)
+      expect(h.asked).to.deep.equal([1000, 10]);
+      await h.until(108);
+      expect(h.writes).to.deep.equal([]);
+      // event time 900 seen at wall 9: the idle watermark reaches 1000 at 109
+      await h.until(109);
+      expect(h.writes).to.deep.equal([{ at: 109, partition: 0, watermark: 1000 }]);
+      expect(h.asked).to.deep.equal([1000, 10, 98]);
+    });
+
     it('arms no timer with no subscription, nothing due, no event time yet, or while a look is under way', async () => {
       const h = new Harness(1);
       const part = h.part();
