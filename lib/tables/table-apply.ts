@@ -27,11 +27,12 @@ export interface ApplyOptions<V = unknown> {
    */
   readonly staged?: () => Readonly<Record<string, string>>;
   /**
-   * Called once the change is made, as `staged`: a number kept with the change (a window's watermark
-   * after it), given to `durable`, and turned into headers of its changelog record by the table's
-   * `noteHeaders` only if that record is produced (the record cache produces few of its changes).
+   * Called once the change is made, as `staged`, with the key as a map key (latin1 of its bytes): a
+   * number kept with the change (a window's watermark after it), given to `durable`, and turned into
+   * headers of its changelog record by the table's `noteHeaders` only if that record is produced (the
+   * record cache produces few of its changes).
    */
-  readonly note?: () => number;
+  readonly note?: (keyId: string) => number;
   /**
    * The record cache: a change made is reported done at once, once queued for the changelog; the agent
    * keeps only the record's offset from being committed until the change is durable, not the message,
@@ -156,7 +157,7 @@ export function applyUpdate<K, V, C extends V | undefined>(
     // a value that cannot fail to encode waits until it is produced (the record cache produces few)
     if (!codecs.encodesLater(value, options?.plain)) encoded = codecs.valueCodec.encode(value);
     extra = options?.staged?.();
-    if (options?.note) note = options.note();
+    if (options?.note) note = options.note(encodedKey.id);
   } catch (error) {
     return then(failed(error), message);
   }

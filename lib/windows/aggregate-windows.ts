@@ -7,7 +7,7 @@ import { operateMessages } from '../core/operate-messages.js';
 import type { KeyWindows } from './key-windows.js';
 import { InvalidEventTimeError, LateRecordError } from './window-errors.js';
 import type { WindowBinding } from './window-results.js';
-import type { WindowTable } from './window-table.js';
+import type { AcceptCallback, AcceptOutcome, WindowTable } from './window-table.js';
 import type { WindowResult } from './window-types.js';
 
 /**
@@ -96,6 +96,36 @@ export function aggregateWindows<T, MK, K, A>(
         },
       };
       table.bind(binding);
+      /** What became of a record's change (`t`: its event time, needed for running updates only). */
+      const outcomeOf = (
+        outcome: AcceptOutcome<K, A>,
+        entered: Message<unknown, unknown>,
+        t: number,
+      ): void => {
+        const message = entered as Message<T, MK>;
+        pending--;
+        if (outcome.kind === 'late') {
+          table.countLate();
+          if (table.late === 'drop') settleClaimed(message, where);
+          else
+            failMessage(
+              message,
+              new LateRecordError(table.name, outcome.time, outcome.watermark, outcome.windowEnd),
+            );
+        } else if (outcome.kind === 'failed') failMessage(message, outcome.error);
+        else if (outcome.kind === 'done') {
+          if (options.updates && !subscriber.closed) emitUpdates(message, outcome.key, outcome.value, t);
+          else settleClaimed(message, where);
+        }
+        // 'dropped': the partition moved away; the record is the new owner's.
+        run.completeIfIdle();
+      };
+      /** One function for every record's outcome, unless running updates need the record's event time. */
+      const accepted: AcceptCallback<K, A> = (outcome, entered) => outcomeOf(outcome, entered, Number.NaN);
+      const acceptedAt =
+        (t: number): AcceptCallback<K, A> =>
+        (outcome, entered) =>
+          outcomeOf(outcome, entered, t);
       /** Once the table let the message in (bound to its agent, its partition restored). */
       const acceptOne = (entered: Message<unknown, unknown>): void => {
         const message = entered as Message<T, MK>;
@@ -110,21 +140,7 @@ export function aggregateWindows<T, MK, K, A>(
         if (typeof t !== 'number' || !Number.isFinite(t))
           return rejected(message, new InvalidEventTimeError(table.name, t));
         t = Math.floor(t); // whole milliseconds
-        table.accept(message, key, t, (outcome) => {
-          pending--;
-          if (outcome.kind === 'late') {
-            table.countLate();
-            if (table.late === 'drop') settleClaimed(message, where);
-            else
-              failMessage(message, new LateRecordError(table.name, t, outcome.watermark, outcome.windowEnd));
-          } else if (outcome.kind === 'failed') failMessage(message, outcome.error);
-          else if (outcome.kind === 'done') {
-            if (options.updates && !subscriber.closed) emitUpdates(message, outcome.key, outcome.value, t);
-            else settleClaimed(message, where);
-          }
-          // 'dropped': the partition moved away; the record is the new owner's.
-          run.completeIfIdle();
-        });
+        table.accept(message, key, t, options.updates ? acceptedAt(t) : accepted);
       };
       const rejected = (message: Message<T, MK>, error: unknown): void => {
         pending--;

@@ -15,7 +15,10 @@ import type { OpenWindow, WindowTableOptions, WindowTableStats } from './window-
 /** What {@link WindowTable.accept} reports for a record. @internal */
 export type AcceptOutcome<K, A> =
   | ApplyOutcome<K, KeyWindows<A, unknown>>
-  | { readonly kind: 'late'; readonly watermark: number; readonly windowEnd: number };
+  | { readonly kind: 'late'; readonly time: number; readonly watermark: number; readonly windowEnd: number };
+
+/** Receives {@link AcceptOutcome}s, with the message they are for (one function can serve every record). @internal */
+export type AcceptCallback<K, A> = (outcome: AcceptOutcome<K, A>, message: Message<unknown, unknown>) => void;
 
 const DAY_MS = 86_400_000;
 /** A record of a partition not ready here: the table refuses it before any change. */
@@ -187,30 +190,23 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
    * @internal Adds a record at event time `t` to its windows: `then` gets the table's outcome once the
    * change is durable, or `late` (nothing changed) when one of its windows has closed.
    */
-  accept(
-    message: Message<T, unknown>,
-    key: K,
-    t: number,
-    then: (outcome: AcceptOutcome<K, A>) => void,
-  ): void {
+  accept(message: Message<T, unknown>, key: K, t: number, then: AcceptCallback<K, A>): void {
     const adding = this.#adding;
     const local = this.table.agentScope === undefined;
     const partition = local ? 0 : message.partition;
     const part = this.#parts.part(partition);
-    const keyId = part ? this.table.keyId(key) : '';
     if (part) {
       part.lastRecordAt = adding.now = this.#parts.now();
       part.nextOffset = Math.max(part.nextOffset, message.offset + 1);
       // Late, unless its change is in the table already (delivered again): then it passes as a replay.
       const windowEnd = earliestEnd(this.options.window, t);
       if (windowEnd <= part.watermark && !this.table.wasApplied(message))
-        return then({ kind: 'late', watermark: part.watermark, windowEnd });
+        return then({ kind: 'late', time: t, watermark: part.watermark, windowEnd }, message);
     }
     adding.part = part;
     adding.t = t;
     adding.value = message.value;
     adding.key = key;
-    adding.keyId = keyId;
     this.table.apply(
       message as Message<unknown, unknown>,
       key,
@@ -230,9 +226,8 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
     now: number;
     value: unknown;
     key: K | undefined;
-    keyId: string;
     next: KeyWindows<A, unknown> | undefined;
-  } = { part: undefined, t: 0, now: 0, value: undefined, key: undefined, keyId: '', next: undefined };
+  } = { part: undefined, t: 0, now: 0, value: undefined, key: undefined, next: undefined };
 
   readonly #update = (current: KeyWindows<A, unknown> | undefined): KeyWindows<A, unknown> => {
     const adding = this.#adding;
@@ -250,8 +245,8 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
    * The change is made: the watermark moves, and the key's first window to close is noted. Kept with
    * the change: the watermark after it.
    */
-  readonly #staged = (): number => {
-    const { part, t, now, next, keyId, key } = this.#adding;
+  readonly #staged = (keyId: string): number => {
+    const { part, t, now, next, key } = this.#adding;
     part!.observe(t, now);
     const first = next!.w[0];
     if (first) part!.schedule(first[1], keyId, key!);
