@@ -39,8 +39,10 @@ export function addEvent<A, T>(
     for (let start = firstStart(spec, t); start <= last; start += spec.step) {
       const end = start + spec.size;
       const i = indexOf(windows, start, end);
-      if (i >= 0) windows[i] = [start, end, aggregate.add(windows[i]![2], value)];
-      else {
+      if (i >= 0) {
+        const [s, e, a] = windows[i]!; // the same numbers: times past 2^30 ms are boxed, not copied anew
+        windows[i] = [s, e, aggregate.add(a, value)];
+      } else {
         windows.push([start, end, aggregate.add(aggregate.init(), value)]);
         added = true;
       }

@@ -8,6 +8,8 @@ export interface PendingResult<K, A> {
   readonly partition: number;
   readonly key: K;
   readonly keyId: string;
+  /** Its id in {@link EventTimePartition.results} (see {@link resultId}). */
+  readonly id: string;
   readonly start: number;
   readonly end: number;
   readonly value: A;

@@ -113,8 +113,10 @@ export class WindowPartitions<K, A> {
 
   /** Emits the final result of every window the durable watermark has passed; expires old events. */
   closeDue(part: WindowPartition<K, A>): void {
-    if (!this.host.binding()) return; // closed when a subscription is back
     const upTo = part.durable;
+    const next = part.nextDue;
+    if (next === undefined || next > upTo) return; // nothing due (most calls: one per change acknowledged)
+    if (!this.host.binding()) return; // closed when a subscription is back
     for (const [keyId, key] of part.takeDue(upTo)) {
       const state = this.host.table.get(key);
       if (!state) continue;
@@ -126,6 +128,7 @@ export class WindowPartitions<K, A> {
           partition: part.partition,
           key,
           keyId,
+          id,
           start,
           end,
           value,
@@ -164,7 +167,7 @@ export class WindowPartitions<K, A> {
   remove(result: PendingResult<K, A>): void {
     const { table } = this.host;
     const part = this.#parts.get(result.partition);
-    const id = resultId(result.keyId, result.start, result.end);
+    const id = result.id;
     if (!part || part.results.get(id) !== result) return; // the partition moved away meanwhile
     result.handled = true;
     let state: KeyWindows<A, unknown> | undefined;

@@ -2,7 +2,7 @@ import { Message } from '../core/message.js';
 import type { Lineage } from '../core/lineage.js';
 import type { Logger } from '../core/logger.js';
 import type { Transport } from '../transports/transport.js';
-import { type PendingResult, type WindowPartition, resultId } from './window-partition.js';
+import type { PendingResult, WindowPartition } from './window-partition.js';
 import { OwnedResults, type ResultBinding } from './owned-results.js';
 import { WindowResultFailedError } from './window-errors.js';
 import type { WindowResult } from './window-types.js';
@@ -43,8 +43,7 @@ export class WindowResults<K, A> extends OwnedResults<PendingResult<K, A>, Messa
       logger: host.logger,
       transport: () => host.transport(),
       binding: () => host.binding(),
-      owns: (result) =>
-        host.part(result.partition)?.results.get(resultId(result.keyId, result.start, result.end)) === result,
+      owns: (result) => host.part(result.partition)?.results.get(result.id) === result,
       remove: (result) => host.remove(result),
       message: (topic, result, lineage) => resultMessage(topic, result, lineage),
       where: (result) => ({ partition: result.partition, start: result.start, end: result.end }),

@@ -525,7 +525,7 @@ describe('windows, regressions the property found (memory broker)', () => {
   // the old owner's retry emits it too: WindowResults.#later re-emits without checking that the result
   // is still its partition's here. Found by the property below (a duplicate written by one worker with
   // no crash after the first write). Unskip once the retry checks
-  // `host.part(result.partition)?.results.get(resultId(…)) === result` before emitting.
+  // `host.part(result.partition)?.results.get(result.id) === result` before emitting.
   it('a final result waiting to be retried is not emitted again once its partition moved to another worker', async () => {
     const broker = new MemoryBroker({ defaultPartitions: 2 });
     // the second member of the group gets partition 1

@@ -118,6 +118,7 @@ class Harness {
       partition,
       key,
       keyId: key,
+      id: resultId(key, start, end),
       start,
       end,
       value,
@@ -126,7 +127,7 @@ class Harness {
       handled: false,
       lineage: undefined,
     };
-    this.parts.get(partition)?.results.set(resultId(key, start, end), result);
+    this.parts.get(partition)?.results.set(result.id, result);
     return result;
   }
 
