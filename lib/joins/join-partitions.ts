@@ -133,7 +133,9 @@ export class JoinPartitions<K> {
     const { table, within, type, results } = this.host;
     if (!this.host.binding()) return; // expired when a subscription is back
     const upTo = part.durable;
-    for (const [keyId, key] of part.takeDue(upTo)) {
+    const due = part.takeDue(upTo);
+    if (due === undefined) return; // nothing due
+    for (const [keyId, key] of due) {
       let state: JoinState | undefined;
       try {
         state = table.get(key);

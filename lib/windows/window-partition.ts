@@ -1,8 +1,5 @@
 import { MinHeap } from './min-heap.js';
 
-/** What {@link EventTimePartition.takeDue} answers when nothing is due (shared: never changed). */
-const NOTHING_DUE: ReadonlyMap<string, never> = new Map<string, never>();
-
 /** A final result handed downstream and not yet settled (or whose tombstone is not yet durable). @internal */
 export interface PendingResult<K, A> {
   readonly partition: number;
@@ -123,10 +120,10 @@ export class EventTimePartition<K, R> {
   }
 
   /**
-   * The keys with something due at or before `upTo` (each once), forgotten here. No map is made when
-   * nothing is due (most calls: one per change acknowledged).
+   * The keys with something due at or before `upTo` (each once), forgotten here; undefined when
+   * nothing is due (most calls: one per change acknowledged), so that no map is made then.
    */
-  takeDue(upTo: number): ReadonlyMap<string, K> {
+  takeDue(upTo: number): ReadonlyMap<string, K> | undefined {
     let keys: Map<string, K> | undefined;
     for (let time = this.#due.peek(); time !== undefined && time <= upTo; time = this.#due.peek()) {
       this.#due.pop();
@@ -134,7 +131,7 @@ export class EventTimePartition<K, R> {
       for (const [keyId, key] of this.#keysAt.get(time) ?? []) keys.set(keyId, key);
       this.#keysAt.delete(time);
     }
-    return keys ?? NOTHING_DUE;
+    return keys;
   }
 }
 

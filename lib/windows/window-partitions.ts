@@ -113,11 +113,11 @@ export class WindowPartitions<K, A> {
 
   /** Emits the final result of every window the durable watermark has passed; expires old events. */
   closeDue(part: WindowPartition<K, A>): void {
-    const upTo = part.durable;
-    const next = part.nextDue;
-    if (next === undefined || next > upTo) return; // nothing due (most calls: one per change acknowledged)
     if (!this.host.binding()) return; // closed when a subscription is back
-    for (const [keyId, key] of part.takeDue(upTo)) {
+    const upTo = part.durable;
+    const due = part.takeDue(upTo);
+    if (due === undefined) return; // nothing due (most calls: one per change acknowledged)
+    for (const [keyId, key] of due) {
       const state = this.host.table.get(key);
       if (!state) continue;
       for (const [start, end, value] of state.w) {
