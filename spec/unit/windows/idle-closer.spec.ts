@@ -174,6 +174,8 @@ describe('IdleCloser: closing by the wall clock', () => {
       const h = new Harness(1);
       const part = h.part();
       h.record(part, 0, 20);
+      h.record(part, 0, 20); // due at the same time: the timer stays
+      expect(h.asked).to.deep.equal([20]);
       h.record(part, 0, 10);
       expect(h.timers).to.equal(1);
       h.record(part, 0, 30);
