@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import { recordingOwner, reporter } from '../../support/held-outcomes.js';
 import { Subject } from 'rxjs';
-import { Lineage, type LineageOwner } from '../../../lib/core/lineage.js';
+import { Lineage } from '../../../lib/core/lineage.js';
 import { LINEAGE, type Message, recordMessage } from '../../../lib/core/message.js';
 import { NotAMessageError, updateTable } from '../../../lib/index.js';
 import type { ApplyCallback, ApplyOutcome, Table } from '../../../lib/tables/table.js';
@@ -34,22 +35,13 @@ function heldTable(unbound?: Error) {
       applied.push({ message, key, then });
     },
   };
-  const outcome = (index: number, result: ApplyOutcome<string, number>): void => {
-    const held = applied[index]!;
-    held.then(result, held.message);
-  };
+  const outcome = reporter<ApplyOutcome<string, number>>(applied);
   return { table: fake as unknown as Table<string, number, number>, applied, outcome };
 }
 
 /** Messages with a lineage each, and what became of their records. */
 function records() {
-  const settled: number[] = [];
-  const failed: { offset: number; error: unknown }[] = [];
-  const owner: LineageOwner = {
-    accepting: true,
-    onSettled: (lineage) => settled.push(lineage.token as number),
-    onFailed: (lineage, error) => failed.push({ offset: lineage.token as number, error }),
-  };
+  const { owner, settled, failed } = recordingOwner();
   const message = (offset: number, key = 'ada'): Message<number, string> =>
     recordMessage(
       'orders',

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import { recordingOwner, reporter } from '../../support/held-outcomes.js';
 import { Subject } from 'rxjs';
-import { Lineage, type LineageOwner } from '../../../lib/core/lineage.js';
+import { Lineage } from '../../../lib/core/lineage.js';
 import { type Message, recordMessage } from '../../../lib/core/message.js';
 import { LateRecordError, aggregateWindows } from '../../../lib/index.js';
 import type { AcceptCallback, AcceptOutcome, WindowTable } from '../../../lib/windows/window-table.js';
@@ -39,10 +40,7 @@ function heldWindowTable(late: 'dead-letter' | 'drop' = 'dead-letter') {
       accepted.push({ message, t, then });
     },
   };
-  const outcome = (index: number, result: AcceptOutcome<string, number>): void => {
-    const held = accepted[index]!;
-    held.then(result, held.message);
-  };
+  const outcome = reporter<AcceptOutcome<string, number>>(accepted);
   return {
     table: fake as unknown as WindowTable<string, number, number>,
     accepted,
@@ -53,13 +51,7 @@ function heldWindowTable(late: 'dead-letter' | 'drop' = 'dead-letter') {
 
 /** Messages with a lineage each (event time = offset × 1000), and what became of their records. */
 function records() {
-  const settled: number[] = [];
-  const failed: { offset: number; error: unknown }[] = [];
-  const owner: LineageOwner = {
-    accepting: true,
-    onSettled: (lineage) => settled.push(lineage.token as number),
-    onFailed: (lineage, error) => failed.push({ offset: lineage.token as number, error }),
-  };
+  const { owner, settled, failed } = recordingOwner();
   const message = (offset: number): Message<number, string> =>
     recordMessage(
       'orders',
