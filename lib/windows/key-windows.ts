@@ -32,23 +32,22 @@ export function addEvent<A, T>(
   watermark: number,
 ): KeyWindows<A, unknown> {
   const value = aggregate.event ? aggregate.event(record) : record;
-  const windows = state ? state.w.slice() : [];
   if (spec.kind !== 'sliding') {
-    let added = false;
+    const windows = state ? state.w.slice() : [];
     const last = lastStart(spec, t);
     for (let start = firstStart(spec, t); start <= last; start += spec.step) {
+      // ordered by end: searched from the last one, as events mostly go to the newest windows
       const end = start + spec.size;
-      const i = indexOf(windows, start, end);
-      if (i >= 0) {
+      let i = windows.length - 1;
+      while (i >= 0 && windows[i]![1] > end) i--;
+      if (i >= 0 && windows[i]![1] === end && windows[i]![0] === start) {
         const [s, e, a] = windows[i]!; // the same numbers: times past 2^30 ms are boxed, not copied anew
         windows[i] = [s, e, aggregate.add(a, value)];
-      } else {
-        windows.push([start, end, aggregate.add(aggregate.init(), value)]);
-        added = true;
-      }
+      } else windows.splice(i + 1, 0, [start, end, aggregate.add(aggregate.init(), value)]);
     }
-    return { w: added ? sortWindows(windows) : windows };
+    return { w: windows };
   }
+  const windows = state ? state.w.slice() : [];
   const events = state?.ev ?? [];
   const start = t - spec.size + 1;
   let own = false;
@@ -114,11 +113,6 @@ export function plainWindows<A, T>(state: KeyWindows<A, T>): boolean {
   const events = state.ev;
   if (events !== undefined) for (const event of events) if (!isJsonPrimitive(event[1])) return false;
   return true;
-}
-
-function indexOf<A>(windows: readonly StoredWindow<A>[], start: number, end: number): number {
-  for (let i = 0; i < windows.length; i++) if (windows[i]![0] === start && windows[i]![1] === end) return i;
-  return -1;
 }
 
 function sortWindows<A>(windows: StoredWindow<A>[]): StoredWindow<A>[] {
