@@ -36,11 +36,12 @@ export function addEvent<A, T>(
     const windows = state ? state.w.slice() : [];
     const last = lastStart(spec, t);
     for (let start = firstStart(spec, t); start <= last; start += spec.step) {
-      // ordered by end: searched from the last one, as events mostly go to the newest windows
+      // ordered by end (one spec: a window's end tells its start), searched from the last one, as
+      // events mostly go to the newest windows
       const end = start + spec.size;
       let i = windows.length - 1;
       while (i >= 0 && windows[i]![1] > end) i--;
-      if (i >= 0 && windows[i]![1] === end && windows[i]![0] === start) {
+      if (i >= 0 && windows[i]![1] === end) {
         const [s, e, a] = windows[i]!; // the same numbers: times past 2^30 ms are boxed, not copied anew
         windows[i] = [s, e, aggregate.add(a, value)];
       } else windows.splice(i + 1, 0, [start, end, aggregate.add(aggregate.init(), value)]);
