@@ -42,8 +42,8 @@ export function addEvent<A, T>(
       let i = windows.length - 1;
       while (i >= 0 && windows[i]![1] > end) i--;
       if (i >= 0 && windows[i]![1] === end) {
-        const [s, e, a] = windows[i]!; // the same numbers: times past 2^30 ms are boxed, not copied anew
-        windows[i] = [s, e, aggregate.add(a, value)];
+        const window = windows[i]!; // its numbers kept: times past 2^30 ms are boxed, not copied anew
+        windows[i] = [window[0], window[1], aggregate.add(window[2], value)];
       } else windows.splice(i + 1, 0, [start, end, aggregate.add(aggregate.init(), value)]);
     }
     return { w: windows };

@@ -269,8 +269,9 @@ export class WindowTable<K = string, T = unknown, A = unknown> {
       note: this.#staged,
       plain: plainWindows,
       durable: (durable, watermark) => {
-        if (!durable || this.#parts.get(part.partition) !== part) return;
-        if (watermark! > part.durable) part.durable = watermark!; // every change here keeps one
+        // every change here keeps a watermark; most carry one already durable, and close nothing new
+        if (!durable || watermark! <= part.durable || this.#parts.get(part.partition) !== part) return;
+        part.durable = watermark!;
         this.#parts.closeDue(part);
       },
     };

@@ -19,8 +19,15 @@ import {
   type WindowTable,
   type WindowTableOptions,
 } from '../../../lib/index.js';
-import { type PipelineRun, testMessage, testPipeline, waitFor } from '../../../lib/testing/index.js';
+import {
+  type PipelineRun,
+  testMessage,
+  testPipeline,
+  waitFor,
+  waitForCommitted,
+} from '../../../lib/testing/index.js';
 import { WATERMARK_HEADER } from '../../../lib/windows/watermark-header.js';
+import { EventTimePartition } from '../../../lib/windows/window-partition.js';
 import { delegateTransport } from '../../support/delegate.js';
 import { GatedTableStore } from '../../support/gated-table-store.js';
 import { marbles } from '../../support/marbles.js';
@@ -387,5 +394,41 @@ describe('WindowTable on memory:// (an agent)', () => {
     await waitFor(() => results.size === keys, { timeoutMs: 3000 });
     expect([...results].every(([key, value]) => key === `S${value}`)).to.equal(true);
     await app.stop();
+  });
+  it('a change acknowledged with a watermark already durable looks for no window to close (one look per watermark, not per record)', async () => {
+    const looks: number[] = [];
+    const takeDue = EventTimePartition.prototype.takeDue;
+    EventTimePartition.prototype.takeDue = function (this: EventTimePartition<unknown, unknown>, upTo) {
+      looks.push(upTo);
+      return takeDue.call(this, upTo);
+    };
+    const app = createApp({
+      id: 'looks',
+      transport: new MemoryTransport(new MemoryBroker()),
+      logger: silentLogger,
+    });
+    try {
+      const orders = app.topic<Order>('orders', { value: json(), partitions: 1 });
+      const perSecond = app.windowTable<Order, number>('per-second', {
+        window: tumbling(1000),
+        aggregate: count(),
+        idleAfterMs: NEVER_IDLE,
+      });
+      app.agent('volume', orders, (order$) =>
+        order$.pipe(aggregateWindows(perSecond, { time: (m) => m.value.at })),
+      );
+      await app.start();
+      const t = Math.floor(Date.now() / 1000) * 1000 - 10_000;
+      for (let i = 0; i < 20; i++) await orders.send({ symbol: `S${i}`, at: t }, { key: 'ACME' });
+      await waitForCommitted(app, { timeoutMs: 3000 });
+      expect(perSecond.get('ACME')).to.deep.equal([{ start: t, end: t + 1000, value: 20 }]);
+      // every record carries the watermark t: looked for once it is durable, besides the looks when the
+      // partition is set up and served (each record's acknowledgement looking again made 20 more)
+      expect(looks.filter((upTo) => upTo === t)).to.have.length(1);
+      expect(looks.length).to.be.below(6);
+    } finally {
+      EventTimePartition.prototype.takeDue = takeDue;
+      await app.stop();
+    }
   });
 });
