@@ -6,9 +6,13 @@
  * rivulet agent `mapValue → settle` with the string codec, (d) `rivulet-table`: the same agent counting
  * with `updateTable(counts, (n) => n + 1)` into a table (a changelog write per record, acknowledged before
  * the record settles), and reports msg/s for each and the ratios. Each consumer uses its own fresh group
- * (and table) and reads from the beginning.
+ * (and table) and reads from the beginning. Each reading runs in a fresh process; the readers run
+ * compiled with tsc, by plain node, as an app runs the package (BENCH_SOURCE=1: under tsx, whose
+ * transform wraps the functions rivulet makes per record and slows it, not the raw readers).
  */
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
@@ -16,6 +20,7 @@ import { createApp, json, mapValue, silentLogger, string, updateTable } from '..
 import { KafkaTransport } from '../lib/kafka.js';
 import { partitionForKey } from '../lib/transports/partitioner.js';
 import { waitFor, waitForCommitted } from '../lib/testing/index.js';
+import { ROOT, compile, workFolder } from './compile.js';
 import { machine } from './machine.js';
 
 const run = promisify(execFile);
@@ -119,14 +124,17 @@ const CURRENT: RivuletLib = {
  * without them, and it runs slower (0.8 of the same code in a checkout, BENCHMARKS.md).
  */
 async function baselineLib(): Promise<RivuletLib> {
-  const dir = process.env.BENCH_BASELINE_LIB;
+  // compiled by the parent (BENCH_BASELINE_COMPILED, its `lib` built with tsc), or the sources under tsx
+  const compiled = process.env.BENCH_BASELINE_COMPILED;
+  const dir = compiled ?? process.env.BENCH_BASELINE_LIB;
   if (!dir)
     throw new Error("the rivulet-base reader needs BENCH_BASELINE_LIB (another checkout's lib folder)");
-  const url = (file: string): string => pathToFileURL(`${dir}/${file}`).href;
+  const ext = compiled ? 'js' : 'ts';
+  const url = (file: string): string => pathToFileURL(`${dir}/${file}.${ext}`).href;
   const [index, kafka, testing] = await Promise.all([
-    import(url('index.ts')),
-    import(url('kafka.ts')),
-    import(url('testing/index.ts')),
+    import(url('index')),
+    import(url('kafka')),
+    import(url('testing/index')),
   ]);
   return { ...index, ...kafka, ...testing } as RivuletLib;
 }
@@ -303,14 +311,31 @@ if (child) {
     const env = Object.fromEntries(settings.map((setting) => setting.split('=') as [string, string]));
     return { reader, env, label: [LABELS[reader], ...settings].join(', ') };
   };
+  // The readers run compiled (as a user's app runs the package), unless BENCH_SOURCE=1 (under tsx):
+  // this checkout's lib with this bench, and the baseline's lib beside it.
+  let script = ['--import', 'tsx', fileURLToPath(import.meta.url)];
+  let work: string | undefined;
+  const compiled: Record<string, string> = {};
+  if (process.env.BENCH_SOURCE !== '1') {
+    work = workFolder('rivulet-bench-kafka-');
+    await compile(ROOT, [join(ROOT, 'lib'), join(ROOT, 'bench/kafka.bench.ts')], join(work, 'self'));
+    script = [join(work, 'self/bench/kafka.bench.js')];
+    const baseline = process.env.BENCH_BASELINE_LIB;
+    if (baseline) {
+      await compile(dirname(resolve(baseline)), [resolve(baseline)], join(work, 'base'));
+      compiled.BENCH_BASELINE_COMPILED = join(work, 'base', basename(resolve(baseline)));
+    }
+  }
+  console.log(`readers run ${work ? 'compiled (tsc), by plain node' : 'from source, under tsx'}`);
   const rates = new Map<string, number[]>(READERS.map((spec) => [spec, []]));
   for (let round = 0; round < ROUNDS; round++) {
     const order = READERS.map((_, i) => READERS[(i + round) % READERS.length]!);
     for (const spec of order) {
       const { reader, env, label } = parse(spec);
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+      const { stdout } = await run(process.execPath, script, {
         env: {
           ...process.env,
+          ...compiled,
           ...env,
           BENCH_CHILD: reader,
           BENCH_ROUND: String(round),
@@ -341,4 +366,5 @@ if (child) {
         !(references.indexOf(spec) >= 0 && references.indexOf(spec) < references.indexOf(reference))
       )
         console.log(`ratio ${spec} / ${reference}: ${ratio(spec, reference)}`);
+  if (work) rmSync(work, { recursive: true, force: true });
 }
