@@ -395,6 +395,7 @@ describe('WindowTable on memory:// (an agent)', () => {
     expect([...results].every(([key, value]) => key === `S${value}`)).to.equal(true);
     await app.stop();
   });
+
   it('a change acknowledged with a watermark already durable looks for no window to close (one look per watermark, not per record)', async () => {
     const looks: number[] = [];
     const takeDue = EventTimePartition.prototype.takeDue;
