@@ -11,16 +11,15 @@
  * transform wraps the functions rivulet makes per record and slows it, not the raw readers).
  */
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { createApp, json, mapValue, silentLogger, string, updateTable } from '../lib/index.js';
 import { KafkaTransport } from '../lib/kafka.js';
 import { partitionForKey } from '../lib/transports/partitioner.js';
 import { waitFor, waitForCommitted } from '../lib/testing/index.js';
-import { ROOT, compile, workFolder } from './compile.js';
+import { compile, readerScript } from './compile.js';
 import { machine } from './machine.js';
 
 const run = promisify(execFile);
@@ -311,20 +310,15 @@ if (child) {
     const env = Object.fromEntries(settings.map((setting) => setting.split('=') as [string, string]));
     return { reader, env, label: [LABELS[reader], ...settings].join(', ') };
   };
-  // The readers run compiled (as a user's app runs the package), unless BENCH_SOURCE=1 (under tsx):
-  // this checkout's lib with this bench, and the baseline's lib beside it.
-  let script = ['--import', 'tsx', fileURLToPath(import.meta.url)];
-  let work: string | undefined;
+  // The readers run compiled (as a user's app runs the package), unless BENCH_SOURCE=1 (under tsx),
+  // and the baseline's lib is compiled beside them.
+  const script = await readerScript(import.meta.url, 'rivulet-bench-kafka-');
+  const { work } = script;
   const compiled: Record<string, string> = {};
-  if (process.env.BENCH_SOURCE !== '1') {
-    work = workFolder('rivulet-bench-kafka-');
-    await compile(ROOT, [join(ROOT, 'lib'), join(ROOT, 'bench/kafka.bench.ts')], join(work, 'self'));
-    script = [join(work, 'self/bench/kafka.bench.js')];
-    const baseline = process.env.BENCH_BASELINE_LIB;
-    if (baseline) {
-      await compile(dirname(resolve(baseline)), [resolve(baseline)], join(work, 'base'));
-      compiled.BENCH_BASELINE_COMPILED = join(work, 'base', basename(resolve(baseline)));
-    }
+  const baseline = process.env.BENCH_BASELINE_LIB;
+  if (work && baseline) {
+    await compile(dirname(resolve(baseline)), [resolve(baseline)], join(work, 'base'));
+    compiled.BENCH_BASELINE_COMPILED = join(work, 'base', basename(resolve(baseline)));
   }
   console.log(`readers run ${work ? 'compiled (tsc), by plain node' : 'from source, under tsx'}`);
   const rates = new Map<string, number[]>(READERS.map((spec) => [spec, []]));
@@ -332,7 +326,7 @@ if (child) {
     const order = READERS.map((_, i) => READERS[(i + round) % READERS.length]!);
     for (const spec of order) {
       const { reader, env, label } = parse(spec);
-      const { stdout } = await run(process.execPath, script, {
+      const { stdout } = await run(process.execPath, script.args, {
         env: {
           ...process.env,
           ...compiled,
@@ -366,5 +360,5 @@ if (child) {
         !(references.indexOf(spec) >= 0 && references.indexOf(spec) < references.indexOf(reference))
       )
         console.log(`ratio ${spec} / ${reference}: ${ratio(spec, reference)}`);
-  if (work) rmSync(work, { recursive: true, force: true });
+  script.remove();
 }

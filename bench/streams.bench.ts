@@ -21,9 +21,8 @@
  * readers run compiled with tsc, by plain node, as an app runs the package (BENCH_SOURCE=1: under tsx).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
   type App,
@@ -39,7 +38,7 @@ import {
 } from '../lib/index.js';
 import { KafkaTransport } from '../lib/kafka.js';
 import { waitFor, waitForCommitted } from '../lib/testing/index.js';
-import { ROOT, compile, workFolder } from './compile.js';
+import { ROOT, readerScript } from './compile.js';
 import { machine } from './machine.js';
 
 const run = promisify(execFile);
@@ -264,17 +263,12 @@ if (child) {
   const rates = new Map<Reader, number[]>(READERS.map((reader) => [reader, []]));
   const toCommit = new Map<Reader, number[]>(READERS.map((reader) => [reader, []]));
   // The readers run compiled (as a user's app runs the package), unless BENCH_SOURCE=1 (under tsx).
-  let script = ['--import', 'tsx', fileURLToPath(import.meta.url)];
-  let work: string | undefined;
-  if (process.env.BENCH_SOURCE !== '1') {
-    work = workFolder('rivulet-bench-streams-');
-    await compile(ROOT, [join(ROOT, 'lib'), join(ROOT, 'bench/streams.bench.ts')], join(work, 'self'));
-    script = [join(work, 'self/bench/streams.bench.js')];
-  }
+  const script = await readerScript(import.meta.url, 'rivulet-bench-streams-');
+  const { work } = script;
   console.log(`readers run ${work ? 'compiled (tsc), by plain node' : 'from source, under tsx'}`);
   for (let round = 0; round < ROUNDS; round++) {
     for (const reader of READERS.map((_, i) => READERS[(i + round) % READERS.length]!)) {
-      const { stdout } = await run(process.execPath, script, {
+      const { stdout } = await run(process.execPath, script.args, {
         env: {
           ...process.env,
           BENCH_CHILD: reader,
@@ -315,5 +309,5 @@ if (child) {
   ratio('tumbling', 'streams-tumbling');
   ratio('table', 'stateless');
   ratio('tumbling', 'table');
-  if (work) rmSync(work, { recursive: true, force: true });
+  script.remove();
 }
